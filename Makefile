@@ -1,0 +1,51 @@
+# The README's two commands are `make demo` and `make test`; both install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FRONTEND := platform/counterfoil/static/vendor/govuk-frontend/govuk-frontend.min.css
+PORT ?= 8000
+ONLY ?=
+
+.PHONY: demo test bench lint format install browser clean
+
+demo: install
+	$(BIN)/counterfoil demo --port $(PORT)
+
+test: install browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/pytest tests/bench -q -s -p no:randomly $(if $(ONLY),-k $(ONLY),)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+install: $(STAMP) $(FRONTEND)
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+$(FRONTEND): package.json package-lock.json $(STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python -m counterfoil.frontend_assets
+
+# The browser tests drive Debian's Chromium; install it when it is missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+clean:
+	rm -rf $(VENV) node_modules platform/counterfoil/static/vendor

@@ -1,0 +1,133 @@
+"""The `counterfoil` command: demo, serve, worker, and a pass-through to manage.py."""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from counterfoil.embedded_postgres import ensure_database_url
+from counterfoil.environment import env_int
+
+DEFAULT_PORT = 8000
+STOP_GRACE_SECONDS = 15
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="counterfoil", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="prepare, seed and run the platform with a worker")
+    demo.add_argument("--port", type=int, default=env_int("PORT", DEFAULT_PORT))
+    serve = commands.add_parser("serve", help="run the web server (gunicorn)")
+    serve.add_argument("--port", type=int, default=env_int("PORT", DEFAULT_PORT))
+    serve.add_argument("--workers", type=int, default=env_int("WEB_CONCURRENCY", 2))
+    commands.add_parser("worker", help="run a Celery worker")
+    manage = commands.add_parser("manage", help="run a manage.py command", add_help=False)
+    manage.add_argument("arguments", nargs=argparse.REMAINDER)
+
+    args = parser.parse_args(argv)
+    ensure_database_url()
+    if args.command == "manage":
+        run_manage(args.arguments)
+        return 0
+    if args.command == "demo":
+        return run_demo(args.port)
+    if args.command == "serve":
+        return supervise([web_server_command(args.port, args.workers)])
+    return supervise([worker_command()])
+
+
+def run_manage(arguments: Sequence[str]) -> None:
+    ensure_database_url()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "counterfoil.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["manage.py", *arguments])
+
+
+def web_server_command(port: int, workers: int = 2) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn", "counterfoil.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        "--access-logfile", "-", "--graceful-timeout", "10",
+    ]  # fmt: skip
+
+
+def worker_command() -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "--app", "counterfoil.celery_app", "worker",
+        "--loglevel", "INFO", "--concurrency", "2",
+    ]  # fmt: skip
+
+
+def run_demo(port: int) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "counterfoil.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from counterfoil.demo_seed import DEMO_PASSWORD, OPERATOR_EMAIL, seed_demo
+
+    print("Preparing the database (public schema and every council's)…", flush=True)
+    call_command("migrate_schemas", interactive=False, verbosity=0)
+    seeded = seed_demo()
+    from django.conf import settings
+
+    domain = settings.PLATFORM_DOMAIN
+    lines = [
+        "",
+        "Counterfoil demo",
+        f"  Platform:  http://{domain}:{port}/   operator {OPERATOR_EMAIL}",
+    ]
+    for council, staff in seeded:
+        lines.append(f"  {council.name}:  http://{council.slug}.{domain}:{port}/   {staff.email}")
+    lines += [f"  Password for every login: {DEMO_PASSWORD}", "  Stop with Ctrl-C.", ""]
+    print("\n".join(lines), flush=True)
+    return supervise([web_server_command(port), worker_command()])
+
+
+def supervise(commands: list[list[str]]) -> int:
+    """Run the commands as child processes until one exits or we are told to stop; then stop all."""
+    children = [subprocess.Popen(command, env=os.environ.copy()) for command in commands]  # noqa: S603
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    exit_code = 0
+    try:
+        while not stopping:
+            for child in children:
+                if child.poll() is not None:
+                    print(f"{child.args[2]} stopped with exit code {child.returncode}", flush=True)
+                    exit_code = child.returncode or 1
+                    stopping = True
+            time.sleep(0.2)
+    finally:
+        _stop_all(children)
+    return exit_code
+
+
+def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    print("Counterfoil stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,296 @@
+"""Counterfoil settings. Every value comes from the environment; the README lists them all."""
+
+import secrets
+
+from django.core.exceptions import ImproperlyConfigured
+
+from counterfoil.database_url import database_settings
+from counterfoil.environment import (
+    REPOSITORY_ROOT,
+    data_dir,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+)
+from counterfoil.sentry import init_sentry
+
+BASE_DIR = REPOSITORY_ROOT
+DATA_DIR = data_dir()
+
+DEBUG = env_bool("DEBUG", False)
+
+
+def _secret_key() -> str:
+    configured = env_str("SECRET_KEY")
+    if configured:
+        return configured
+    # A newcomer's machine gets a random key kept beside its embedded database, so sessions
+    # survive a restart; production sets SECRET_KEY explicitly.
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(64))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+# The platform's own host; councils answer on <slug>.<PLATFORM_DOMAIN> and on their own
+# verified host names.
+PLATFORM_DOMAIN = env_str("PLATFORM_DOMAIN", "localhost").lower()
+PLATFORM_HOSTS = {PLATFORM_DOMAIN, f"www.{PLATFORM_DOMAIN}"}
+
+# Council host names are data (a council may add payments.<council>.gov.uk), so the domain
+# table is the allow-list: the tenant middleware answers 404 to any host it does not know,
+# before any other code reads the Host header.
+ALLOWED_HOSTS = ["*"]
+
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "console",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "counterfoil",
+]
+TENANT_APPS = [
+    "income",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Council"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+# Off on purpose: with it on, django-tenants raises when a schema is set twice in a request,
+# which breaks connection reuse between requests.
+TENANT_LIMIT_SET_CALLS = False
+# Host → council per process, re-read at most this often when the tenancy generation moves.
+TENANT_CACHE_CHECK_SECONDS = float(env_str("TENANT_CACHE_CHECK_SECONDS", "1"))
+
+AUTH_USER_MODEL = "tenants.User"
+
+MIDDLEWARE = [
+    "tenants.middleware.CouncilHostMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "counterfoil.request_id.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "tenants.middleware.CouncilMembershipMiddleware",
+]
+
+ROOT_URLCONF = "counterfoil.urls_council"
+PUBLIC_SCHEMA_URLCONF = "counterfoil.urls_public"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "counterfoil.context_processors.service",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "counterfoil.wsgi.application"
+ASGI_APPLICATION = "counterfoil.asgi.application"
+
+# --- database -------------------------------------------------------------------------------
+_database_url = env_str("DATABASE_URL")
+if not _database_url:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. Start Counterfoil through the `counterfoil` command (or "
+        "manage.py), which starts the embedded PostgreSQL when DATABASE_URL is unset."
+    )
+DATABASES = {
+    "default": database_settings(
+        _database_url,
+        engine="django_tenants.postgresql_backend",
+        # Persistent connections under WSGI. Session pooling only: transaction pooling
+        # (PgBouncer in transaction mode, RDS Proxy) would lose the search_path between
+        # statements and mix councils' data.
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
+    )
+}
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache ----------------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+_cache_backend = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+)
+CACHES = {
+    "default": {
+        **_cache_backend,
+        # Every key carries the council's schema, so one council never reads another's entry.
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    }
+}
+
+# --- sessions and security ------------------------------------------------------------------
+HTTPS = env_bool("HTTPS", False)
+# Host-only cookies: no SESSION_COOKIE_DOMAIN, so a council's cookie is never sent to another.
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
+SESSION_COOKIE_NAME = "counterfoil_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 63072000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env_bool("BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+# --- allauth --------------------------------------------------------------------------------
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_ADAPTER = "tenants.account_adapter.InvitationOnlyAccountAdapter"
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = "Counterfoil"
+
+# --- email ----------------------------------------------------------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Counterfoil <no-reply@{PLATFORM_DOMAIN}>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- static files ---------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the apps' static folders, so no collectstatic step stands between a
+# fresh clone and a working page.
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = DATA_DIR / "files"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = True
+USE_TZ = True
+
+# --- Celery ---------------------------------------------------------------------------------
+BROKER_DIR = DATA_DIR / "broker"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # No broker to install for the demo and the tests: messages are files in the data folder,
+    # read by a real, separate worker process.
+    for folder in ("queue", "processed"):
+        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.2,
+    }
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- logging --------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "counterfoil.request_id.RequestContextFilter"}},
+    "formatters": {
+        "structured": {
+            "format": (
+                "%(asctime)s %(levelname)s %(name)s council=%(council)s "
+                "request_id=%(request_id)s %(message)s"
+            )
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "structured",
+            "filters": ["request_context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    init_sentry(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"))
+
+# Reserved words a council may not take as its subdomain: our own hosts and well-known names.
+RESERVED_SLUGS = frozenset(
+    {
+        "www", "api", "admin", "console", "static", "media", "mail", "smtp", "ftp", "public",
+        "platform", "counterfoil", "support", "help", "status", "billing", "docs", "assets",
+        "accounts", "account", "login", "auth", "pay", "payments", "portal", "test", "demo",
+        "information_schema", "postgres", "template0", "template1",
+    }
+)  # fmt: skip
+

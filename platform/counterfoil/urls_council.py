@@ -1,0 +1,12 @@
+"""URLs of a council's host (the council's schema)."""
+
+from django.urls import include, path
+
+from counterfoil.views import health
+
+urlpatterns = [
+    path("", include("income.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+]

@@ -1,0 +1,13 @@
+"""URLs of the platform's own host (public schema): the landing page, sign-in, the console."""
+
+from django.urls import include, path
+
+from counterfoil.views import health, landing
+
+urlpatterns = [
+    path("", landing.landing, name="landing"),
+    path("accounts/", include("allauth.urls")),
+    path("console/", include("console.urls")),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+]

@@ -1,0 +1,38 @@
+"""Creating councils. The full onboarding journey (apply, approve, invite) builds on this."""
+
+from django.conf import settings
+from django.db import transaction
+
+from tenants.council_directory import council_directory
+from tenants.models import Council, CouncilStatus, Domain, User
+from tenants.provisioning import provision_schema
+from tenants.schema_names import schema_name_for_slug
+
+
+def council_host(slug: str) -> str:
+    return f"{slug}.{settings.PLATFORM_DOMAIN}"
+
+
+def create_council(
+    *,
+    name: str,
+    slug: str,
+    acting_user: User | None,
+    status: CouncilStatus = CouncilStatus.ACTIVE,
+) -> Council:
+    """Create (or finish creating) a council with its schema and its platform host name.
+
+    Idempotent: called again with the same slug it completes whatever a crash left undone and
+    returns the same council. `acting_user` is None only for the platform itself (the demo).
+    """
+    schema_name = schema_name_for_slug(slug)
+    with transaction.atomic():
+        council, _ = Council.objects.get_or_create(
+            slug=slug, defaults={"name": name, "schema_name": schema_name, "status": status}
+        )
+        Domain.objects.get_or_create(
+            domain=council_host(slug), defaults={"tenant": council, "is_primary": True}
+        )
+    provision_schema(council)
+    council_directory.forget()
+    return council

@@ -1,0 +1,74 @@
+"""Which council a request is for, and whether the person asking may see it."""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.template.loader import render_to_string
+from django.urls import set_urlconf
+
+from counterfoil.sentry import tag_council
+from tenants.council_directory import council_directory
+from tenants.models import Membership
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return HttpResponseNotFound(render_to_string("404.html", request=None))
+
+
+class CouncilHostMiddleware:
+    """Resolve the host to the platform or to one council, and point the connection at it.
+
+    The platform's own host is served from the public schema; a council's host from its
+    schema; any other host gets 404 and never the public site. It must come first, before
+    anything reads the database or the Host header.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        connection.set_schema_to_public()
+        hostname = request.get_host().rsplit(":", 1)[0].lower().rstrip(".")
+        request.council = None
+        if hostname in settings.PLATFORM_HOSTS:
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+        else:
+            council = council_directory.council_for_host(hostname)
+            if council is None or not council.is_served:
+                tag_council(None)
+                return _not_found(request)
+            connection.set_tenant(council)
+            request.council = request.tenant = council
+            request.urlconf = settings.ROOT_URLCONF
+        set_urlconf(request.urlconf)
+        tag_council(connection.schema_name)
+        return self.get_response(request)
+
+
+class CouncilMembershipMiddleware:
+    """On a council's host, a signed-in person without a membership there sees nothing.
+
+    Sessions live in the public schema, so a session cookie taken from one council's host and
+    replayed on another's would otherwise authenticate there. Such a person is signed out of
+    this request and sent a 404, the same answer as for a page that does not exist.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        council = getattr(request, "council", None)
+        if council is not None and request.user.is_authenticated:
+            membership = (
+                Membership.objects.filter(user=request.user, council=council)
+                .only("role")
+                .first()
+            )
+            if membership is None:
+                logout(request)
+                return _not_found(request)
+            request.membership = membership
+        return self.get_response(request)

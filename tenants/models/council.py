@@ -1,0 +1,61 @@
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+from tenants.schema_names import validate_schema_name
+
+
+class CouncilStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    CLOSING = "closing", "Closing"
+    CLOSED = "closed", "Closed"
+
+
+# Councils whose hosts answer; the others exist only in the operator console.
+SERVED_STATUSES = frozenset({CouncilStatus.ACTIVE, CouncilStatus.SUSPENDED})
+
+
+class Council(TenantMixin):
+    """A council: the tenant. Its income data lives in its own PostgreSQL schema."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=30, unique=True)
+    status = models.CharField(
+        max_length=20, choices=CouncilStatus.choices, default=CouncilStatus.PENDING
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    # Provisioning is our own action (tenants.actions.provisioning), never a side effect of save().
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        validate_schema_name(self.schema_name)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_served(self) -> bool:
+        return self.status in SERVED_STATUSES
+
+
+class Domain(DomainMixin):
+    """A host name a council answers on: <slug>.<platform domain>, or its own (.gov.uk) name."""
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class TenancyGeneration(models.Model):
+    """One row whose value a trigger bumps on every council or domain change (cache key)."""
+
+    value = models.BigIntegerField(default=0)

@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from counterfoil.celery_app import app
+
 from income.models import WorkerHeartbeat
 
 

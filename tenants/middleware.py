@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from counterfoil.sentry import tag_council
 from django.conf import settings
 from django.contrib.auth import logout
 from django.db import connection
@@ -9,7 +10,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.template.loader import render_to_string
 from django.urls import set_urlconf
 
-from counterfoil.sentry import tag_council
 from tenants.council_directory import council_directory
 from tenants.models import Membership
 
@@ -63,9 +63,7 @@ class CouncilMembershipMiddleware:
         council = getattr(request, "council", None)
         if council is not None and request.user.is_authenticated:
             membership = (
-                Membership.objects.filter(user=request.user, council=council)
-                .only("role")
-                .first()
+                Membership.objects.filter(user=request.user, council=council).only("role").first()
             )
             if membership is None:
                 logout(request)

@@ -23,7 +23,9 @@ def validate_slug(slug: str) -> None:
             code="invalid_slug",
         )
     if "--" in slug:
-        raise ValidationError("A subdomain cannot contain two hyphens together.", code="invalid_slug")
+        raise ValidationError(
+            "A subdomain cannot contain two hyphens together.", code="invalid_slug"
+        )
     if slug in settings.RESERVED_SLUGS or slug.startswith("pg-") or slug.startswith("xn--"):
         raise ValidationError(f"The subdomain “{slug}” is reserved.", code="reserved_slug")
 

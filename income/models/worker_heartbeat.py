@@ -11,3 +11,6 @@ class WorkerHeartbeat(models.Model):
     class Meta:
         ordering = ["-recorded_at"]
         get_latest_by = "recorded_at"
+
+    def __str__(self) -> str:
+        return f"worker heartbeat {self.token} at {self.recorded_at:%Y-%m-%d %H:%M:%S}"

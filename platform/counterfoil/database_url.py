@@ -5,7 +5,13 @@ from typing import Any
 from psycopg.conninfo import conninfo_to_dict
 
 # Keys Django keeps outside OPTIONS; everything else libpq understands goes into OPTIONS.
-_DJANGO_KEYS = {"dbname": "NAME", "user": "USER", "password": "PASSWORD", "host": "HOST", "port": "PORT"}
+_DJANGO_KEYS = {
+    "dbname": "NAME",
+    "user": "USER",
+    "password": "PASSWORD",
+    "host": "HOST",
+    "port": "PORT",
+}
 
 
 def database_settings(url: str, *, engine: str, conn_max_age: int) -> dict[str, Any]:

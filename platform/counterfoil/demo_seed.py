@@ -9,7 +9,8 @@ from income.models import Fund
 from tenants.actions.councils import create_council
 from tenants.models import Council, CouncilRole, Membership, User
 
-DEMO_PASSWORD = "counterfoil-demo-2026"
+# Printed by `counterfoil demo` for the fictional councils' staff; never used outside the demo.
+DEMO_PASSWORD = "counterfoil-demo-2026"  # noqa: S105
 
 
 @dataclass(frozen=True)

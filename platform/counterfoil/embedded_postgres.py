@@ -15,6 +15,8 @@ from counterfoil.environment import data_dir
 
 DATABASE_NAME = "counterfoil"
 logger = logging.getLogger(__name__)
+# pgserver narrates every pg_ctl call at INFO, even from atexit after streams are closed.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 _server = None  # the pgserver handle; kept so the server lives as long as this process
 

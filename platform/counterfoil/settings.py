@@ -1,6 +1,7 @@
 """Counterfoil settings. Every value comes from the environment; the README lists them all."""
 
 import secrets
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -218,6 +219,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it to exist
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -233,7 +235,7 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Celery ---------------------------------------------------------------------------------
-BROKER_DIR = DATA_DIR / "broker"
+BROKER_DIR = Path(env_str("COUNTERFOIL_BROKER_DIR", str(DATA_DIR / "broker")))
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # No broker to install for the demo and the tests: messages are files in the data folder,
@@ -293,4 +295,3 @@ RESERVED_SLUGS = frozenset(
         "information_schema", "postgres", "template0", "template1",
     }
 )  # fmt: skip
-

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import transaction
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.council_directory import council_directory
 from tenants.models import Council, CouncilStatus, Domain, User
@@ -26,7 +27,7 @@ def create_council(
     returns the same council. `acting_user` is None only for the platform itself (the demo).
     """
     schema_name = schema_name_for_slug(slug)
-    with transaction.atomic():
+    with schema_context(get_public_schema_name()), transaction.atomic():
         council, _ = Council.objects.get_or_create(
             slug=slug, defaults={"name": name, "schema_name": schema_name, "status": status}
         )

@@ -59,3 +59,6 @@ class TenancyGeneration(models.Model):
     """One row whose value a trigger bumps on every council or domain change (cache key)."""
 
     value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"tenancy generation {self.value}"

@@ -1,0 +1,54 @@
+"""Shared fixtures: two councils built once per session, clients on each council's host."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from tenants.actions.councils import council_host, create_council
+from tenants.council_directory import council_directory
+from tenants.models import Council, CouncilRole, Membership, User
+
+pytest_plugins = ["tests.fixtures.worker"]
+
+
+@pytest.fixture(scope="session")
+def council_a(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Council:
+    with django_db_blocker.unblock():
+        return create_council(name="Northbrook Test Council", slug="north-test", acting_user=None)
+
+
+@pytest.fixture(scope="session")
+def council_b(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Council:
+    with django_db_blocker.unblock():
+        return create_council(name="Southmere Test Council", slug="south-test", acting_user=None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_council_directory() -> None:
+    # Test transactions roll back council and domain rows, so forget what was cached; and a
+    # request leaves the connection on its council's schema, so start each test on public.
+    council_directory.forget()
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def in_council_a(council_a: Council):
+    with schema_context(council_a.schema_name):
+        yield council_a
+
+
+def host_client(council: Council | None) -> Client:
+    """A test client whose requests carry the council's host (or the platform's)."""
+    from django.conf import settings
+
+    host = council_host(council.slug) if council else settings.PLATFORM_DOMAIN
+    return Client(HTTP_HOST=host)
+
+
+def make_member(council: Council, role: str = CouncilRole.INCOME_OFFICER, **fields) -> User:
+    from tests.factories import UserFactory
+
+    user = UserFactory(**fields)
+    Membership.objects.create(user=user, council=council, role=role)
+    return user

@@ -35,7 +35,11 @@ class CouncilDirectory:
             return self._by_host[hostname]
         except KeyError:
             pass
-        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+        domain = (
+            Domain.objects.select_related("tenant")
+            .filter(domain=hostname, verified_at__isnull=False)
+            .first()
+        )
         council = domain.tenant if domain else None
         with self._lock:
             if len(self._by_host) >= MAX_CACHED_HOSTS:

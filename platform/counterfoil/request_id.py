@@ -13,6 +13,10 @@ _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", 
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+def current_request_id() -> str:
+    return _request_id.get()
+
+
 class RequestIdMiddleware:
     """Take a sane X-Request-ID from the proxy or make one, and echo it in the response."""
 

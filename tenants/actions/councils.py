@@ -2,10 +2,12 @@
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.council_directory import council_directory
 from tenants.models import Council, CouncilStatus, Domain, User
+from tenants.models.council import DomainVerification
 from tenants.provisioning import provision_schema
 from tenants.schema_names import schema_name_for_slug
 
@@ -32,7 +34,13 @@ def create_council(
             slug=slug, defaults={"name": name, "schema_name": schema_name, "status": status}
         )
         Domain.objects.get_or_create(
-            domain=council_host(slug), defaults={"tenant": council, "is_primary": True}
+            domain=council_host(slug),
+            defaults={
+                "tenant": council,
+                "is_primary": True,
+                "verified_at": timezone.now(),
+                "verification_method": DomainVerification.PLATFORM,
+            },
         )
     provision_schema(council)
     council_directory.forget()

@@ -16,6 +16,13 @@ class CouncilStatus(models.TextChoices):
 SERVED_STATUSES = frozenset({CouncilStatus.ACTIVE, CouncilStatus.SUSPENDED})
 
 
+class ProvisioningState(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    SCHEMA_BUILT = "schema_built", "Schema built"
+    SEEDED = "seeded", "Defaults seeded"
+    READY = "ready", "Ready"
+
+
 class Council(TenantMixin):
     """A council: the tenant. Its income data lives in its own PostgreSQL schema."""
 
@@ -25,6 +32,14 @@ class Council(TenantMixin):
         max_length=20, choices=CouncilStatus.choices, default=CouncilStatus.PENDING
     )
     created = models.DateTimeField(auto_now_add=True)
+    # ONS/GSS local-authority code, e.g. E08000016 (Barnsley); unique when given.
+    gss_code = models.CharField(max_length=9, unique=True, null=True, blank=True)
+    status_reason = models.TextField(blank=True)
+    status_changed = models.DateTimeField(null=True, blank=True)
+    provisioning_state = models.CharField(
+        max_length=20, choices=ProvisioningState.choices, default=ProvisioningState.NOT_STARTED
+    )
+    last_activity = models.DateTimeField(null=True, blank=True)
 
     # Provisioning is our own action (tenants.actions.provisioning), never a side effect of save().
     auto_create_schema = False
@@ -45,8 +60,24 @@ class Council(TenantMixin):
         return self.status in SERVED_STATUSES
 
 
+class DomainVerification(models.TextChoices):
+    PLATFORM = "platform", "Platform subdomain"
+    DNS = "dns", "DNS TXT record"
+    OPERATOR = "operator", "Confirmed by an operator"
+
+
 class Domain(DomainMixin):
-    """A host name a council answers on: <slug>.<platform domain>, or its own (.gov.uk) name."""
+    """A host name a council answers on: <slug>.<platform domain>, or its own (.gov.uk) name.
+
+    A council's own name answers only once verified (a DNS TXT record carrying the token, or an
+    operator's confirmation), so nobody can point a host they do not control at a council.
+    """
+
+    verification_token = models.CharField(max_length=64, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_method = models.CharField(
+        max_length=20, choices=DomainVerification.choices, blank=True
+    )
 
     class Meta:
         ordering = ["domain"]

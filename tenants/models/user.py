@@ -22,13 +22,20 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **fields)
 
 
+class PlatformRole(models.TextChoices):
+    OPERATOR = "operator", "Platform operator"
+    SUPPORT = "support", "Platform support (read-only)"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person. Global to the platform: one person may work for several councils."""
 
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
+    # Only for the Django admin, which sits behind the same sign-in and MFA.
     is_staff = models.BooleanField(default=False)
+    platform_role = models.CharField(max_length=20, choices=PlatformRole.choices, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()

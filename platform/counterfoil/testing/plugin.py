@@ -1,8 +1,9 @@
 """pytest plugin (loaded with -p): point the test session at a database before Django starts.
 
 With DATABASE_URL unset, the embedded PostgreSQL is started (or reused) exactly as for the demo;
-pytest-django then creates its own test database on that server. The Celery broker folder is
-private to the session, so a running demo's worker never takes the tests' messages.
+pytest-django then creates its own test database on that server, named per session so that
+sessions side by side never clash. The Celery broker folder is private to the session too, so a
+running demo's worker never takes the tests' messages.
 """
 
 import os
@@ -11,4 +12,5 @@ import tempfile
 from counterfoil.embedded_postgres import ensure_database_url
 
 ensure_database_url()
+os.environ.setdefault("TEST_DATABASE_NAME", f"test_counterfoil_{os.getpid()}")
 os.environ.setdefault("COUNTERFOIL_BROKER_DIR", tempfile.mkdtemp(prefix="counterfoil-broker-"))

@@ -65,6 +65,7 @@ def worker_command() -> list[str]:
 
 def run_demo(port: int) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "counterfoil.settings")
+    os.environ.setdefault("PUBLIC_PORT", str(port))  # so emailed links carry the demo's port
     import django
 
     django.setup()

@@ -42,6 +42,9 @@ SECRET_KEY = _secret_key()
 # verified host names.
 PLATFORM_DOMAIN = env_str("PLATFORM_DOMAIN", "localhost").lower()
 PLATFORM_HOSTS = {PLATFORM_DOMAIN, f"www.{PLATFORM_DOMAIN}"}
+# The port people reach us on, when it is not the scheme's default (the demo's 8000): links in
+# emails need it.
+PUBLIC_PORT = env_int("PUBLIC_PORT", 0) or None
 
 # Council host names are data (a council may add payments.<council>.gov.uk), so the domain
 # table is the allow-list: the tenant middleware answers 404 to any host it does not know,
@@ -94,7 +97,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "tenants.session_limits.AbsoluteSessionLimitMiddleware",
     "tenants.middleware.CouncilMembershipMiddleware",
+    "tenants.mfa_required.RequireMfaMiddleware",
+    "tenants.read_only.SuspendedCouncilReadOnlyMiddleware",
 ]
 
 ROOT_URLCONF = "counterfoil.urls_council"

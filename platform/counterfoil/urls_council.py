@@ -7,6 +7,9 @@ from counterfoil.views import health
 urlpatterns = [
     path("", include("income.urls")),
     path("accounts/", include("allauth.urls")),
+    path("invitations/", include("tenants.urls.invitations")),
+    path("team/", include("tenants.urls.team")),
+    path("settings/domains/", include("tenants.urls.domains")),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
 ]

@@ -1,8 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
-from console import views
+from console.views import councils
 
 app_name = "console"
 urlpatterns = [
-    path("", views.council_list, name="councils"),
+    path("", councils.council_list, name="councils"),
+    # Suspend, reactivate, close, and operator-confirmed domains.
+    path("", include("console.urls_lifecycle")),
 ]

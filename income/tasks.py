@@ -1,7 +1,6 @@
 from datetime import datetime
 
 from counterfoil.celery_app import app
-
 from income.models import WorkerHeartbeat
 
 

@@ -2,7 +2,6 @@
 
 from collections.abc import Callable
 
-from counterfoil.sentry import tag_council
 from django.conf import settings
 from django.contrib.auth import logout
 from django.db import connection
@@ -10,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.template.loader import render_to_string
 from django.urls import set_urlconf
 
+from counterfoil.sentry import tag_council
 from tenants.council_directory import council_directory
 from tenants.models import Membership
 

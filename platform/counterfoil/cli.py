@@ -25,6 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=env_int("PORT", DEFAULT_PORT))
     serve.add_argument("--workers", type=int, default=env_int("WEB_CONCURRENCY", 2))
     commands.add_parser("worker", help="run a Celery worker")
+    code = commands.add_parser("demo-code", help="print a demo login's current MFA code")
+    code.add_argument("email")
     manage = commands.add_parser("manage", help="run a manage.py command", add_help=False)
     manage.add_argument("arguments", nargs=argparse.REMAINDER)
 
@@ -35,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "demo":
         return run_demo(args.port)
+    if args.command == "demo-code":
+        return print_demo_code(args.email)
     if args.command == "serve":
         return supervise([web_server_command(args.port, args.workers)])
     return supervise([worker_command()])
@@ -69,26 +73,47 @@ def run_demo(port: int) -> int:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
 
-    from counterfoil.demo_seed import DEMO_PASSWORD, OPERATOR_EMAIL, seed_demo
+    from counterfoil.demo_seed import DEMO_PASSWORD, demo_totp_secret, seed_demo
 
     print("Preparing the database (public schema and every council's)…", flush=True)
     call_command("migrate_schemas", interactive=False, verbosity=0)
-    seeded = seed_demo()
-    from django.conf import settings
+    logins = seed_demo()
 
     domain = settings.PLATFORM_DOMAIN
-    lines = [
+    lines = ["", "Counterfoil demo", f"  Platform:    http://{domain}:{port}/"]
+    for slug in dict.fromkeys(
+        login.where for login in logins if login.where not in {"platform", "both councils"}
+    ):
+        lines.append(f"  {slug.title():<11}  http://{slug}.{domain}:{port}/")
+    lines += ["", f"  Sign in with any of these; the password is {DEMO_PASSWORD} for all:"]
+    for login in logins:
+        lines.append(
+            f"    {login.email:<32} {login.role:<18} {login.where:<14} "
+            f"TOTP secret {demo_totp_secret(login.email)}"
+        )
+    lines += [
         "",
-        "Counterfoil demo",
-        f"  Platform:  http://{domain}:{port}/   operator {OPERATOR_EMAIL}",
+        "  Every login has MFA: add its TOTP secret to an authenticator app, or run",
+        "  `.venv/bin/counterfoil demo-code <email>` for the current code.",
+        "  Stop with Ctrl-C.",
+        "",
     ]
-    for council, staff in seeded:
-        lines.append(f"  {council.name}:  http://{council.slug}.{domain}:{port}/   {staff.email}")
-    lines += [f"  Password for every login: {DEMO_PASSWORD}", "  Stop with Ctrl-C.", ""]
     print("\n".join(lines), flush=True)
     return supervise([web_server_command(port), worker_command()])
+
+
+def print_demo_code(email: str) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "counterfoil.settings")
+    import django
+
+    django.setup()
+    from counterfoil.demo_seed import current_demo_code
+
+    print(current_demo_code(email))
+    return 0
 
 
 def supervise(commands: list[list[str]]) -> int:

@@ -1,23 +1,38 @@
-"""Two fictional councils with funds and a staff login each, seeded idempotently for the demo."""
+"""Two fictional councils, their funds, and staff in every role, seeded idempotently for the demo.
 
+Every demo login has MFA enrolled (the design requires it for every staff and operator role):
+a TOTP secret derived from the email, so it stays the same on every run and can be typed into
+an authenticator app, and recovery codes. `counterfoil demo-code <email>` prints the current
+six-digit code for a demo login, for those without an authenticator app at hand.
+"""
+
+import base64
+import hashlib
+import time
 from dataclasses import dataclass
 
+from allauth.account.models import EmailAddress
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from allauth.mfa.utils import decrypt
 from django.db import transaction
 from django_tenants.utils import schema_context
 
 from income.models import Fund
 from tenants.actions.councils import create_council
-from tenants.models import Council, CouncilRole, Membership, User
+from tenants.models import Council, CouncilRole, Membership, PlatformRole, User
 
 # Printed by `counterfoil demo` for the fictional councils' staff; never used outside the demo.
 DEMO_PASSWORD = "counterfoil-demo-2026"  # noqa: S105
+DEMO_EMAIL_DOMAIN = ".example"
 
 
 @dataclass(frozen=True)
 class DemoCouncil:
     name: str
     slug: str
-    staff_email: str
     funds: tuple[tuple[str, str], ...]
 
 
@@ -25,7 +40,6 @@ DEMO_COUNCILS = (
     DemoCouncil(
         name="Northbrook Borough Council",
         slug="northbrook",
-        staff_email="finance@northbrook.example",
         funds=(
             ("CTAX", "Council Tax"),
             ("NNDR", "Business Rates"),
@@ -37,7 +51,6 @@ DEMO_COUNCILS = (
     DemoCouncil(
         name="Eastmere District Council",
         slug="eastmere",
-        staff_email="finance@eastmere.example",
         funds=(
             ("CTAX", "Council Tax"),
             ("NNDR", "Business Rates"),
@@ -47,36 +60,88 @@ DEMO_COUNCILS = (
     ),
 )
 
+# One person of each council role at each council: <role>@<slug>.example
+DEMO_ROLES = (
+    ("admin", CouncilRole.ADMIN, "Council admin"),
+    ("manager", CouncilRole.FINANCE_MANAGER, "Finance manager"),
+    ("officer", CouncilRole.INCOME_OFFICER, "Income officer"),
+    ("auditor", CouncilRole.AUDITOR, "Auditor"),
+)
 OPERATOR_EMAIL = "operator@counterfoil.example"
+SUPPORT_EMAIL = "support@counterfoil.example"
+# Works for both councils, as shared-services staff do.
+SHARED_SERVICES_EMAIL = "shared@services.example"
 
 
-def seed_demo() -> list[tuple[Council, User]]:
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    where: str
+    role: str
+
+
+def seed_demo() -> list[DemoLogin]:
     """Create the demo councils, their funds and staff. Running it again changes nothing."""
-    seeded = []
-    _ensure_user(OPERATOR_EMAIL, full_name="Platform Operator", is_staff=True)
+    logins = [
+        _login(
+            OPERATOR_EMAIL, "platform", "Platform operator", platform_role=PlatformRole.OPERATOR
+        ),
+        _login(SUPPORT_EMAIL, "platform", "Platform support", platform_role=PlatformRole.SUPPORT),
+    ]
+    shared = _ensure_user(SHARED_SERVICES_EMAIL, full_name="Sam Shared-Services")
     for demo in DEMO_COUNCILS:
         council = create_council(name=demo.name, slug=demo.slug, acting_user=None)
-        staff = _ensure_user(demo.staff_email, full_name=f"{demo.name} finance officer")
+        for local_part, role, label in DEMO_ROLES:
+            email = f"{local_part}@{demo.slug}.example"
+            user = _ensure_user(email, full_name=f"{demo.name} {label.lower()}")
+            Membership.objects.get_or_create(user=user, council=council, defaults={"role": role})
+            logins.append(DemoLogin(email, demo.slug, label))
         Membership.objects.get_or_create(
-            user=staff, council=council, defaults={"role": CouncilRole.ADMIN}
+            user=shared, council=council, defaults={"role": CouncilRole.INCOME_OFFICER}
         )
-        with schema_context(council.schema_name), transaction.atomic():
-            for code, name in demo.funds:
-                Fund.objects.get_or_create(code=code, defaults={"name": name})
-        seeded.append((council, staff))
-    return seeded
+        _seed_funds(council, demo)
+    logins.append(DemoLogin(SHARED_SERVICES_EMAIL, "both councils", "Income officer"))
+    return logins
 
 
-def _ensure_user(email: str, *, full_name: str, is_staff: bool = False) -> User:
-    from allauth.account.models import EmailAddress
+def demo_totp_secret(email: str) -> str:
+    """A stable TOTP secret per demo login, so reseeding never invalidates an enrolled app."""
+    digest = hashlib.sha256(f"counterfoil-demo-totp:{email}".encode()).digest()[:20]
+    return base64.b32encode(digest).decode()
 
-    user, created = User.objects.get_or_create(
-        email=email, defaults={"full_name": full_name, "is_staff": is_staff}
-    )
-    if created:
-        user.set_password(DEMO_PASSWORD)
-        user.save(update_fields=["password"])
-    EmailAddress.objects.get_or_create(
-        user=user, email=email, defaults={"verified": True, "primary": True}
-    )
+
+def current_demo_code(email: str) -> str:
+    """The TOTP code a demo login's authenticator would show now."""
+    if not email.endswith(DEMO_EMAIL_DOMAIN):
+        raise ValueError("Codes are only shown for the demo's own .example logins.")
+    authenticator = Authenticator.objects.get(user__email=email, type=Authenticator.Type.TOTP)
+    counter = int(time.time()) // mfa_settings.TOTP_PERIOD
+    return format_hotp_value(hotp_value(decrypt(authenticator.data["secret"]), counter))
+
+
+def _login(email: str, where: str, label: str, *, platform_role: str) -> DemoLogin:
+    _ensure_user(email, full_name=label, platform_role=platform_role)
+    return DemoLogin(email, where, label)
+
+
+def _seed_funds(council: Council, demo: DemoCouncil) -> None:
+    with schema_context(council.schema_name), transaction.atomic():
+        for code, name in demo.funds:
+            Fund.objects.get_or_create(code=code, defaults={"name": name})
+
+
+def _ensure_user(email: str, *, full_name: str, platform_role: str = "") -> User:
+    with transaction.atomic():
+        user, created = User.objects.get_or_create(
+            email=email, defaults={"full_name": full_name, "platform_role": platform_role}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        EmailAddress.objects.get_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            TOTP.activate(user, demo_totp_secret(email))
+        RecoveryCodes.activate(user)
     return user

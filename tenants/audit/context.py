@@ -4,8 +4,9 @@ import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from counterfoil.request_id import current_request_id
 from django.http import HttpRequest, HttpResponse
+
+from counterfoil.request_id import current_request_id
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,11 @@
 import secrets
 
 import pytest
-from counterfoil.celery_app import NoCouncilError, app
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from counterfoil.celery_app import NoCouncilError, app
 from income.models import WorkerHeartbeat
 from income.tasks import record_worker_heartbeat
 from tests.waiting import wait_for

@@ -1,0 +1,46 @@
+"""The demo's seed: every role at both councils, all with MFA, and idempotent."""
+
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import validate_totp_code
+from django_tenants.utils import schema_context
+
+from counterfoil.demo_seed import current_demo_code, demo_totp_secret, seed_demo
+from income.models import Fund
+from tenants.models import Council, CouncilRole, Membership, User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seeding_twice_creates_everything_once_with_mfa_for_every_login():
+    first = seed_demo()
+    counts = (User.objects.count(), Membership.objects.count(), Council.objects.count())
+    second = seed_demo()
+
+    assert first == second
+    assert (User.objects.count(), Membership.objects.count(), Council.objects.count()) == counts
+    for login in first:
+        kinds = set(
+            Authenticator.objects.filter(user__email=login.email).values_list("type", flat=True)
+        )
+        assert kinds == {Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES}, login.email
+
+
+def test_each_demo_council_has_every_role_and_its_funds():
+    seed_demo()
+    for slug in ("northbrook", "eastmere"):
+        council = Council.objects.get(slug=slug)
+        roles = set(Membership.objects.filter(council=council).values_list("role", flat=True))
+        assert roles == set(CouncilRole.values)
+        with schema_context(council.schema_name):
+            assert Fund.objects.filter(code="CTAX").exists()
+    shared = User.objects.get(email="shared@services.example")
+    assert shared.memberships.count() == 2
+
+
+def test_the_printed_code_is_the_one_the_login_accepts_and_only_for_demo_logins():
+    seed_demo()
+    code = current_demo_code("admin@northbrook.example")
+    assert validate_totp_code(demo_totp_secret("admin@northbrook.example"), code)
+    with pytest.raises(ValueError, match="only shown for the demo"):
+        current_demo_code("someone@council.gov.uk")

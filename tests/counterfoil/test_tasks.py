@@ -45,7 +45,7 @@ def test_a_task_is_enqueued_only_when_the_transaction_commits(
 ):
     from django.db import transaction
 
-    from income.actions import request_worker_heartbeat
+    from income.actions.worker import request_worker_heartbeat
 
     with schema_context(council_a.schema_name):
         with transaction.atomic():

@@ -22,6 +22,7 @@ class Capability(StrEnum):
     WORK_SUSPENSE = "work_suspense"
     RAISE_REFUNDS = "raise_refunds"
     APPROVE_REFUNDS = "approve_refunds"
+    AUTHORISE_CASH_UPS = "authorise_cash_ups"
     IMPORT_FILES = "import_files"
     CONFIGURE_INCOME = "configure_income"
     MANAGE_MEMBERS = "manage_members"
@@ -49,12 +50,15 @@ COUNCIL_ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     | _FINANCE_WORK
     | {
         Capability.APPROVE_REFUNDS,
+        Capability.AUTHORISE_CASH_UPS,
         Capability.CONFIGURE_INCOME,
         Capability.MANAGE_MEMBERS,
         Capability.MANAGE_DOMAINS,
         Capability.MANAGE_INTEGRATIONS,
     },
-    CouncilRole.FINANCE_MANAGER: READ_ONLY | _FINANCE_WORK | {Capability.APPROVE_REFUNDS},
+    CouncilRole.FINANCE_MANAGER: READ_ONLY
+    | _FINANCE_WORK
+    | {Capability.APPROVE_REFUNDS, Capability.AUTHORISE_CASH_UPS},
     CouncilRole.INCOME_OFFICER: READ_ONLY | _FINANCE_WORK,
     CouncilRole.AUDITOR: READ_ONLY,
 }

@@ -23,8 +23,18 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class FundFactory(factory.django.DjangoModelFactory):
+    """A fund with its ledger account, in whichever council schema is current."""
+
     class Meta:
         model = Fund
+        skip_postgeneration_save = True
 
     code = factory.Sequence(lambda n: f"F{n:04d}")
     name = factory.Sequence(lambda n: f"Fund {n}")
+
+    @factory.post_generation
+    def ledger_account(self, create: bool, extracted: object, **kwargs: object) -> None:
+        if create:
+            from income.accounts import fund_account
+
+            fund_account(self)

@@ -1,4 +1,31 @@
-from income.models.fund import Fund
+from income.models.cash_up import CashUp, CashUpStatus
+from income.models.channel import Channel, ChannelKind
+from income.models.fund import Fund, FundGroup, OverpaymentHandling
+from income.models.ledger import Account, AccountKind, Journal, JournalKind, Posting
+from income.models.receipt import Receipt, ReceiptStatus
+from income.models.refund import Refund, RefundApprovalLimit, RefundRoute, RefundStatus
+from income.models.vat import VatCode
 from income.models.worker_heartbeat import WorkerHeartbeat
 
-__all__ = ["Fund", "WorkerHeartbeat"]
+__all__ = [
+    "Account",
+    "AccountKind",
+    "CashUp",
+    "CashUpStatus",
+    "Channel",
+    "ChannelKind",
+    "Fund",
+    "FundGroup",
+    "Journal",
+    "JournalKind",
+    "OverpaymentHandling",
+    "Posting",
+    "Receipt",
+    "ReceiptStatus",
+    "Refund",
+    "RefundApprovalLimit",
+    "RefundRoute",
+    "RefundStatus",
+    "VatCode",
+    "WorkerHeartbeat",
+]

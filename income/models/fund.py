@@ -1,11 +1,52 @@
 from django.db import models
 
+from income.models.channel import Channel
+from income.models.vat import VatCode
+
+
+class FundGroup(models.Model):
+    """Funds are grouped (e.g. Revenues, Housing, Parking); staff are given groups to work."""
+
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OverpaymentHandling(models.TextChoices):
+    ACCEPT = "accept", "Accept into the fund"
+    SUSPENSE = "suspense", "Put the excess in suspense"
+    REFUSE = "refuse", "Refuse the payment"
+
 
 class Fund(models.Model):
     """What money is for: Council Tax, Business Rates, Parking Fines…"""
 
     code = models.CharField(max_length=5, unique=True)
     name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    group = models.ForeignKey(
+        FundGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="funds"
+    )
+    vat_code = models.ForeignKey(VatCode, null=True, blank=True, on_delete=models.PROTECT)
+    # Free text per council: what its general ledger calls this income.
+    ledger_code = models.CharField(max_length=30, blank=True)
+    cost_centre = models.CharField(max_length=30, blank=True)
+    subjective = models.CharField(max_length=30, blank=True)
+    min_amount_pence = models.PositiveBigIntegerField(default=1)
+    max_amount_pence = models.PositiveBigIntegerField(null=True, blank=True)
+    channels = models.ManyToManyField(Channel, blank=True, related_name="funds")
+    overpayment_handling = models.CharField(
+        max_length=20, choices=OverpaymentHandling.choices, default=OverpaymentHandling.ACCEPT
+    )
+    refunds_allowed = models.BooleanField(default=True)
+    # Offered to citizens on the council's payment portal.
+    is_public = models.BooleanField(default=False)
+    active_from = models.DateField(null=True, blank=True)
+    active_to = models.DateField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
 
     class Meta:

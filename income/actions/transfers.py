@@ -1,0 +1,98 @@
+"""Transfers between funds: a receipt's money moved from one fund to another, reversibly."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from income.accounts import fund_account
+from income.actions.ledger import PostingLine, is_pence, post_journal, reverse_journal
+from income.balances import receipt_allocation
+from income.fund_checks import fund_problems, pounds
+from income.models import Fund, Journal, JournalKind, Receipt
+from tenants.audit.recording import record_audit
+from tenants.capabilities import Capability, require_council_capability
+from tenants.models import Council, User
+
+
+@transaction.atomic
+def transfer_between_funds(
+    *,
+    council: Council,
+    receipt: Receipt,
+    from_fund: Fund,
+    to_fund: Fund,
+    amount_pence: int,
+    note: str,
+    acting_user: User,
+) -> Journal:
+    require_council_capability(acting_user, council, Capability.WORK_SUSPENSE)
+    receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
+    if not is_pence(amount_pence) or amount_pence <= 0:
+        raise ValidationError("The amount must be a positive whole number of pence.")
+    if from_fund == to_fund:
+        raise ValidationError("Choose a different fund to transfer to.")
+    if not note.strip():
+        raise ValidationError("Say why the money is being transferred.")
+    held = receipt_allocation(receipt).get(from_fund.pk, 0)
+    if amount_pence > held:
+        raise ValidationError(
+            f"{from_fund.code} holds {pounds(held)} of {receipt.number}, "
+            f"not {pounds(amount_pence)}."
+        )
+    problems = fund_problems(
+        to_fund,
+        channel=receipt.channel,
+        amount_pence=amount_pence,
+        received_on=receipt.received_on,
+        reference=receipt.payer_reference,
+    )
+    if problems:
+        raise ValidationError(problems)
+    journal = post_journal(
+        kind=JournalKind.TRANSFER,
+        description=f"{receipt.number} {from_fund.code} → {to_fund.code}: {note}",
+        lines=[
+            PostingLine(fund_account(from_fund), amount_pence, receipt),
+            PostingLine(fund_account(to_fund), -amount_pence, receipt),
+        ],
+        acting_user=acting_user,
+    )
+    record_audit(
+        "transfer.posted",
+        acting_user=acting_user,
+        target=receipt,
+        after={"journal": journal.pk, "from": from_fund.code, "to": to_fund.code,
+               "amount_pence": amount_pence},
+        reason=note,
+    )  # fmt: skip
+    return journal
+
+
+@transaction.atomic
+def reverse_transfer(
+    *, council: Council, journal: Journal, reason: str, acting_user: User
+) -> Journal:
+    require_council_capability(acting_user, council, Capability.WORK_SUSPENSE)
+    if journal.kind not in (JournalKind.TRANSFER, JournalKind.SUSPENSE_ALLOCATION):
+        raise ValidationError("Only transfers and allocations from suspense are reversed here.")
+    if not reason.strip():
+        raise ValidationError("Say why the transfer is being reversed.")
+    for receipt_id in journal.postings.values_list("receipt_id", flat=True).distinct():
+        receipt = Receipt.objects.select_for_update().get(pk=receipt_id)
+        # Reversing must not take back money that has since moved on (e.g. been refunded).
+        held = receipt_allocation(receipt)
+        for posting in journal.postings.filter(receipt=receipt, amount_pence__lt=0):
+            fund_id = posting.account.fund_id
+            if held.get(fund_id, 0) < -posting.amount_pence:
+                raise ValidationError(
+                    f"{posting.account.name} no longer holds the money this moved; "
+                    "it cannot be reversed."
+                )
+    reversal = reverse_journal(journal=journal, reason=reason, acting_user=acting_user)
+    record_audit(
+        "transfer.reversed",
+        acting_user=acting_user,
+        target=journal,
+        after={"reversal": reversal.pk},
+        reason=reason,
+    )
+    return reversal

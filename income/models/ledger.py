@@ -1,0 +1,106 @@
+"""The double-entry ledger: accounts, journals and their postings, in integer pence.
+
+A posting's amount is positive for a debit and negative for a credit; every journal's postings
+sum to zero. Journals and postings are append-only (database triggers refuse UPDATE and DELETE,
+and a statement-level trigger refuses an unbalanced journal: migration 0003); a mistake is
+corrected by a reversing journal.
+"""
+
+from django.db import models
+
+from income.models.channel import Channel
+from income.models.fund import Fund
+
+
+class AccountKind(models.TextChoices):
+    FUND = "fund", "Fund"
+    SUSPENSE = "suspense", "Suspense"
+    CLEARING = "clearing", "Clearing"
+    REFUNDS_PAYABLE = "refunds_payable", "Refunds payable"
+    FEES = "fees", "Fees"
+    CASH_VARIANCE = "cash_variance", "Cash over and short"
+
+
+# Kinds with exactly one account each.
+SYSTEM_KINDS = ["suspense", "refunds_payable", "fees", "cash_variance"]
+
+
+class Account(models.Model):
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=AccountKind.choices)
+    fund = models.OneToOneField(
+        Fund, null=True, blank=True, on_delete=models.PROTECT, related_name="account"
+    )
+    channel = models.OneToOneField(
+        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="clearing_account"
+    )
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="fund", fund__isnull=False)
+                | ~models.Q(kind="fund") & models.Q(fund__isnull=True),
+                name="fund_accounts_name_their_fund",
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(
+                    kind__in=["suspense", "refunds_payable", "fees", "cash_variance"]
+                ),
+                name="one_account_per_system_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class JournalKind(models.TextChoices):
+    RECEIPT = "receipt", "Receipt"
+    SUSPENSE_ALLOCATION = "suspense_allocation", "Allocation from suspense"
+    TRANSFER = "transfer", "Transfer between funds"
+    REFUND = "refund", "Refund"
+    REFUND_PAID = "refund_paid", "Refund paid"
+    CASH_UP = "cash_up", "Cash-up"
+    REVERSAL = "reversal", "Reversal"
+
+
+class Journal(models.Model):
+    kind = models.CharField(max_length=30, choices=JournalKind.choices)
+    description = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The person, kept as plain values: the ledger outlives changes to accounts of people.
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+    created_by_email = models.CharField(max_length=254, blank=True)
+    # A journal is reversed at most once.
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"J{self.pk} {self.get_kind_display()}: {self.description}"
+
+
+class Posting(models.Model):
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    amount_pence = models.BigIntegerField()
+    # The receipt this money belongs to, so a receipt's allocation is read from the ledger.
+    receipt = models.ForeignKey(
+        "income.Receipt", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount_pence=0), name="postings_move_money"),
+        ]
+        indexes = [models.Index(fields=["account", "journal"])]
+
+    def __str__(self) -> str:
+        side = "Dr" if self.amount_pence > 0 else "Cr"
+        return f"{side} {self.account.code} {abs(self.amount_pence)}p"

@@ -1,0 +1,48 @@
+from django.db import models
+from django.db.models.functions import Upper
+
+from income.models.channel import Channel
+
+
+class ReceiptStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    REVERSED = "reversed", "Reversed"
+
+
+class Receipt(models.Model):
+    """One incoming payment. Where its money sits (funds, suspense, refunded) is read from the
+    ledger's postings that name it; the receipt itself records what arrived."""
+
+    number = models.CharField(max_length=20, unique=True)
+    amount_pence = models.BigIntegerField()
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="receipts")
+    received_on = models.DateField()
+    payer_reference = models.CharField(max_length=50, blank=True)
+    payer_name = models.CharField(max_length=200, blank=True)
+    narrative = models.CharField(max_length=300, blank=True)
+    # Unique per source (`govukpay:<payment id>`, `file:<sha256>:<line>`, `counter:<uuid>`): the
+    # same payment arriving twice finds the first and changes nothing.
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(
+        max_length=20, choices=ReceiptStatus.choices, default=ReceiptStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+    journal = models.OneToOneField(
+        "income.Journal", on_delete=models.PROTECT, related_name="receipt_recorded"
+    )
+
+    class Meta:
+        ordering = ["-received_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_pence__gt=0), name="receipts_are_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(Upper("payer_reference"), name="receipt_reference_upper"),
+            models.Index(fields=["received_on", "amount_pence"], name="receipt_date_amount"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} £{self.amount_pence / 100:,.2f}"

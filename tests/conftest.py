@@ -13,6 +13,23 @@ pytest_plugins = ["tests.fixtures.worker"]
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_modify_db_settings
+):
+    """The session's test database, always. pytest-django's own fixture creates it only when
+    some collected test is marked for the database, so a run of only the worker tests (which
+    commit outside any test transaction) would otherwise reach the development database."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    verbosity = request.config.option.verbose
+    with django_db_blocker.unblock():
+        created = setup_databases(verbosity=verbosity, interactive=False, aliases={"default"})
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(created, verbosity=verbosity)
+
+
+@pytest.fixture(scope="session")
 def council_a(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Council:
     with django_db_blocker.unblock():
         return create_council(name="Northbrook Test Council", slug="north-test", acting_user=None)

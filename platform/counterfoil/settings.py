@@ -84,6 +84,10 @@ TENANT_CACHE_CHECK_SECONDS = float(env_str("TENANT_CACHE_CHECK_SECONDS", "1"))
 
 AUTH_USER_MODEL = "tenants.User"
 
+# Idempotent functions run in a new council's schema once it is built (tenants calls them
+# without importing the apps above it).
+COUNCIL_SEEDERS = ["income.defaults.seed_income_defaults"]
+
 MIDDLEWARE = [
     "tenants.middleware.CouncilHostMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.council_directory import council_directory
@@ -43,5 +44,17 @@ def create_council(
             },
         )
     provision_schema(council)
+    seed_council_defaults(council)
     council_directory.forget()
     return council
+
+
+def seed_council_defaults(council: Council) -> None:
+    """Run each of settings.COUNCIL_SEEDERS in the council's schema (idempotent seeders).
+
+    The seeders belong to the apps above this one (income's VAT codes, channels and system
+    accounts); settings, the wiring layer, names them so that tenants never imports income.
+    """
+    with schema_context(council.schema_name), transaction.atomic():
+        for dotted_path in settings.COUNCIL_SEEDERS:
+            import_string(dotted_path)()

@@ -3,10 +3,7 @@
 import datetime
 
 from income.models import Channel, Fund, OverpaymentHandling
-
-
-def pounds(pence: int) -> str:
-    return f"£{pence / 100:,.2f}"
+from income.money import format_pounds as pounds
 
 
 def fund_problems(

@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models.functions import Upper
 
 from income.models.channel import Channel
+from income.money import format_pounds
 
 
 class ReceiptStatus(models.TextChoices):
@@ -45,4 +46,4 @@ class Receipt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.number} £{self.amount_pence / 100:,.2f}"
+        return f"{self.number} {format_pounds(self.amount_pence)}"

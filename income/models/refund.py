@@ -2,6 +2,7 @@ from django.db import models
 
 from income.models.fund import Fund
 from income.models.receipt import Receipt
+from income.money import format_pounds
 from tenants.models import CouncilRole
 
 
@@ -55,7 +56,7 @@ class Refund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Refund of £{self.amount_pence / 100:,.2f} on {self.receipt.number}"
+        return f"Refund of {format_pounds(self.amount_pence)} on {self.receipt.number}"
 
 
 class RefundApprovalLimit(models.Model):
@@ -67,6 +68,6 @@ class RefundApprovalLimit(models.Model):
 
     def __str__(self) -> str:
         limit = (
-            "no limit" if self.max_amount_pence is None else f"£{self.max_amount_pence / 100:,.2f}"
+            "no limit" if self.max_amount_pence is None else format_pounds(self.max_amount_pence)
         )
         return f"{self.get_role_display()}: {limit}"

@@ -16,4 +16,5 @@ class VatCode(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return f"{self.code} ({self.rate_basis_points / 100:g}%)"
+        whole, part = divmod(self.rate_basis_points, 100)
+        return f"{self.code} ({whole}{f'.{part:02d}'.rstrip('0') if part else ''}%)"

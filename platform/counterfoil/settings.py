@@ -126,6 +126,8 @@ TEMPLATES = [
     },
 ]
 
+FORM_RENDERER = "counterfoil.govuk_forms.GovukFormRenderer"
+
 WSGI_APPLICATION = "counterfoil.wsgi.application"
 ASGI_APPLICATION = "counterfoil.asgi.application"
 

@@ -1,0 +1,29 @@
+"""Money as people write it and as we keep it: integer pence, never floats."""
+
+import re
+
+from django.core.exceptions import ValidationError
+
+_POUNDS = re.compile(r"^£?\s*(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<pence>\d{2}))?$")
+
+
+def format_pounds(pence: int) -> str:
+    """123456 → £1,234.56; -100 → -£1.00."""
+    sign = "-" if pence < 0 else ""
+    whole, part = divmod(abs(int(pence)), 100)
+    return f"{sign}£{whole:,}.{part:02d}"
+
+
+def parse_pounds(text: str) -> int:
+    """ "£1,234.56" or "1234.56" or "12" → pence. Fractions of a penny, negatives and anything
+    else are refused with a message a person can act on."""
+    cleaned = (text or "").strip()
+    match = _POUNDS.fullmatch(cleaned)
+    if not match:
+        if re.fullmatch(r"£?\s*\d[\d,]*\.\d{3,}", cleaned):
+            raise ValidationError(
+                "Enter an amount in pounds and pence, like 12.50 (no fractions of a penny)."
+            )
+        raise ValidationError("Enter an amount in pounds and pence, like 12.50.")
+    whole = int(match["whole"].replace(",", ""))
+    return whole * 100 + int(match["pence"] or 0)

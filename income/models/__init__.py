@@ -1,6 +1,7 @@
 from income.models.cash_up import CashUp, CashUpStatus
 from income.models.channel import Channel, ChannelKind
 from income.models.fund import Fund, FundGroup, OverpaymentHandling
+from income.models.fund_access import FundGroupAccess
 from income.models.ledger import Account, AccountKind, Journal, JournalKind, Posting
 from income.models.receipt import Receipt, ReceiptStatus
 from income.models.refund import Refund, RefundApprovalLimit, RefundRoute, RefundStatus
@@ -16,6 +17,7 @@ __all__ = [
     "ChannelKind",
     "Fund",
     "FundGroup",
+    "FundGroupAccess",
     "Journal",
     "JournalKind",
     "OverpaymentHandling",

@@ -1,0 +1,30 @@
+"""View-level capability checks. Actions check again: a view only decides who sees a page."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from tenants.capabilities import Capability, council_capabilities
+
+
+def council_capability_required(capability: Capability) -> Callable:
+    """Only a signed-in member of this council whose role allows `capability` sees the view;
+    others are sent to sign in (anonymous) or refused with 403 (members without it)."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = getattr(request, "membership", None)
+            if capability not in council_capabilities(membership):
+                raise PermissionDenied("Your role does not allow this.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

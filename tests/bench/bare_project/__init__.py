@@ -1,0 +1,1 @@
+"""The reference for request benchmarks: what `django-admin startproject` gives, and one view."""

@@ -20,8 +20,8 @@ STANDARD_CHANNELS = (
     ("ALLPAY-PP", "allpay PayPoint", ChannelKind.ALLPAY_PAYPOINT, False),
     ("BANK", "Bank transfer", ChannelKind.BANK_TRANSFER, False),
     ("DD", "Direct Debit", ChannelKind.DIRECT_DEBIT, False),
-    ("JOURNAL", "Journal", ChannelKind.JOURNAL, True),
-    ("TRANSFER", "Transfer", ChannelKind.TRANSFER, True),
+    ("JOURNAL", "Journal", ChannelKind.JOURNAL, False),
+    ("TRANSFER", "Transfer", ChannelKind.TRANSFER, False),
 )
 
 # Finance managers approve refunds up to £1,000; admins without limit. Councils change these.

@@ -20,7 +20,7 @@ WIDGET_CLASSES: dict[type, str] = {
     forms.CheckboxInput: "govuk-checkboxes__input",
     forms.DateInput: "govuk-input govuk-input--width-10",
     forms.NumberInput: "govuk-input govuk-input--width-10",
-    forms.Input: "govuk-input",
+    forms.widgets.Input: "govuk-input",
 }
 ERROR_CLASSES = {"govuk-input": "govuk-input--error", "govuk-select": "govuk-select--error",
                  "govuk-textarea": "govuk-textarea--error",
@@ -54,7 +54,10 @@ class GovukFormMixin:
         for name, field in self.fields.items():  # type: ignore[attr-defined]
             widget = field.widget
             css = _base_class(widget)
-            has_errors = bool(self.is_bound and self.errors.get(name))  # type: ignore[attr-defined]
+            # _errors, not errors: reading `errors` would validate the form before its
+            # subclass has finished setting up (e.g. a choice field's queryset).
+            errors = self._errors or {}  # type: ignore[attr-defined]
+            has_errors = bool(errors.get(name))
             if has_errors and css in ERROR_CLASSES:
                 css = f"{css} {ERROR_CLASSES[css]}"
             widget.attrs["class"] = css

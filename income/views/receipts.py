@@ -1,0 +1,68 @@
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from income.actions.counter import take_counter_payment
+from income.actions.receipts import Allocation
+from income.forms.receipting import PaymentForm, PaymentLineFormSet
+from income.fund_visibility import visible_funds
+from income.models import Receipt
+from income.receipt_history import held_amounts, receipt_audit_events, receipt_journals
+from tenants.capabilities import Capability
+from tenants.view_permissions import council_capability_required
+
+
+@council_capability_required(Capability.TAKE_PAYMENTS)
+def take_payment(request: HttpRequest) -> HttpResponse:
+    funds = visible_funds(request.membership).filter(is_active=True)
+    token = request.POST.get("submission_token") or uuid.uuid4().hex
+    if request.method == "POST":
+        form = PaymentForm(request.POST)
+        lines = PaymentLineFormSet(request.POST, form_kwargs={"funds": funds})
+        if form.is_valid() and lines.is_valid():
+            allocations = [
+                Allocation(line["fund"], line["amount"], line.get("reference", "").strip())
+                for line in lines.cleaned_data
+                if line.get("fund")
+            ]
+            try:
+                recorded = take_counter_payment(
+                    council=request.council,
+                    acting_user=request.user,
+                    submission_token=token,
+                    allocations=allocations,
+                    **form.cleaned_data,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, f"Payment taken: receipt {recorded.receipt.number}")
+                return redirect("income:receipt", number=recorded.receipt.number)
+    else:
+        form = PaymentForm()
+        lines = PaymentLineFormSet(form_kwargs={"funds": funds})
+    return render(
+        request,
+        "income/receipts/take_payment.html",
+        {"form": form, "lines": lines, "submission_token": token},
+    )
+
+
+@council_capability_required(Capability.VIEW_INCOME)
+def receipt_detail(request: HttpRequest, number: str) -> HttpResponse:
+    receipt = get_object_or_404(Receipt.objects.select_related("channel"), number=number)
+    context = {
+        "receipt": receipt,
+        "held": held_amounts(receipt),
+        "journals": receipt_journals(receipt),
+        "refunds": receipt.refunds.select_related("fund").order_by("raised_at"),
+        "audit_events": receipt_audit_events(receipt),
+    }
+    if request.GET.get("download") == "1":
+        response = render(request, "income/receipts/printable.html", context)
+        response["Content-Disposition"] = f'attachment; filename="receipt-{receipt.number}.html"'
+        return response
+    return render(request, "income/receipts/detail.html", context)

@@ -3,7 +3,7 @@
 import contextvars
 import logging
 import re
-import uuid
+import os
 from collections.abc import Callable
 
 from django.db import connection
@@ -25,7 +25,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _INCOMING_ID.match(incoming) else os.urandom(16).hex()
         token = _request_id.set(request_id)
         try:
             response = self.get_response(request)

@@ -5,11 +5,12 @@ from django.urls import include, path
 from counterfoil.views import health
 
 urlpatterns = [
+    # Health first: load balancers call it constantly, so it should match at once.
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
     path("", include("income.urls")),
     path("accounts/", include("allauth.urls")),
     path("invitations/", include("tenants.urls.invitations")),
     path("team/", include("tenants.urls.team")),
     path("settings/domains/", include("tenants.urls.domains")),
-    path("health/live", health.live, name="health-live"),
-    path("health/ready", health.ready, name="health-ready"),
 ]

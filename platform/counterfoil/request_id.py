@@ -2,8 +2,8 @@
 
 import contextvars
 import logging
-import re
 import os
+import re
 from collections.abc import Callable
 
 from django.db import connection

@@ -1,0 +1,72 @@
+"""Forms for working money: suspense allocations, transfers, refunds and their decisions."""
+
+from django import forms
+from django.forms import formset_factory
+
+from counterfoil.govuk_forms import GovukForm
+from income.forms.receipting import PoundsField
+from income.models import Fund
+
+
+class FundAmountForm(GovukForm):
+    fund = forms.ModelChoiceField(queryset=Fund.objects.none(), label="Fund", required=False)
+    amount = PoundsField(label="Amount", required=False)
+
+    def __init__(self, *args: object, funds: object = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["fund"].queryset = funds if funds is not None else Fund.objects.none()
+        self.fields["fund"].empty_label = "Choose a fund"
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("fund") and data.get("amount") is None:
+            self.add_error("amount", "Enter the amount for this fund.")
+        if data.get("amount") and not data.get("fund"):
+            self.add_error("fund", "Choose the fund this amount is for.")
+        return data
+
+
+FundAmountFormSet = formset_factory(FundAmountForm, extra=3, max_num=5)
+
+
+class NoteForm(GovukForm):
+    note = forms.CharField(
+        label="Why", widget=forms.Textarea(attrs={"rows": 3}), max_length=500,
+        help_text="This is kept in the audit log.",
+    )  # fmt: skip
+
+
+class TransferForm(GovukForm):
+    from_fund = forms.ModelChoiceField(queryset=Fund.objects.none(), label="From fund")
+    to_fund = forms.ModelChoiceField(queryset=Fund.objects.none(), label="To fund")
+    amount = PoundsField(label="Amount")
+    note = forms.CharField(label="Why", widget=forms.Textarea(attrs={"rows": 3}), max_length=500)
+
+    def __init__(self, *args: object, from_funds: object, to_funds: object, **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.fields["from_fund"].queryset = from_funds
+        self.fields["to_fund"].queryset = to_funds
+
+
+class RaiseRefundForm(GovukForm):
+    source = forms.ChoiceField(label="Refund from", widget=forms.RadioSelect)
+    amount = PoundsField(label="Amount")
+    reason = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"rows": 3}), max_length=500
+    )
+
+    def __init__(self, *args: object, sources: list[tuple[str, str]], **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = sources
+
+
+class DecisionForm(GovukForm):
+    decision = forms.ChoiceField(
+        label="Decision",
+        widget=forms.RadioSelect,
+        choices=[("approve", "Approve"), ("reject", "Reject")],
+    )
+    note = forms.CharField(
+        label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=500, required=False,
+        help_text="Required when rejecting.",
+    )  # fmt: skip

@@ -1,0 +1,60 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from income.actions.receipts import Allocation
+from income.actions.suspense import allocate_from_suspense
+from income.balances import receipt_allocation
+from income.forms.work import FundAmountFormSet, NoteForm
+from income.fund_visibility import visible_funds
+from income.models import Receipt
+from income.suspense_worklist import suspense_items, suspense_total
+from tenants.capabilities import Capability
+from tenants.view_permissions import council_capability_required
+
+
+@council_capability_required(Capability.VIEW_INCOME)
+def worklist(request: HttpRequest) -> HttpResponse:
+    items = suspense_items(today=timezone.localdate())
+    return render(
+        request, "income/suspense/worklist.html", {"items": items, "total": suspense_total()}
+    )
+
+
+@council_capability_required(Capability.WORK_SUSPENSE)
+def allocate(request: HttpRequest, number: str) -> HttpResponse:
+    receipt = get_object_or_404(Receipt.objects.select_related("channel"), number=number)
+    in_suspense = receipt_allocation(receipt).get(None, 0)
+    funds = visible_funds(request.membership).filter(is_active=True)
+    if request.method == "POST":
+        lines = FundAmountFormSet(request.POST, form_kwargs={"funds": funds})
+        note = NoteForm(request.POST)
+        if lines.is_valid() and note.is_valid():
+            allocations = [
+                Allocation(line["fund"], line["amount"])
+                for line in lines.cleaned_data
+                if line.get("fund")
+            ]
+            try:
+                allocate_from_suspense(
+                    council=request.council,
+                    receipt=receipt,
+                    allocations=allocations,
+                    note=note.cleaned_data["note"],
+                    acting_user=request.user,
+                )
+            except ValidationError as error:
+                note.add_error(None, error)
+            else:
+                messages.success(request, f"{receipt.number} allocated from suspense")
+                return redirect("income:suspense")
+    else:
+        lines = FundAmountFormSet(form_kwargs={"funds": funds})
+        note = NoteForm()
+    return render(
+        request,
+        "income/suspense/allocate.html",
+        {"receipt": receipt, "in_suspense": in_suspense, "lines": lines, "form": note},
+    )

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from income.views import home, receipts, refunds, suspense
+from income.views import cash_up, home, receipts, refunds, suspense
 
 app_name = "income"
 urlpatterns = [
@@ -12,5 +12,8 @@ urlpatterns = [
     path("suspense/<str:number>/", suspense.allocate, name="suspense-allocate"),
     path("refunds/", refunds.refund_list, name="refunds"),
     path("refunds/<int:pk>/", refunds.refund_detail, name="refund"),
+    path("cash-ups/", cash_up.cash_up_list, name="cash-ups"),
+    path("cash-ups/new/", cash_up.submit, name="cash-up-submit"),
+    path("cash-ups/<int:pk>/", cash_up.detail, name="cash-up"),
     path("config/reference-rules/", include("income.urls_reference_rules")),
 ]

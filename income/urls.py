@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from income.views import cash_up, home, receipts, refunds, suspense
+from income.views import cash_up, home, receipts, refunds, suspense, transfers
 
 app_name = "income"
 urlpatterns = [
@@ -8,6 +8,8 @@ urlpatterns = [
     path("receipts/new/", receipts.take_payment, name="take-payment"),
     path("receipts/<str:number>/", receipts.receipt_detail, name="receipt"),
     path("receipts/<str:number>/refund/", refunds.raise_for_receipt, name="refund-raise"),
+    path("receipts/<str:number>/transfer/", transfers.transfer, name="transfer"),
+    path("journals/<int:pk>/reverse/", transfers.reverse, name="journal-reverse"),
     path("suspense/", suspense.worklist, name="suspense"),
     path("suspense/<str:number>/", suspense.allocate, name="suspense-allocate"),
     path("refunds/", refunds.refund_list, name="refunds"),

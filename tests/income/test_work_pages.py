@@ -158,3 +158,29 @@ def test_an_auditor_reads_the_worklists_but_changes_nothing(council_a, cash, cou
     with schema_context(council_a.schema_name):
         assert receipt_allocation(receipt) == {None: 5_000}
         assert not Refund.objects.exists()
+
+
+def test_a_transfer_by_page_can_be_reversed_by_page(council_a, cash, council_tax, parking, officer):
+    receipt = record_receipt(
+        channel=cash,
+        amount_pence=4_000,
+        received_on=datetime.date(2026, 11, 1),
+        allocations=[Allocation(council_tax, 4_000)],
+        idempotency_key="tr",
+        acting_user=None,
+    ).receipt
+    client = client_for(officer, council_a)
+    client.post(
+        f"/receipts/{receipt.number}/transfer/",
+        {"from_fund": council_tax.pk, "to_fund": parking.pk, "amount": "15.00", "note": "Wrong"},
+    )
+    assert receipt_allocation(receipt) == {council_tax.pk: 2_500, parking.pk: 1_500}
+    from income.models import Journal
+
+    journal = Journal.objects.get(kind="transfer")
+    assert (
+        f"/journals/{journal.pk}/reverse/"
+        in client.get(f"/receipts/{receipt.number}/").content.decode()
+    )
+    client.post(f"/journals/{journal.pk}/reverse/", {"note": "It was right"})
+    assert receipt_allocation(receipt) == {council_tax.pk: 4_000}

@@ -1,0 +1,69 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from income.actions.transfers import reverse_transfer, transfer_between_funds
+from income.balances import receipt_allocation
+from income.forms.work import NoteForm, TransferForm
+from income.fund_visibility import visible_funds
+from income.models import Fund, Journal, JournalKind, Posting, Receipt
+from tenants.capabilities import Capability
+from tenants.view_permissions import council_capability_required
+
+
+@council_capability_required(Capability.WORK_SUSPENSE)
+def transfer(request: HttpRequest, number: str) -> HttpResponse:
+    receipt = get_object_or_404(Receipt, number=number)
+    holding = [fund_id for fund_id in receipt_allocation(receipt) if fund_id]
+    form = TransferForm(
+        request.POST or None,
+        from_funds=Fund.objects.filter(pk__in=holding),
+        to_funds=visible_funds(request.membership).filter(is_active=True),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            transfer_between_funds(
+                council=request.council,
+                receipt=receipt,
+                from_fund=form.cleaned_data["from_fund"],
+                to_fund=form.cleaned_data["to_fund"],
+                amount_pence=form.cleaned_data["amount"],
+                note=form.cleaned_data["note"],
+                acting_user=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Transfer posted")
+            return redirect("income:receipt", number=receipt.number)
+    return render(request, "income/transfers/transfer.html", {"receipt": receipt, "form": form})
+
+
+@council_capability_required(Capability.WORK_SUSPENSE)
+def reverse(request: HttpRequest, pk: int) -> HttpResponse:
+    journal = get_object_or_404(
+        Journal, pk=pk, kind__in=[JournalKind.TRANSFER, JournalKind.SUSPENSE_ALLOCATION]
+    )
+    receipt_number = (
+        Posting.objects.filter(journal=journal).values_list("receipt__number", flat=True).first()
+    )
+    form = NoteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reverse_transfer(
+                council=request.council,
+                journal=journal,
+                reason=form.cleaned_data["note"],
+                acting_user=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"J{journal.pk} reversed")
+            return redirect("income:receipt", number=receipt_number)
+    return render(
+        request,
+        "income/transfers/reverse.html",
+        {"journal": journal, "form": form, "receipt_number": receipt_number},
+    )

@@ -1,15 +1,19 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from income.models import Fund, WorkerHeartbeat
+from income.dashboard import build_dashboard
+from income.models import WorkerHeartbeat
 
 
 @login_required
 def council_home(request: HttpRequest) -> HttpResponse:
-    """A member's landing page on their council's host."""
+    """A member's landing page: the council's income at a glance."""
+    today = timezone.localdate()
     context = {
-        "funds": Fund.objects.filter(is_active=True),
+        "today": today,
+        "dashboard": build_dashboard(today),
         "last_heartbeat": WorkerHeartbeat.objects.order_by("-recorded_at").first(),
     }
     return render(request, "income/home.html", context)

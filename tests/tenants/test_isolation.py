@@ -3,9 +3,11 @@
 import pytest
 from django.db import transaction
 from django.db.utils import ProgrammingError
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from income.models import Fund
+from income.actions.receipts import Allocation, record_receipt
+from income.models import Channel, Fund
 from tests.conftest import host_client, make_member
 from tests.factories import PASSWORD, FundFactory
 
@@ -23,11 +25,22 @@ def test_a_row_in_council_a_is_invisible_from_council_b_and_the_public_schema(co
         list(Fund.objects.all())
 
 
+def _paid_into_new_fund(council, code, name):
+    with schema_context(council.schema_name):
+        fund = FundFactory(code=code, name=name)
+        record_receipt(
+            channel=Channel.objects.get(code="CASH"),
+            amount_pence=1_234,
+            received_on=timezone.localdate(),
+            allocations=[Allocation(fund, 1_234)],
+            idempotency_key=f"isolation:{code}",
+            acting_user=None,
+        )
+
+
 def test_council_hosts_show_their_own_data_to_their_own_members(council_a, council_b):
-    with schema_context(council_a.schema_name):
-        FundFactory(code="AFUND", name="Allotment rents of A")
-    with schema_context(council_b.schema_name):
-        FundFactory(code="BFUND", name="Beach huts of B")
+    _paid_into_new_fund(council_a, "AFUND", "Allotment rents of A")
+    _paid_into_new_fund(council_b, "BFUND", "Beach huts of B")
     member_of_b = make_member(council_b)
 
     client = host_client(council_b)

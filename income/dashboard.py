@@ -1,0 +1,103 @@
+"""The numbers on a council's dashboard: income today and this month, suspense, refunds."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Sum
+
+from income.models import AccountKind, Posting, Receipt, ReceiptStatus, Refund, RefundStatus
+from income.suspense_worklist import suspense_items
+
+AGE_BANDS = ((0, 7, "Up to a week"), (8, 30, "8 to 30 days"), (31, 90, "31 to 90 days"),
+             (91, None, "Over 90 days"))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    pence: int
+    count: int
+    share: int  # 0 to 100: the bar's length relative to the largest in its chart
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    today_by_fund: list[Bar]
+    month_by_fund: list[Bar]
+    month_by_channel: list[Bar]
+    suspense_by_age: list[Bar]
+    suspense_pence: int
+    refunds_awaiting: int
+    refunds_awaiting_pence: int
+
+
+def _bars(rows: list[tuple[str, int, int]]) -> list[Bar]:
+    largest = max((abs(pence) for _, pence, _ in rows), default=0)
+    return [
+        Bar(label, pence, count, round(abs(pence) * 100 / largest) if largest else 0)
+        for label, pence, count in sorted(rows, key=lambda row: -row[1])
+    ]
+
+
+def income_by_fund(since: datetime.date, until: datetime.date) -> list[Bar]:
+    """Money that reached each fund, by the date its receipt was received (net of refunds and
+    transfers made against those receipts)."""
+    rows = (
+        Posting.objects.filter(
+            account__kind=AccountKind.FUND,
+            receipt__received_on__gte=since,
+            receipt__received_on__lte=until,
+        )
+        .values("account__fund__code", "account__fund__name")
+        .annotate(total=Sum("amount_pence"), receipts=Count("receipt", distinct=True))
+    )
+    return _bars(
+        [
+            (f"{row['account__fund__code']} {row['account__fund__name']}", -row["total"],
+             row["receipts"])
+            for row in rows
+            if row["total"]
+        ]
+    )  # fmt: skip
+
+
+def receipts_by_channel(since: datetime.date, until: datetime.date) -> list[Bar]:
+    rows = (
+        Receipt.objects.filter(
+            received_on__gte=since, received_on__lte=until, status=ReceiptStatus.ACTIVE
+        )
+        .values("channel__name")
+        .annotate(total=Sum("amount_pence"), receipts=Count("id"))
+    )
+    return _bars([(row["channel__name"], row["total"], row["receipts"]) for row in rows])
+
+
+def suspense_by_age(today: datetime.date) -> list[Bar]:
+    items = suspense_items(today=today, limit=100_000)
+    rows = []
+    for low, high, label in AGE_BANDS:
+        band = [i for i in items if i.age_days >= low and (high is None or i.age_days <= high)]
+        rows.append((label, sum(i.in_suspense_pence for i in band), len(band)))
+    largest = max((pence for _, pence, _ in rows), default=0)
+    # Age bands keep their order; only the bar lengths are relative.
+    return [
+        Bar(label, pence, count, round(pence * 100 / largest) if largest else 0)
+        for label, pence, count in rows
+    ]
+
+
+def build_dashboard(today: datetime.date) -> Dashboard:
+    month_start = today.replace(day=1)
+    ageing = suspense_by_age(today)
+    awaiting = Refund.objects.filter(status=RefundStatus.REQUESTED).aggregate(
+        count=Count("id"), total=Sum("amount_pence")
+    )
+    return Dashboard(
+        today_by_fund=income_by_fund(today, today),
+        month_by_fund=income_by_fund(month_start, today),
+        month_by_channel=receipts_by_channel(month_start, today),
+        suspense_by_age=ageing,
+        suspense_pence=sum(bar.pence for bar in ageing),
+        refunds_awaiting=awaiting["count"],
+        refunds_awaiting_pence=awaiting["total"] or 0,
+    )

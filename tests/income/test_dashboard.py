@@ -1,0 +1,69 @@
+"""The dashboard's numbers agree with the ledger."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from income.accounts import fund_account, suspense_account
+from income.actions.receipts import Allocation, record_receipt
+from income.actions.refunds import raise_refund
+from income.balances import account_balance
+from income.dashboard import build_dashboard
+from tests.conftest import host_client
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_dashboard_adds_up_to_the_ledger(council_a, cash, card, council_tax, parking, officer):
+    today = timezone.localdate()
+    long_ago = today - datetime.timedelta(days=45)
+    for key, channel, day, allocations in (
+        ("d1", cash, today, [Allocation(council_tax, 10_000)]),
+        ("d2", card, today, [Allocation(council_tax, 2_000), Allocation(parking, 3_500)]),
+        ("d3", cash, long_ago, [Allocation(None, 700)]),
+        ("d4", card, today, [Allocation(None, 300)]),
+    ):
+        record_receipt(
+            channel=channel,
+            amount_pence=sum(a.amount_pence for a in allocations),
+            received_on=day,
+            allocations=allocations,
+            idempotency_key=key,
+            acting_user=None,
+        )
+    receipt = record_receipt(
+        channel=cash,
+        amount_pence=500,
+        received_on=today,
+        allocations=[Allocation(parking, 500)],
+        idempotency_key="d5",
+        acting_user=None,
+    ).receipt
+    raise_refund(
+        council=council_a,
+        receipt=receipt,
+        fund=parking,
+        amount_pence=200,
+        reason="x",
+        acting_user=officer,
+    )
+
+    dashboard = build_dashboard(today)
+    today_by_fund = {bar.label: bar.pence for bar in dashboard.today_by_fund}
+    assert today_by_fund == {"CTAX Council Tax": 12_000, "PARK Parking Fines": 4_000}
+    assert today_by_fund["CTAX Council Tax"] == -account_balance(fund_account(council_tax))
+    channels = {bar.label: bar.pence for bar in dashboard.month_by_channel}
+    if long_ago.month == today.month:
+        assert channels == {"Cash": 11_200, "Card (GOV.UK Pay)": 5_800}
+    assert dashboard.suspense_pence == -account_balance(suspense_account()) == 1_000
+    assert [bar.pence for bar in dashboard.suspense_by_age] == [300, 0, 700, 0]
+    assert (dashboard.refunds_awaiting, dashboard.refunds_awaiting_pence) == (1, 200)
+
+    client = host_client(council_a)
+    client.login(email=officer.email, password=PASSWORD)
+    page = client.get("/").content.decode()
+    assert "£10.00" in page  # suspense
+    assert "1 (£2.00)" in page  # refunds awaiting
+    assert 'role="img"' in page and "<caption" in page  # each chart has its table

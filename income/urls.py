@@ -5,6 +5,7 @@ from income.views import cash_up, home, receipts, refunds, suspense, transfers
 app_name = "income"
 urlpatterns = [
     path("", home.council_home, name="home"),
+    path("receipts/", receipts.receipt_search, name="receipts"),
     path("receipts/new/", receipts.take_payment, name="take-payment"),
     path("receipts/<str:number>/", receipts.receipt_detail, name="receipt"),
     path("receipts/<str:number>/refund/", refunds.raise_for_receipt, name="refund-raise"),

@@ -8,9 +8,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from income.actions.counter import take_counter_payment
 from income.actions.receipts import Allocation
 from income.forms.receipting import PaymentForm, PaymentLineFormSet
+from income.forms.search import ReceiptSearchForm
 from income.fund_visibility import visible_funds
 from income.models import Receipt
 from income.receipt_history import held_amounts, receipt_audit_events, receipt_journals
+from income.receipt_search import Cursor, search_receipts
 from tenants.capabilities import Capability
 from tenants.view_permissions import council_capability_required
 
@@ -48,6 +50,28 @@ def take_payment(request: HttpRequest) -> HttpResponse:
         request,
         "income/receipts/take_payment.html",
         {"form": form, "lines": lines, "submission_token": token},
+    )
+
+
+@council_capability_required(Capability.VIEW_INCOME)
+def receipt_search(request: HttpRequest) -> HttpResponse:
+    form = ReceiptSearchForm(request.GET or None, funds=visible_funds(request.membership))
+    results, next_cursor = [], None
+    if form.is_bound and form.is_valid() and not form.to_query().is_empty:
+        after = Cursor.decode(request.GET.get("after", ""))
+        results, next_cursor = search_receipts(form.to_query(), after=after)
+    next_params = request.GET.copy()
+    if next_cursor:
+        next_params["after"] = next_cursor.encode()
+    return render(
+        request,
+        "income/receipts/search.html",
+        {
+            "form": form,
+            "results": results,
+            "next_query": next_params.urlencode() if next_cursor else "",
+            "searched": form.is_bound,
+        },
     )
 
 

@@ -1,0 +1,104 @@
+"""Finding receipts among millions: each filter is written to use its index (migration 0005).
+
+Results come newest first, a page at a time, with keyset pagination (the last row's date and
+id), so page 1,000 costs what page 1 does.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Upper
+
+from income.models import Account, Channel, Fund, Posting, Receipt
+
+PAGE_SIZE = 50
+MIN_FRAGMENT = 3
+
+
+@dataclass(frozen=True)
+class ReceiptQuery:
+    reference: str = ""  # exact, or a prefix when it ends with *
+    payer: str = ""  # any part of the payer's name, at least three characters
+    amount_pence: int | None = None
+    received_from: datetime.date | None = None
+    received_to: datetime.date | None = None
+    fund: Fund | None = None
+    channel: Channel | None = None
+    status: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return self == ReceiptQuery()
+
+
+@dataclass(frozen=True)
+class Cursor:
+    received_on: datetime.date
+    id: int
+
+    def encode(self) -> str:
+        return f"{self.received_on.isoformat()}.{self.id}"
+
+    @classmethod
+    def decode(cls, token: str) -> "Cursor | None":
+        try:
+            day, _, pk = token.partition(".")
+            return cls(datetime.date.fromisoformat(day), int(pk))
+        except ValueError:
+            return None
+
+
+def matching_receipts(query: ReceiptQuery) -> QuerySet[Receipt]:
+    receipts = Receipt.objects.select_related("channel")
+    if query.reference:
+        reference = query.reference.strip().upper()
+        receipts = receipts.alias(reference_upper=Upper("payer_reference"))
+        if reference.endswith("*"):
+            receipts = receipts.filter(reference_upper__startswith=reference.rstrip("*"))
+        else:
+            receipts = receipts.filter(reference_upper=reference)
+    if query.payer:
+        fragment = query.payer.strip()
+        receipts = receipts.filter(
+            RawSQL(
+                "income_trigrams(income_receipt.payer_name) @> income_fragment_trigrams(%s)",
+                [fragment],
+                output_field=BooleanField(),
+            ),
+            payer_name__icontains=fragment,
+        )
+    if query.amount_pence is not None:
+        receipts = receipts.filter(amount_pence=query.amount_pence)
+    if query.received_from:
+        receipts = receipts.filter(received_on__gte=query.received_from)
+    if query.received_to:
+        receipts = receipts.filter(received_on__lte=query.received_to)
+    if query.channel:
+        receipts = receipts.filter(channel=query.channel)
+    if query.status:
+        receipts = receipts.filter(status=query.status)
+    if query.fund:
+        account_id = Account.objects.filter(fund=query.fund).values_list("pk", flat=True).first()
+        receipts = receipts.filter(
+            Exists(Posting.objects.filter(receipt_id=OuterRef("pk"), account_id=account_id))
+        )
+    return receipts
+
+
+def search_receipts(
+    query: ReceiptQuery, *, after: Cursor | None = None, page_size: int = PAGE_SIZE
+) -> tuple[list[Receipt], Cursor | None]:
+    """One page of receipts, and the cursor for the next page (None on the last)."""
+    receipts = matching_receipts(query)
+    if after is not None:
+        receipts = receipts.filter(
+            Q(received_on__lt=after.received_on) | Q(received_on=after.received_on, id__lt=after.id)
+        )
+    page = list(receipts.order_by("-received_on", "-id")[: page_size + 1])
+    next_cursor = None
+    if len(page) > page_size:
+        page = page[:page_size]
+        next_cursor = Cursor(page[-1].received_on, page[-1].pk)
+    return page, next_cursor

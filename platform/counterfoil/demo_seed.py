@@ -7,7 +7,9 @@ six-digit code for a demo login, for those without an authenticator app at hand.
 """
 
 import base64
+import datetime
 import hashlib
+import random
 import time
 from dataclasses import dataclass
 
@@ -18,9 +20,13 @@ from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from allauth.mfa.utils import decrypt
 from django.db import transaction
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from income.models import Fund
+from income.accounts import fund_account
+from income.actions.receipts import Allocation, record_receipt
+from income.actions.refunds import raise_refund
+from income.models import Channel, Fund, VatCode
 from tenants.actions.councils import create_council
 from tenants.models import Council, CouncilRole, Membership, PlatformRole, User
 
@@ -100,6 +106,7 @@ def seed_demo() -> list[DemoLogin]:
             user=shared, council=council, defaults={"role": CouncilRole.INCOME_OFFICER}
         )
         _seed_funds(council, demo)
+        _seed_payments(council, officer=User.objects.get(email=f"officer@{demo.slug}.example"))
     logins.append(DemoLogin(SHARED_SERVICES_EMAIL, "both councils", "Income officer"))
     return logins
 
@@ -126,8 +133,60 @@ def _login(email: str, where: str, label: str, *, platform_role: str) -> DemoLog
 
 def _seed_funds(council: Council, demo: DemoCouncil) -> None:
     with schema_context(council.schema_name), transaction.atomic():
-        for code, name in demo.funds:
-            Fund.objects.get_or_create(code=code, defaults={"name": name})
+        for index, (code, name) in enumerate(demo.funds):
+            fund, _ = Fund.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "ledger_code": f"4{index:03d}",
+                    "cost_centre": f"CC{index + 10}",
+                    "vat_code": VatCode.objects.filter(code="N0").first(),
+                    "is_public": True,
+                },
+            )
+            fund_account(fund)
+
+
+# A month and a half of payments, the same on every run (their idempotency keys see to that).
+DEMO_PAYMENTS = 90
+
+
+def _seed_payments(council: Council, officer: User) -> None:
+    """Counter, card and bank payments over recent weeks, some left in suspense, and one
+    refund waiting for a manager's approval."""
+    picker = random.Random(council.slug)
+    today = timezone.localdate()
+    with schema_context(council.schema_name), transaction.atomic():
+        funds = list(Fund.objects.order_by("code"))
+        channels = list(Channel.objects.filter(code__in=["CASH", "CHEQUE", "CARD", "BANK"]))
+        for number in range(DEMO_PAYMENTS):
+            fund = picker.choice(funds)
+            pence = picker.choice([1250, 2500, 4999, 8000, 12050, 15833, 21000, 35000])
+            in_suspense = number % 9 == 0
+            recorded = record_receipt(
+                channel=picker.choice(channels),
+                amount_pence=pence,
+                received_on=today - datetime.timedelta(days=picker.randint(0, 45)),
+                allocations=[Allocation(None if in_suspense else fund, pence)],
+                idempotency_key=f"demo:{council.slug}:{number}",
+                acting_user=officer,
+                payer_reference=f"{fund.code[:2]}{picker.randint(10_000_000, 99_999_999)}",
+                payer_name=f"{picker.choice(DEMO_FIRST_NAMES)} {picker.choice(DEMO_LAST_NAMES)}",
+                narrative="Unidentified bank credit" if in_suspense else "",
+            )
+            if number == 5 and recorded.created:
+                raise_refund(
+                    council=council,
+                    receipt=recorded.receipt,
+                    fund=fund,
+                    amount_pence=pence // 2,
+                    reason="Paid twice by the customer",
+                    acting_user=officer,
+                )
+
+
+DEMO_FIRST_NAMES = ["Olivia", "Noah", "Amelia", "George", "Priya", "Tomasz", "Siobhan", "Rhys"]
+DEMO_LAST_NAMES = ["Smith", "Jones", "Patel", "Kowalski", "O'Brien", "Evans", "Khan", "Hughes"]
 
 
 def _ensure_user(email: str, *, full_name: str, platform_role: str = "") -> User:

@@ -5,8 +5,13 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import validate_totp_code
 from django_tenants.utils import schema_context
 
-from counterfoil.demo_seed import current_demo_code, demo_totp_secret, seed_demo
-from income.models import Fund
+from counterfoil.demo_seed import (
+    DEMO_PAYMENTS,
+    current_demo_code,
+    demo_totp_secret,
+    seed_demo,
+)
+from income.models import Fund, Receipt, Refund
 from tenants.models import Council, CouncilRole, Membership, User
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +39,12 @@ def test_each_demo_council_has_every_role_and_its_funds():
         assert roles == set(CouncilRole.values)
         with schema_context(council.schema_name):
             assert Fund.objects.filter(code="CTAX").exists()
+            assert Receipt.objects.count() == DEMO_PAYMENTS
+            assert Refund.objects.filter(status="requested").count() == 1
+    seed_demo()  # again: no payment or refund is doubled
+    with schema_context(Council.objects.get(slug="northbrook").schema_name):
+        assert Receipt.objects.count() == DEMO_PAYMENTS
+        assert Refund.objects.count() == 1
     shared = User.objects.get(email="shared@services.example")
     assert shared.memberships.count() == 2
 

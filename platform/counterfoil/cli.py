@@ -81,6 +81,7 @@ def run_demo(port: int) -> int:
     print("Preparing the database (public schema and every council's)…", flush=True)
     call_command("migrate_schemas", interactive=False, verbosity=0)
     logins = seed_demo()
+    _ask_worker_to_check_in()
 
     domain = settings.PLATFORM_DOMAIN
     lines = ["", "Counterfoil demo", f"  Platform:    http://{domain}:{port}/"]
@@ -103,6 +104,19 @@ def run_demo(port: int) -> int:
     ]
     print("\n".join(lines), flush=True)
     return supervise([web_server_command(port), worker_command()])
+
+
+def _ask_worker_to_check_in() -> None:
+    """Queue a heartbeat per council: the dashboard shows when the worker last reached it."""
+    from django.db import transaction
+    from django_tenants.utils import schema_context
+
+    from income.actions.worker import request_worker_heartbeat
+    from tenants.models import Council, CouncilStatus
+
+    for council in Council.objects.filter(status=CouncilStatus.ACTIVE):
+        with schema_context(council.schema_name), transaction.atomic():
+            request_worker_heartbeat(acting_user=None)
 
 
 def print_demo_code(email: str) -> int:

@@ -50,7 +50,7 @@ def load_receipts(count: int, fund_account_ids: list[int], clearing_account_ids:
                 """
                 INSERT INTO income_journal (id, kind, description, created_at, created_by_email)
                 SELECT %(base)s + i, 'receipt', 'benchmark receipt', now(), ''
-                FROM generate_series(%(start)s, %(stop)s) AS i
+                FROM generate_series(%(start)s::bigint, %(stop)s::bigint) AS i
                 """,
                 params,
             )
@@ -70,7 +70,7 @@ def load_receipts(count: int, fund_account_ids: list[int], clearing_account_ids:
                     (%(first)s::text[])[1 + i %% cardinality(%(first)s::text[])] || ' '
                         || (%(last)s::text[])[1 + (i / 7) %% cardinality(%(last)s::text[])],
                     'BENCHMARK LOAD', 'bench:' || (%(base)s + i), 'active', now(), %(base)s + i
-                FROM generate_series(%(start)s, %(stop)s) AS i
+                FROM generate_series(%(start)s::bigint, %(stop)s::bigint) AS i
                 """,
                 params,
             )

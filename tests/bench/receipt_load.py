@@ -62,7 +62,7 @@ def load_receipts(count: int, fund_account_ids: list[int], clearing_account_ids:
                 SELECT %(base)s + i, 'B' || (%(base)s + i),
                     100 + (i * 7919) %% 250000,
                     (%(channels)s::int[])[1 + i %% cardinality(%(channels)s::int[])],
-                    current_date - ((i * 31) %% %(days)s),
+                    current_date - ((i * 31) %% %(days)s)::int,
                     CASE i %% 7
                         WHEN 0 THEN 'PCN' || lpad((i %% 9000000)::text, 8, '0')
                         ELSE (40 + i %% 7)::text || lpad(i::text, 8, '0')

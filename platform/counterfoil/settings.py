@@ -92,8 +92,7 @@ MIDDLEWARE = [
     "tenants.middleware.CouncilHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "counterfoil.request_id.RequestIdMiddleware",
-    "tenants.audit.context.AuditContextMiddleware",
+    "tenants.request_context.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -280,7 +279,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "counterfoil.request_id.RequestContextFilter"}},
+    "filters": {"request_context": {"()": "tenants.request_context.RequestContextFilter"}},
     "formatters": {
         "structured": {
             "format": (

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.db import models
 
-from tenants.audit.context import current_origin
 from tenants.audit.models import AuditEvent
+from tenants.request_context import current_origin
 
 
 def record_audit(

@@ -115,3 +115,28 @@ def test_council_b_receipt_numbers_are_not_found_on_council_a(council_a, council
         ).receipt
     client = signed_in(council_a)
     assert client.get(f"/receipts/{receipt_b.number}/").status_code == 404
+
+
+def test_the_audit_record_says_who_when_and_from_where(council_a, council_tax, parking):
+    from tenants.audit.models import AuditEvent
+
+    client = signed_in(council_a)
+    client.post(
+        "/receipts/new/",
+        payment(council_tax, parking, token="audited"),
+        HTTP_USER_AGENT="Counter PC 3",
+        HTTP_X_REQUEST_ID="req-0000-1111",
+        REMOTE_ADDR="10.1.2.3",
+    )
+    with schema_context(council_a.schema_name):
+        event = AuditEvent.objects.get(action="receipt.recorded")
+        receipt = Receipt.objects.get()
+    assert (event.ip_address, event.user_agent, event.request_id) == (
+        "10.1.2.3",
+        "Counter PC 3",
+        "req-0000-1111",
+    )
+    assert event.actor_email.startswith("person")
+    assert event.after["amount_pence"] == receipt.amount_pence == 12_550
+    with schema_context(council_a.schema_name), pytest.raises(Exception, match="append-only"):
+        AuditEvent.objects.filter(pk=event.pk).update(reason="tampered")

@@ -365,3 +365,16 @@ def test_a_cash_up_that_does_not_match_needs_an_explanation(council_a, cash, cou
             note="",
             acting_user=officer,
         )
+
+
+def test_a_later_statement_cannot_add_postings_to_an_existing_journal(cash, council_tax):
+    receipt = take(cash, [Allocation(council_tax, 1_000)], key="closed-journal").receipt
+    with pytest.raises(IntegrityError, match="already has its postings"), transaction.atomic():
+        # Balanced in itself, but it would change a journal that is already written.
+        Posting.objects.bulk_create(
+            [
+                Posting(journal=receipt.journal, account=fund_account(council_tax), amount_pence=5),
+                Posting(journal=receipt.journal, account=suspense_account(), amount_pence=-5),
+            ]
+        )
+    assert receipt.journal.postings.count() == 2

@@ -61,12 +61,19 @@ class CouncilMembershipMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         council = getattr(request, "council", None)
-        if council is not None and request.user.is_authenticated:
+        # Without a session cookie nobody is signed in: skip loading the session and the user.
+        signed_in = (
+            settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_authenticated
+        )
+        if council is not None and signed_in:
             membership = (
-                Membership.objects.filter(user=request.user, council=council).only("role").first()
+                Membership.objects.filter(user=request.user, council=council)
+                .only("role", "user_id", "council_id")
+                .first()
             )
             if membership is None:
                 logout(request)
                 return _not_found(request)
+            membership.council = council  # already loaded: no second query for it
             request.membership = membership
         return self.get_response(request)

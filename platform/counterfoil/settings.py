@@ -76,8 +76,10 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 TENANT_MODEL = "tenants.Council"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
-# Off on purpose: with it on, django-tenants raises when a schema is set twice in a request,
-# which breaks connection reuse between requests.
+# Off on purpose, at the price of a `SET search_path` before each cursor: with it on,
+# django-tenants caches the search path it last set, and a rolled-back savepoint (which undoes
+# a SET in PostgreSQL) leaves that cache wrong, so the next query can read another council's
+# rows (django-tenants issue 1262). A test holds this setting.
 TENANT_LIMIT_SET_CALLS = False
 # Host → council per process, re-read at most this often when the tenancy generation moves.
 TENANT_CACHE_CHECK_SECONDS = float(env_str("TENANT_CACHE_CHECK_SECONDS", "1"))

@@ -9,7 +9,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.template.loader import render_to_string
 from django.urls import set_urlconf
 
-from counterfoil.sentry import tag_council
 from tenants.council_directory import council_directory
 from tenants.models import Membership
 
@@ -38,13 +37,11 @@ class CouncilHostMiddleware:
         else:
             council = council_directory.council_for_host(hostname)
             if council is None or not council.is_served:
-                tag_council(None)
                 return _not_found(request)
             connection.set_tenant(council)
             request.council = request.tenant = council
             request.urlconf = settings.ROOT_URLCONF
         set_urlconf(request.urlconf)
-        tag_council(connection.schema_name)
         return self.get_response(request)
 
 

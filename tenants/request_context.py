@@ -29,6 +29,10 @@ class RequestOrigin:
     request_id: str = ""
 
 
+def current_request() -> HttpRequest | None:
+    return _request.get()
+
+
 def current_request_id() -> str:
     return _request_id.get()
 

@@ -53,6 +53,8 @@ ALLOWED_HOSTS = ["*"]
 
 SHARED_APPS = [
     "django_tenants",
+    # Before allauth, so that our GOV.UK versions of its templates are the ones found.
+    "counterfoil",
     "tenants",
     "tenants.audit",
     "console",
@@ -65,7 +67,6 @@ SHARED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
-    "counterfoil",
 ]
 TENANT_APPS = [
     "tenants.audit",

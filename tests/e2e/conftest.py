@@ -1,0 +1,127 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the real app under gunicorn,
+with axe-core checking each page for WCAG 2.2 A/AA problems."""
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from django.db import connections
+from playwright.sync_api import Browser, Page, sync_playwright
+from psycopg.conninfo import make_conninfo
+
+from tests.bench.http_load import gunicorn, http_request
+
+# Playwright's sync API keeps an event loop running in this thread; the ORM calls the tests
+# make around it are ordinary synchronous ones.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+AXE = REPOSITORY / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+T = TypeVar("T")
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture(scope="session")
+def live_server_port(
+    django_db_setup, django_db_blocker, council_a, council_b, tmp_path_factory
+) -> Iterator[int]:
+    """The app under gunicorn on a free port, reading this session's test database."""
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": make_conninfo(
+            os.environ["DATABASE_URL"], dbname=settings.DATABASES["default"]["NAME"]
+        ),
+    }
+    log = tmp_path_factory.mktemp("e2e") / "gunicorn.log"
+    print(f"e2e server log: {log}")
+    with gunicorn(
+        "counterfoil.wsgi:application",
+        env=env,
+        log_path=log,
+        probe=http_request("localhost", "/health/live"),
+        workers=2,
+    ) as port:
+        yield port
+    with django_db_blocker.unblock():
+        _wait_for_server_connections_to_close(settings.DATABASES["default"]["NAME"])
+
+
+def _wait_for_server_connections_to_close(database: str) -> None:
+    """The stopped workers' database sessions end a moment after the processes do; the test
+    database cannot be dropped at the end of the session until they have."""
+    from django.db import connection
+
+    from tests.waiting import wait_for
+
+    def alone() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, backend_start, state, left(query, 120) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                [database],
+            )
+            return not cursor.fetchall()
+
+    wait_for(alone, timeout=20)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package.")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+            ],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def committed(django_db_blocker: object, make: Callable[[], T]) -> T:
+    """Run `make` (which writes to the database) on a plain thread and commit, so the server
+    process sees its rows. Not on this thread: Playwright's event loop runs here, and the ORM
+    would open a second connection bound to that loop's context and leave it open."""
+
+    def work() -> T:
+        try:
+            with django_db_blocker.unblock():  # type: ignore[attr-defined]
+                return make()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
+
+
+def axe_violations(page: Page) -> list[str]:
+    """WCAG 2.2 A/AA violations axe-core finds on the page, one readable line each."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+        WCAG_22_AA,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + json.dumps([node["target"] for node in v["nodes"]][:3])
+        for v in result["violations"]
+    ]

@@ -16,18 +16,15 @@ from psycopg.conninfo import make_conninfo
 
 from tests.bench.http_load import gunicorn, http_request
 
-# Playwright's sync API keeps an event loop running in this thread; the ORM calls the tests
-# make around it are ordinary synchronous ones.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 REPOSITORY = Path(__file__).resolve().parents[2]
 AXE = REPOSITORY / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 T = TypeVar("T")
+SERVER_APPLICATION_NAME = "counterfoil-e2e-server"
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server_port(
     django_db_setup, django_db_blocker, council_a, council_b, tmp_path_factory
 ) -> Iterator[int]:
@@ -37,7 +34,9 @@ def live_server_port(
     env = {
         **os.environ,
         "DATABASE_URL": make_conninfo(
-            os.environ["DATABASE_URL"], dbname=settings.DATABASES["default"]["NAME"]
+            os.environ["DATABASE_URL"],
+            dbname=settings.DATABASES["default"]["NAME"],
+            application_name=SERVER_APPLICATION_NAME,
         ),
     }
     log = tmp_path_factory.mktemp("e2e") / "gunicorn.log"
@@ -50,12 +49,14 @@ def live_server_port(
         workers=2,
     ) as port:
         yield port
-    with django_db_blocker.unblock():
-        _wait_for_server_connections_to_close(settings.DATABASES["default"]["NAME"])
+    committed(
+        django_db_blocker,
+        lambda: _wait_for_server_connections_to_close(settings.DATABASES["default"]["NAME"]),
+    )
 
 
 def _wait_for_server_connections_to_close(database: str) -> None:
-    """The stopped workers' database sessions end a moment after the processes do; the test
+    """The stopped server's database sessions end a moment after its processes do; the test
     database cannot be dropped at the end of the session until they have."""
     from django.db import connection
 
@@ -64,16 +65,19 @@ def _wait_for_server_connections_to_close(database: str) -> None:
     def alone() -> bool:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT pid, backend_start, state, left(query, 120) FROM pg_stat_activity"
-                " WHERE datname = %s AND pid <> pg_backend_pid()",
-                [database],
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = %s AND application_name = %s",
+                [database, SERVER_APPLICATION_NAME],
             )
-            return not cursor.fetchall()
+            return cursor.fetchone()[0] == 0
 
     wait_for(alone, timeout=20)
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API runs an event loop on this thread while a browser is
+# open, and Django refuses synchronous database work under a running loop, so the browser
+# must be gone before the rest of the suite runs.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: `make test` installs Debian's chromium package.")

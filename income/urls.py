@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from income.views import cash_up, home, receipts, refunds, suspense, transfers
 
@@ -18,5 +18,4 @@ urlpatterns = [
     path("cash-ups/", cash_up.cash_up_list, name="cash-ups"),
     path("cash-ups/new/", cash_up.submit, name="cash-up-submit"),
     path("cash-ups/<int:pk>/", cash_up.detail, name="cash-up"),
-    path("config/reference-rules/", include("income.urls_reference_rules")),
 ]

@@ -27,20 +27,24 @@ class CouncilHostMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        # Read once: this runs on every request, and settings lookups are not free.
+        self.platform_hosts = frozenset(settings.PLATFORM_HOSTS)
+        self.public_urlconf = settings.PUBLIC_SCHEMA_URLCONF
+        self.council_urlconf = settings.ROOT_URLCONF
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         connection.set_schema_to_public()
         hostname = request.get_host().rsplit(":", 1)[0].lower().rstrip(".")
         request.council = None
-        if hostname in settings.PLATFORM_HOSTS:
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+        if hostname in self.platform_hosts:
+            request.urlconf = self.public_urlconf
         else:
             council = council_directory.council_for_host(hostname)
             if council is None or not council.is_served:
                 return _not_found(request)
             connection.set_tenant(council)
             request.council = request.tenant = council
-            request.urlconf = settings.ROOT_URLCONF
+            request.urlconf = self.council_urlconf
         set_urlconf(request.urlconf)
         return self.get_response(request)
 
@@ -55,12 +59,13 @@ class CouncilMembershipMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.session_cookie = settings.SESSION_COOKIE_NAME
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         council = getattr(request, "council", None)
         # Without a session cookie nobody is signed in: skip loading the session and the user.
         signed_in = (
-            settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_authenticated
+            self.session_cookie in request.COOKIES and request.user.is_authenticated
         )
         if council is not None and signed_in:
             membership = (

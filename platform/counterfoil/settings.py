@@ -103,10 +103,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "tenants.session_limits.AbsoluteSessionLimitMiddleware",
     "tenants.middleware.CouncilMembershipMiddleware",
-    "tenants.mfa_required.RequireMfaMiddleware",
-    "tenants.read_only.SuspendedCouncilReadOnlyMiddleware",
 ]
 
 ROOT_URLCONF = "counterfoil.urls_council"

@@ -10,7 +10,4 @@ urlpatterns = [
     path("health/ready", health.ready, name="health-ready"),
     path("", include("income.urls")),
     path("accounts/", include("allauth.urls")),
-    path("invitations/", include("tenants.urls.invitations")),
-    path("team/", include("tenants.urls.team")),
-    path("settings/domains/", include("tenants.urls.domains")),
 ]

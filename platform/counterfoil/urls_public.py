@@ -8,7 +8,6 @@ urlpatterns = [
     path("", landing.landing, name="landing"),
     path("accounts/", include("allauth.urls")),
     path("console/", include("console.urls")),
-    path("join/", include("tenants.urls.onboarding")),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
 ]

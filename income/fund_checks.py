@@ -41,10 +41,10 @@ def fund_problems(
 
 def fund_reference_problem(fund: Fund, reference: str, *, detailed: bool = True) -> str | None:
     """Why `reference` is not a valid reference for `fund`, or None if it is."""
-    rule = getattr(fund, "reference_rule", None)
+    rule = fund.reference_rule
     if rule is None or not rule.is_active:
         return None
-    outcome = rule.check(reference, detailed=detailed)
+    outcome = rule.check_reference(reference, detailed=detailed)
     if outcome.valid:
         return None
     return f"The reference for {fund.code} is not valid: {outcome.reason}"

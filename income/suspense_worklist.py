@@ -54,14 +54,10 @@ def _add_suggestions(items: list[SuspenseItem]) -> None:
     known: dict[str, set[str]] = {}
     for row in previous:
         known.setdefault(row["receipt__payer_reference"], set()).add(row["fund_code"])
-    rule_funds = (
-        list(
-            Fund.objects.filter(is_active=True, reference_rule__is_active=True).select_related(
-                "reference_rule"
-            )
+    rule_funds = list(
+        Fund.objects.filter(is_active=True, reference_rule__is_active=True).select_related(
+            "reference_rule"
         )
-        if hasattr(Fund, "reference_rule")  # until funds carry reference rules
-        else []
     )
     for item in items:
         reference = item.receipt.payer_reference
@@ -70,5 +66,5 @@ def _add_suggestions(items: list[SuspenseItem]) -> None:
         for code in sorted(known.get(reference, ())):
             item.suggestions.append(f"Earlier payments with this reference went to {code}")
         for fund in rule_funds:
-            if fund.reference_rule.check(reference).valid:
+            if fund.reference_rule.check_reference(reference).valid:
                 item.suggestions.append(f"A valid {fund.code} reference")

@@ -64,9 +64,7 @@ class CouncilMembershipMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         council = getattr(request, "council", None)
         # Without a session cookie nobody is signed in: skip loading the session and the user.
-        signed_in = (
-            self.session_cookie in request.COOKIES and request.user.is_authenticated
-        )
+        signed_in = self.session_cookie in request.COOKIES and request.user.is_authenticated
         if council is not None and signed_in:
             membership = (
                 Membership.objects.filter(user=request.user, council=council)

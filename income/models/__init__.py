@@ -4,6 +4,7 @@ from income.models.fund import Fund, FundGroup, OverpaymentHandling
 from income.models.fund_access import FundGroupAccess
 from income.models.ledger import Account, AccountKind, Journal, JournalKind, Posting
 from income.models.receipt import Receipt, ReceiptStatus
+from income.models.reference_rule import ReferenceRule
 from income.models.refund import Refund, RefundApprovalLimit, RefundRoute, RefundStatus
 from income.models.vat import VatCode
 from income.models.worker_heartbeat import WorkerHeartbeat
@@ -24,6 +25,7 @@ __all__ = [
     "Posting",
     "Receipt",
     "ReceiptStatus",
+    "ReferenceRule",
     "Refund",
     "RefundApprovalLimit",
     "RefundRoute",

@@ -39,6 +39,10 @@ class Fund(models.Model):
     min_amount_pence = models.PositiveBigIntegerField(default=1)
     max_amount_pence = models.PositiveBigIntegerField(null=True, blank=True)
     channels = models.ManyToManyField(Channel, blank=True, related_name="funds")
+    reference_rule = models.ForeignKey(
+        "income.ReferenceRule", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="funds",
+    )  # fmt: skip
     overpayment_handling = models.CharField(
         max_length=20, choices=OverpaymentHandling.choices, default=OverpaymentHandling.ACCEPT
     )

@@ -1,0 +1,100 @@
+"""Reference rules: masks, lengths, patterns and every check-digit scheme, with reasons."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from income.reference_rules import (
+    CheckDigitScheme,
+    Method,
+    ReferenceRuleSpec,
+    check_reference,
+    expected_check_character,
+)
+
+ISBN10 = CheckDigitScheme(
+    Method.WEIGHTED_SUM, (10, 9, 8, 7, 6, 5, 4, 3, 2), 11, True, "", {10: "X", 11: "0"}
+)
+LUHN = CheckDigitScheme(Method.LUHN)
+MOD11 = CheckDigitScheme(Method.MOD11)
+# Worked by hand: body 123456, weight 2 everywhere, modulus 10. Even positions: 1*2=2, 3*2=6,
+# 5*2=10 (not over 10) +1 as 5>4 = 11; odd positions add 2, 4, 6: 2+2+6+4+11+6 = 31, and
+# 10 - 31 mod 10 = 9.
+DYNIX = CheckDigitScheme(Method.DYNIX, (2,), 10, False, "", {10: "0"})
+
+
+def valid(spec: ReferenceRuleSpec, reference: str) -> bool:
+    return check_reference(spec, reference).valid
+
+
+@pytest.mark.parametrize(
+    ("scheme", "reference"),
+    [
+        (LUHN, "79927398713"),
+        (LUHN, "4111 1111 1111 1111"),
+        (ISBN10, "0306406152"),
+        (ISBN10, "080442957X"),
+        (DYNIX, "1234569"),
+    ],
+)
+def test_known_good_references_pass(scheme, reference):
+    assert valid(ReferenceRuleSpec(check_digit=scheme), reference)
+
+
+def test_a_wrong_check_digit_says_what_it_should_be_to_staff_but_not_to_the_public():
+    spec = ReferenceRuleSpec(check_digit=LUHN)
+    assert check_reference(spec, "79927398714").reason == "the check digit should be 3, not 4"
+    assert check_reference(spec, "79927398714", detailed=False).reason == (
+        "the check digit does not match: check the reference"
+    )
+
+
+def test_source_substitution_replaces_the_leading_characters():
+    # "AB" stands for 12 in this council's scheme: AB345 is checked as if it were 12345.
+    scheme = CheckDigitScheme(Method.WEIGHTED_SUM, (1,), 10, False, "12", {})
+    assert expected_check_character(scheme, "AB345") == str((1 + 2 + 3 + 4 + 5) % 10)
+
+
+@pytest.mark.parametrize(
+    ("spec", "reference", "reason"),
+    [
+        (ReferenceRuleSpec(min_length=8), "1234567", "must be at least 8 characters (it has 7)"),
+        (ReferenceRuleSpec(max_length=4), "12345", "must be at most 4 characters (it has 5)"),
+        (ReferenceRuleSpec(mask="@@####"), "AB12", "must be 6 characters, like @@#### (it has 4)"),
+        (ReferenceRuleSpec(mask="@@####"), "A11234", 'character 2 must be a letter (it is "1")'),
+        (ReferenceRuleSpec(mask="PCN###"), "PCX123", 'character 3 must be "N" (it is "X")'),
+        (ReferenceRuleSpec(pattern=r"50\d+"), "4012", "is not in the expected format"),
+        (ReferenceRuleSpec(), "   ", "enter a reference"),
+    ],
+)
+def test_bad_references_get_a_reason_a_person_can_act_on(spec, reference, reason):
+    outcome = check_reference(spec, reference)
+    assert not outcome.valid
+    assert outcome.reason == reason
+
+
+def test_references_are_compared_without_spaces_and_in_capitals():
+    assert valid(ReferenceRuleSpec(mask="@@####"), " ab 12 34 ")
+
+
+digits = st.text(alphabet="0123456789", min_size=1, max_size=15)
+
+
+@given(body=digits, scheme=st.sampled_from([LUHN, ISBN10, MOD11, DYNIX]))
+def test_any_body_with_its_computed_check_character_is_valid(body, scheme):
+    character = expected_check_character(scheme, body)
+    if character is not None:
+        assert valid(ReferenceRuleSpec(check_digit=scheme), body + character)
+
+
+@given(body=digits, position=st.integers(min_value=0), change=st.integers(1, 9),
+       scheme=st.sampled_from([LUHN, ISBN10]))  # fmt: skip
+def test_changing_any_one_digit_is_caught(body, position, change, scheme):
+    if scheme is ISBN10:
+        body = body[:9]
+    character = expected_check_character(scheme, body)
+    if character is None:
+        return
+    position %= len(body)
+    altered = body[:position] + str((int(body[position]) + change) % 10) + body[position + 1 :]
+    assert not valid(ReferenceRuleSpec(check_digit=scheme), altered + character)

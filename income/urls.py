@@ -1,6 +1,6 @@
 from django.urls import path
 
-from income.views import cash_up, home, receipts, refunds, suspense, transfers
+from income.views import cash_up, config, home, receipts, refunds, suspense, transfers
 
 app_name = "income"
 urlpatterns = [
@@ -18,4 +18,10 @@ urlpatterns = [
     path("cash-ups/", cash_up.cash_up_list, name="cash-ups"),
     path("cash-ups/new/", cash_up.submit, name="cash-up-submit"),
     path("cash-ups/<int:pk>/", cash_up.detail, name="cash-up"),
+    path("config/", config.index, name="config"),
+    path("config/<slug:slug>/", config.object_list, name="config-list"),
+    path("config/<slug:slug>/new/", config.edit, name="config-create"),
+    path("config/<slug:slug>/import/", config.import_file, name="config-import"),
+    path("config/<slug:slug>/<int:pk>/", config.edit, name="config-edit"),
+    path("config/<slug:slug>/<int:pk>/enabled/", config.toggle, name="config-toggle"),
 ]

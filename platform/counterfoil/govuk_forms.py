@@ -61,7 +61,10 @@ class GovukFormMixin:
             if has_errors and css in ERROR_CLASSES:
                 css = f"{css} {ERROR_CLASSES[css]}"
             widget.attrs["class"] = css
-            auto_id = self[name].auto_id  # type: ignore[index]
+            # Worked out here rather than through self[name]: a cached bound field would keep
+            # this field even if a subclass replaces it afterwards.
+            html_name = self.add_prefix(name)  # type: ignore[attr-defined]
+            auto_id = self.auto_id % html_name if self.auto_id else html_name  # type: ignore[attr-defined]
             described_by = []
             if field.help_text:
                 described_by.append(f"{auto_id}-hint")

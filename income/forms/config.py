@@ -1,0 +1,142 @@
+"""Forms for the council's configuration: funds, fund groups, VAT codes, channels, rules.
+
+Amounts are typed in pounds and kept in pence; VAT rates are typed as percentages and kept in
+basis points; everything else is the model's own fields.
+"""
+
+import re
+
+from django import forms
+
+from counterfoil.govuk_forms import GovukModelForm
+from income.forms.receipting import PoundsField
+from income.models import Channel, Fund, FundGroup, ReferenceRule, VatCode
+from income.money import format_pounds
+
+DATE = {"widget": forms.DateInput(format="%d/%m/%Y"), "input_formats": ["%d/%m/%Y", "%Y-%m-%d"]}
+FUND_CODE = re.compile(r"^[A-Z0-9]{1,5}$")
+RATE = re.compile(r"^\d{1,2}(\.\d{1,2})?$")
+
+
+class PenceAsPoundsMixin:
+    """Fields named *_pence appear as pounds on the form."""
+
+    pounds_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        for name in self.pounds_fields:
+            model_field = self._meta.model._meta.get_field(name)  # type: ignore[attr-defined]
+            self.fields[name] = PoundsField(  # type: ignore[attr-defined]
+                label=model_field.verbose_name.replace(" pence", "").capitalize(),
+                required=not (model_field.null or model_field.has_default()),
+            )
+            value = getattr(self.instance, name, None)  # type: ignore[attr-defined]
+            if value is not None and not self.is_bound:  # type: ignore[attr-defined]
+                self.initial[name] = format_pounds(value).lstrip("£")  # type: ignore[attr-defined]
+        self._decorate_widgets()  # type: ignore[attr-defined]
+
+
+class FundForm(PenceAsPoundsMixin, GovukModelForm):
+    pounds_fields = ("min_amount_pence", "max_amount_pence")
+    # Longer than a code may be, so that clean_code gives the one clear message.
+    code = forms.CharField(label="Code", max_length=20, help_text="Up to 5 letters or digits")
+    active_from = forms.DateField(required=False, label="Active from", **DATE)
+    active_to = forms.DateField(required=False, label="Active until", **DATE)
+
+    class Meta:
+        model = Fund
+        fields = [
+            "code", "name", "description", "group", "vat_code", "ledger_code", "cost_centre",
+            "subjective", "min_amount_pence", "max_amount_pence", "channels", "reference_rule",
+            "overpayment_handling", "refunds_allowed", "is_public", "active_from", "active_to",
+            "is_active",
+        ]  # fmt: skip
+        widgets = {
+            "channels": forms.CheckboxSelectMultiple,
+            "overpayment_handling": forms.RadioSelect,
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {
+            "is_active": "Taking payments (untick to disable)",
+            "is_public": "Offered on the payment portal",
+        }
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].strip().upper()
+        if not FUND_CODE.fullmatch(code):
+            raise forms.ValidationError("A fund code is 1 to 5 letters or digits, like CTAX.")
+        return code
+
+    def clean(self) -> dict:
+        data = super().clean()
+        low, high = data.get("min_amount_pence"), data.get("max_amount_pence")
+        if low is not None and high is not None and high < low:
+            self.add_error("max_amount_pence", "The maximum must be at least the minimum.")
+        start, end = data.get("active_from"), data.get("active_to")
+        if start and end and end < start:
+            self.add_error("active_to", "The end date must be on or after the start date.")
+        return data
+
+
+class VatCodeForm(GovukModelForm):
+    rate = forms.CharField(label="Rate (%)", help_text="For example 20 or 5.5")
+    effective_from = forms.DateField(required=False, label="Effective from", **DATE)
+    effective_to = forms.DateField(required=False, label="Effective until", **DATE)
+
+    class Meta:
+        model = VatCode
+        fields = ["code", "name", "rate", "effective_from", "effective_to", "is_disabled"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            whole, part = divmod(self.instance.rate_basis_points, 100)
+            self.initial["rate"] = f"{whole}.{part:02d}" if part else str(whole)
+
+    def clean_code(self) -> str:
+        return self.cleaned_data["code"].strip().upper()
+
+    def clean_rate(self) -> int:
+        text = self.cleaned_data["rate"].strip().rstrip("%")
+        if not RATE.fullmatch(text):
+            raise forms.ValidationError("Enter a percentage with up to 2 decimal places, like 20.")
+        whole, _, part = text.partition(".")
+        return int(whole) * 100 + int((part + "00")[:2])
+
+    def save(self, commit: bool = True) -> VatCode:
+        self.instance.rate_basis_points = self.cleaned_data["rate"]
+        return super().save(commit=commit)
+
+
+class ChannelForm(PenceAsPoundsMixin, GovukModelForm):
+    pounds_fields = ("min_amount_pence", "max_amount_pence")
+
+    class Meta:
+        model = Channel
+        fields = ["code", "name", "kind", "min_amount_pence", "max_amount_pence",
+                  "taken_by_staff", "is_disabled"]  # fmt: skip
+
+    def clean_code(self) -> str:
+        return self.cleaned_data["code"].strip().upper()
+
+
+class FundGroupForm(GovukModelForm):
+    class Meta:
+        model = FundGroup
+        fields = ["name"]
+
+
+class ReferenceRuleForm(GovukModelForm):
+    class Meta:
+        model = ReferenceRule
+        fields = [
+            "name", "description", "min_length", "max_length", "input_mask", "pattern",
+            "check_digit_method", "weights", "modulus", "subtract_from_modulus",
+            "source_substitution", "result_substitutions", "is_active",
+        ]  # fmt: skip
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class TryReferenceForm(forms.Form):
+    reference = forms.CharField(label="Try a reference", max_length=60)

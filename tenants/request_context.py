@@ -6,6 +6,7 @@ record reads where the request came from only when one is written.
 """
 
 import contextvars
+import itertools
 import logging
 import os
 import re
@@ -15,11 +16,27 @@ from dataclasses import dataclass
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-_request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar(
-    "request", default=None
-)
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Ids made here are unique without a system call per request: a random prefix per process
+# and a counter.
+_PROCESS_PREFIX = os.urandom(8).hex()
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class _Current:
+    request: HttpRequest | None
+    request_id: str
+
+
+_OUTSIDE_A_REQUEST = _Current(None, "-")
+_current: contextvars.ContextVar[_Current | None] = contextvars.ContextVar(
+    "request_context", default=None
+)
+
+
+def _now() -> _Current:
+    return _current.get() or _OUTSIDE_A_REQUEST
 
 
 @dataclass(frozen=True)
@@ -30,11 +47,11 @@ class RequestOrigin:
 
 
 def current_request() -> HttpRequest | None:
-    return _request.get()
+    return _now().request
 
 
 def current_request_id() -> str:
-    return _request_id.get()
+    return _now().request_id
 
 
 def current_origin() -> RequestOrigin:
@@ -42,13 +59,13 @@ def current_origin() -> RequestOrigin:
 
     REMOTE_ADDR is the proxy's address behind a load balancer unless gunicorn is told to
     trust its X-Forwarded-For (--forwarded-allow-ips)."""
-    request = _request.get()
-    if request is None:
+    current = _now()
+    if current.request is None:
         return RequestOrigin()
     return RequestOrigin(
-        ip_address=request.META.get("REMOTE_ADDR") or None,
-        user_agent=request.headers.get("User-Agent", "")[:300],
-        request_id=_request_id.get(),
+        ip_address=current.request.META.get("REMOTE_ADDR") or None,
+        user_agent=current.request.META.get("HTTP_USER_AGENT", "")[:300],
+        request_id=current.request_id,
     )
 
 
@@ -57,21 +74,22 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _INCOMING_ID.match(incoming) else os.urandom(16).hex()
-        id_token = _request_id.set(request_id)
-        request_token = _request.set(request)
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        if incoming and _INCOMING_ID.match(incoming):
+            request_id = incoming
+        else:
+            request_id = f"{_PROCESS_PREFIX}{next(_counter):016x}"
+        token = _current.set(_Current(request, request_id))
         try:
             response = self.get_response(request)
         finally:
-            _request_id.reset(id_token)
-            _request.reset(request_token)
-        response["X-Request-ID"] = request_id
+            _current.reset(token)
+        response.headers["X-Request-ID"] = request_id
         return response
 
 
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        record.request_id = _now().request_id
         record.council = getattr(connection, "schema_name", "public")
         return True

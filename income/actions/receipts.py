@@ -72,6 +72,10 @@ def record_receipt(
     if existing is not None:
         return RecordedReceipt(_same_payment(existing, amount_pence), created=False)
 
+    # An allocation without its own reference is for the payer's reference.
+    allocations = [
+        Allocation(a.fund, a.amount_pence, a.reference or payer_reference) for a in allocations
+    ]
     allocations = _checked_allocations(
         channel=channel,
         amount_pence=amount_pence,

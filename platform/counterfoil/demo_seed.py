@@ -26,7 +26,8 @@ from django_tenants.utils import schema_context
 from income.accounts import fund_account
 from income.actions.receipts import Allocation, record_receipt
 from income.actions.refunds import raise_refund
-from income.models import Channel, Fund, VatCode
+from income.models import Channel, Fund, ReferenceRule, VatCode
+from income.reference_rules import expected_check_character
 from tenants.actions.councils import create_council
 from tenants.models import Council, CouncilRole, Membership, PlatformRole, User
 
@@ -131,9 +132,38 @@ def _login(email: str, where: str, label: str, *, platform_role: str) -> DemoLog
     return DemoLogin(email, where, label)
 
 
+# Real-world shapes of council references, entered as configuration (no code per council).
+DEMO_RULES = {
+    "CTAX": dict(name="Council Tax account", input_mask="5#######", check_digit_method="luhn"),
+    "NNDR": dict(
+        name="Business Rates account", input_mask="6######*", check_digit_method="weighted_sum",
+        weights="8,7,6,5,4,3,2", modulus=11, subtract_from_modulus=True,
+        result_substitutions="10:X,11:0",
+    ),
+    "HRENT": dict(
+        name="Housing rent account", input_mask="HR######", check_digit_method="weighted_sum",
+        source_substitution="18", weights="2,7,6,5,4,3,2", modulus=11,
+        subtract_from_modulus=True, result_substitutions="10:0,11:1",
+    ),
+    "PARK": dict(
+        name="Penalty charge notice", input_mask="NB#########", check_digit_method="mod10"
+    ),
+    "LIB": dict(
+        name="Library card", input_mask="2#############", check_digit_method="dynix",
+        weights="2", modulus=10, result_substitutions="10:0",
+    ),
+}  # fmt: skip
+
+
 def _seed_funds(council: Council, demo: DemoCouncil) -> None:
     with schema_context(council.schema_name), transaction.atomic():
         for index, (code, name) in enumerate(demo.funds):
+            rule = None
+            if code in DEMO_RULES:
+                settings = dict(DEMO_RULES[code])
+                rule, _ = ReferenceRule.objects.get_or_create(
+                    name=settings.pop("name"), defaults=settings
+                )
             fund, _ = Fund.objects.get_or_create(
                 code=code,
                 defaults={
@@ -142,6 +172,7 @@ def _seed_funds(council: Council, demo: DemoCouncil) -> None:
                     "cost_centre": f"CC{index + 10}",
                     "vat_code": VatCode.objects.filter(code="N0").first(),
                     "is_public": True,
+                    "reference_rule": rule,
                 },
             )
             fund_account(fund)
@@ -170,7 +201,7 @@ def _seed_payments(council: Council, officer: User) -> None:
                 allocations=[Allocation(None if in_suspense else fund, pence)],
                 idempotency_key=f"demo:{council.slug}:{number}",
                 acting_user=officer,
-                payer_reference=f"{fund.code[:2]}{picker.randint(10_000_000, 99_999_999)}",
+                payer_reference=demo_reference(fund, picker),
                 payer_name=f"{picker.choice(DEMO_FIRST_NAMES)} {picker.choice(DEMO_LAST_NAMES)}",
                 narrative="Unidentified bank credit" if in_suspense else "",
             )
@@ -183,6 +214,25 @@ def _seed_payments(council: Council, officer: User) -> None:
                     reason="Paid twice by the customer",
                     acting_user=officer,
                 )
+
+
+def demo_reference(fund: Fund, picker: random.Random) -> str:
+    """A reference that fund's rule accepts: the mask filled in, then its check character."""
+    rule = fund.reference_rule
+    if rule is None:
+        return f"{fund.code}{picker.randint(1000, 9999)}"
+    spec = rule.spec()
+    while True:
+        body = "".join(
+            str(picker.randint(0, 9)) if symbol in "#*" else symbol for symbol in spec.mask[:-1]
+        )
+        check = (
+            expected_check_character(spec.check_digit, body)
+            if spec.check_digit
+            else str(picker.randint(0, 9))
+        )
+        if check is not None and rule.check_reference(body + check).valid:
+            return body + check
 
 
 DEMO_FIRST_NAMES = ["Olivia", "Noah", "Amelia", "George", "Priya", "Tomasz", "Siobhan", "Rhys"]

@@ -7,11 +7,13 @@ basis points; everything else is the model's own fields.
 import re
 
 from django import forms
+from django.db import connection
 
 from counterfoil.govuk_forms import GovukModelForm
 from income.forms.receipting import PoundsField
-from income.models import Channel, Fund, FundGroup, ReferenceRule, VatCode
+from income.models import Channel, Fund, FundGroup, FundGroupAccess, ReferenceRule, VatCode
 from income.money import format_pounds
+from tenants.models import CouncilRole, User
 
 DATE = {"widget": forms.DateInput(format="%d/%m/%Y"), "input_formats": ["%d/%m/%Y", "%Y-%m-%d"]}
 FUND_CODE = re.compile(r"^[A-Z0-9]{1,5}$")
@@ -122,9 +124,40 @@ class ChannelForm(PenceAsPoundsMixin, GovukModelForm):
 
 
 class FundGroupForm(GovukModelForm):
+    """A group's name, and which staff work its funds (admins and auditors see every fund)."""
+
+    staff = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
+        label="Staff who work these funds",
+    )  # fmt: skip
+
     class Meta:
         model = FundGroup
         fields = ["name"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # The council whose host this is: its members are the people who can be given funds.
+        council = connection.tenant
+        self.fields["staff"].queryset = User.objects.filter(
+            memberships__council_id=council.pk,
+            memberships__role__in=[CouncilRole.FINANCE_MANAGER, CouncilRole.INCOME_OFFICER],
+        ).order_by("email")
+        if self.instance.pk and not self.is_bound:
+            self.initial["staff"] = list(
+                FundGroupAccess.objects.filter(group=self.instance).values_list(
+                    "user_id", flat=True
+                )
+            )
+        self._decorate_widgets()
+
+    def save(self, commit: bool = True) -> FundGroup:
+        group = super().save(commit=commit)
+        chosen = {user.pk for user in self.cleaned_data["staff"]}
+        FundGroupAccess.objects.filter(group=group).exclude(user_id__in=chosen).delete()
+        for user_id in chosen:
+            FundGroupAccess.objects.get_or_create(group=group, user_id=user_id)
+        return group
 
 
 class ReferenceRuleForm(GovukModelForm):

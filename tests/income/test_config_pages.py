@@ -152,3 +152,27 @@ def test_a_reference_rule_is_tried_on_its_page_and_guards_its_fund(
     assert fund_reference_problem(council_tax, "12") == (
         "The reference for CTAX is not valid: must be 9 characters, like 50####### (it has 2)"
     )
+
+
+def test_staff_given_a_fund_group_see_only_its_funds_while_admins_see_all(ledger, council_a):
+    from income.models import FundGroup
+    from tests.factories import FundFactory
+
+    admin = client_as(council_a, CouncilRole.ADMIN)
+    officer = make_member(council_a, CouncilRole.INCOME_OFFICER)
+    admin.post("/config/fund-groups/new/", {"name": "Parking"})
+    admin.post("/config/fund-groups/new/", {"name": "Revenues"})
+    parking, revenues = (
+        FundGroup.objects.get(name="Parking"),
+        FundGroup.objects.get(name="Revenues"),
+    )
+    FundFactory(code="PCN", name="Penalty charges", group=parking)
+    FundFactory(code="CTX", name="Council Tax", group=revenues)
+    admin.post(f"/config/fund-groups/{parking.pk}/", {"name": "Parking", "staff": [officer.pk]})
+
+    officer_client = host_client(council_a)
+    officer_client.login(email=officer.email, password=PASSWORD)
+    officer_page = officer_client.get("/receipts/new/").content.decode()
+    assert "Penalty charges" in officer_page and "Council Tax" not in officer_page
+    admin_page = admin.get("/receipts/new/").content.decode()
+    assert "Penalty charges" in admin_page and "Council Tax" in admin_page

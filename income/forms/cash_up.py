@@ -5,7 +5,7 @@ from django.forms import formset_factory
 
 from counterfoil.govuk_forms import GovukForm
 from income.actions.cash_up import DENOMINATIONS
-from income.forms.receipting import PoundsField
+from income.forms.fields import PoundsField
 from income.money import format_pounds
 
 

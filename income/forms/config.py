@@ -10,7 +10,7 @@ from django import forms
 from django.db import connection
 
 from counterfoil.govuk_forms import GovukModelForm
-from income.forms.receipting import PoundsField
+from income.forms.fields import PoundsField
 from income.models import Channel, Fund, FundGroup, FundGroupAccess, ReferenceRule, VatCode
 from income.money import format_pounds
 from tenants.models import CouncilRole, User

@@ -1,7 +1,7 @@
 from django import forms
 
 from counterfoil.govuk_forms import GovukForm
-from income.forms.receipting import PoundsField
+from income.forms.fields import PoundsField
 from income.models import Channel, Fund, ReceiptStatus
 from income.receipt_search import MIN_FRAGMENT, ReceiptQuery
 

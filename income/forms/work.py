@@ -4,27 +4,8 @@ from django import forms
 from django.forms import formset_factory
 
 from counterfoil.govuk_forms import GovukForm
-from income.forms.receipting import PoundsField
+from income.forms.fields import FundAmountForm, PoundsField
 from income.models import Fund
-
-
-class FundAmountForm(GovukForm):
-    fund = forms.ModelChoiceField(queryset=Fund.objects.none(), label="Fund", required=False)
-    amount = PoundsField(label="Amount", required=False)
-
-    def __init__(self, *args: object, funds: object = None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["fund"].queryset = funds if funds is not None else Fund.objects.none()
-        self.fields["fund"].empty_label = "Choose a fund"
-
-    def clean(self) -> dict:
-        data = super().clean()
-        if data.get("fund") and data.get("amount") is None:
-            self.add_error("amount", "Enter the amount for this fund.")
-        if data.get("amount") and not data.get("fund"):
-            self.add_error("fund", "Choose the fund this amount is for.")
-        return data
-
 
 FundAmountFormSet = formset_factory(FundAmountForm, extra=3, max_num=5)
 

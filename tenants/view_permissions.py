@@ -8,7 +8,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from tenants.capabilities import Capability, council_capabilities
+from tenants.capabilities import (
+    COUNCIL_ROLE_CAPABILITIES,
+    Capability,
+    CouncilReadOnly,
+    council_capabilities,
+)
 
 
 def council_capability_required(capability: Capability) -> Callable:
@@ -22,6 +27,14 @@ def council_capability_required(capability: Capability) -> Callable:
                 return redirect_to_login(request.get_full_path())
             membership = getattr(request, "membership", None)
             if capability not in council_capabilities(membership):
+                # Say why: a suspended council refuses changes whatever the role.
+                if membership is not None and capability in COUNCIL_ROLE_CAPABILITIES.get(
+                    membership.role, frozenset()
+                ):
+                    raise CouncilReadOnly(
+                        f"{membership.council.name} is suspended: you can look and export, "
+                        "but nothing can change."
+                    )
                 raise PermissionDenied("Your role does not allow this.")
             return view(request, *args, **kwargs)
 

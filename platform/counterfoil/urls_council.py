@@ -8,6 +8,7 @@ urlpatterns = [
     # Health first: load balancers call it constantly, so it should match at once.
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    path("team/", include("tenants.urls.team")),
     path("", include("income.urls")),
     path("accounts/", include("allauth.urls")),
 ]

@@ -1,0 +1,15 @@
+"""The council's team pages, under /team/ on a council's host."""
+
+from django.urls import path
+
+from tenants.views import team
+
+app_name = "team"
+urlpatterns = [
+    path("", team.team, name="list"),
+    path("invite/", team.invite, name="invite"),
+    path("members/<int:pk>/role/", team.change_member_role, name="change-role"),
+    path("members/<int:pk>/remove/", team.remove, name="remove"),
+    path("invitations/<int:pk>/revoke/", team.revoke, name="revoke"),
+    path("councils/", team.your_councils, name="councils"),
+]

@@ -2,15 +2,19 @@
 
 from collections.abc import Callable
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import logout
 from django.db import connection
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.template.loader import render_to_string
 from django.urls import set_urlconf
 
 from tenants.council_directory import council_directory
 from tenants.models import Membership
+
+_verified_email = Exists(EmailAddress.objects.filter(user_id=OuterRef("user_id"), verified=True))
 
 
 def _not_found(request: HttpRequest) -> HttpResponse:
@@ -50,7 +54,8 @@ class CouncilHostMiddleware:
 
 
 class CouncilMembershipMiddleware:
-    """On a council's host, a signed-in person without a membership there sees nothing.
+    """On a council's host, a signed-in person without a membership there, or without a
+    verified email address, sees nothing.
 
     Sessions live in the public schema, so a session cookie taken from one council's host and
     replayed on another's would otherwise authenticate there. Such a person is signed out of
@@ -66,12 +71,16 @@ class CouncilMembershipMiddleware:
         # Without a session cookie nobody is signed in: skip loading the session and the user.
         signed_in = self.session_cookie in request.COOKIES and request.user.is_authenticated
         if council is not None and signed_in:
+            # One query for both: this runs on every signed-in request.
             membership = (
                 Membership.objects.filter(user=request.user, council=council)
                 .only("role", "user_id", "council_id")
+                .annotate(email_verified=_verified_email)
                 .first()
             )
-            if membership is None:
+            # An unverified address was never proved to be theirs (allauth refuses such a
+            # sign-in, but a session may predate the address losing its verification).
+            if membership is None or not membership.email_verified:
                 logout(request)
                 return _not_found(request)
             membership.council = council  # already loaded: no second query for it

@@ -35,7 +35,11 @@ ROLE_HINTS = {
 
 
 class InviteForm(GovukForm):
-    email = forms.EmailField(label="Email address", max_length=254)
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
+    )
     role = forms.ChoiceField(label="Role", choices=CouncilRole.choices, widget=forms.RadioSelect)
 
 

@@ -4,6 +4,7 @@ import and export all work from this table."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 from django.forms import ModelForm
@@ -20,17 +21,51 @@ from income.models import Channel, Fund, FundGroup, ReferenceRule, VatCode
 
 
 @dataclass(frozen=True)
+class Column:
+    """A list column: a heading and the model fields whose values it shows, in that order
+    (several fields share a column where they are read together, like a fund's limits)."""
+
+    heading: str
+    fields: tuple[str, ...]
+    joiner: str = " / "
+
+
+def _fund_group_staff(group: Any) -> dict[str, object]:
+    # Who works a group is part of what a change to the group changed.
+    return {"staff": sorted(access.user.email for access in group.access.select_related("user"))}
+
+
+@dataclass(frozen=True)
 class ConfigEntity:
     slug: str
     title: str  # plural, for headings
+    noun: str  # singular, for messages ("there is no VAT code …")
     model: type[models.Model]
     form: type[ModelForm]
-    columns: tuple[str, ...]  # shown in the list
+    columns: tuple[str | Column, ...]  # shown in the list
     key: str  # an imported row updates the object with this field's value, or creates one
     csv_fields: tuple[str, ...]
     disabled_field: str | None = None  # True means disabled
     enabled_field: str | None = None  # True means enabled
     opened: Callable[[models.Model], object] | None = None  # run once a new one is saved
+    list_filter: str | None = None  # a foreign key the list can be narrowed by
+    # More than the model's own fields to record in the audit log's before and after.
+    described: Callable[[Any], dict[str, object]] | None = None
+
+    def is_enabled(self, obj: models.Model) -> bool:
+        if self.enabled_field:
+            return bool(getattr(obj, self.enabled_field))
+        if self.disabled_field:
+            return not getattr(obj, self.disabled_field)
+        return True
+
+    @property
+    def can_be_disabled(self) -> bool:
+        return bool(self.enabled_field or self.disabled_field)
+
+
+def entity_for_model(model: type[models.Model]) -> "ConfigEntity | None":
+    return next((entity for entity in ENTITIES.values() if entity.model is model), None)
 
 
 ENTITIES = {
@@ -39,43 +74,76 @@ ENTITIES = {
         ConfigEntity(
             "funds",
             "Funds",
+            "fund",
             Fund,
             FundForm,
-            ("code", "name", "group", "vat_code", "ledger_code", "reference_rule"),
+            (
+                "code",
+                "name",
+                "group",
+                Column("VAT", ("vat_code",)),
+                Column(
+                    "Ledger / cost centre / subjective",
+                    ("ledger_code", "cost_centre", "subjective"),
+                ),
+                Column("Minimum to maximum", ("min_amount_pence", "max_amount_pence"), " to "),
+                "channels",
+                "reference_rule",
+            ),
             "code",
             (
                 "code",
                 "name",
                 "description",
+                "group",
+                "vat_code",
                 "ledger_code",
                 "cost_centre",
                 "subjective",
                 "min_amount_pence",
                 "max_amount_pence",
+                "channels",
+                "reference_rule",
                 "overpayment_handling",
                 "refunds_allowed",
                 "is_public",
+                "active_from",
+                "active_to",
                 "is_active",
             ),
             enabled_field="is_active",
             opened=fund_account,
+            list_filter="group",
         ),
         ConfigEntity(
             "vat-codes",
             "VAT codes",
+            "VAT code",
             VatCode,
             VatCodeForm,
-            ("code", "name", "rate_basis_points"),
+            (
+                "code",
+                "name",
+                Column("Rate", ("rate_basis_points",)),
+                Column("Effective", ("effective_from", "effective_to"), " to "),
+            ),
             "code",
-            ("code", "name", "rate", "is_disabled"),
+            ("code", "name", "rate", "effective_from", "effective_to", "is_disabled"),
             disabled_field="is_disabled",
         ),
         ConfigEntity(
             "channels",
             "Channels (methods of payment)",
+            "channel",
             Channel,
             ChannelForm,
-            ("code", "name", "kind", "taken_by_staff"),
+            (
+                "code",
+                "name",
+                "kind",
+                Column("Minimum to maximum", ("min_amount_pence", "max_amount_pence"), " to "),
+                "taken_by_staff",
+            ),
             "code",
             (
                 "code",
@@ -90,11 +158,20 @@ ENTITIES = {
             opened=clearing_account,
         ),
         ConfigEntity(
-            "fund-groups", "Fund groups", FundGroup, FundGroupForm, ("name",), "name", ("name",)
+            "fund-groups",
+            "Fund groups",
+            "fund group",
+            FundGroup,
+            FundGroupForm,
+            ("name",),
+            "name",
+            ("name",),
+            described=_fund_group_staff,
         ),
         ConfigEntity(
             "reference-rules",
             "Reference rules",
+            "reference rule",
             ReferenceRule,
             ReferenceRuleForm,
             ("name", "input_mask", "check_digit_method"),

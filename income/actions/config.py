@@ -16,8 +16,10 @@ from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User
 
 
-def snapshot(obj: models.Model) -> dict[str, Any]:
+def snapshot(obj: models.Model, entity: ConfigEntity | None = None) -> dict[str, Any]:
     data = model_to_dict(obj)
+    if entity is not None and entity.described is not None:
+        data.update(entity.described(obj))
     for key, value in list(data.items()):
         if isinstance(value, list):
             data[key] = sorted(getattr(item, "pk", item) for item in value)
@@ -33,12 +35,15 @@ def save_config(
     """Save a valid form (new or changed object) and record what changed."""
     require_council_capability(acting_user, council, Capability.CONFIGURE_INCOME)
     is_new = form.instance.pk is None
-    before = None if is_new else snapshot(type(form.instance).objects.get(pk=form.instance.pk))
+    before = (
+        None if is_new else snapshot(type(form.instance).objects.get(pk=form.instance.pk), entity)
+    )
     obj = form.save()
     if is_new and entity.opened:
         entity.opened(obj)
     action = f"{entity.model._meta.model_name}.{'created' if is_new else 'changed'}"
-    record_audit(action, acting_user=acting_user, target=obj, before=before, after=snapshot(obj))
+    after = snapshot(obj, entity)
+    record_audit(action, acting_user=acting_user, target=obj, before=before, after=after)
     return obj
 
 
@@ -48,7 +53,7 @@ def set_enabled(
 ) -> None:
     """Disable or re-enable: nothing that may hold money or history is ever deleted."""
     require_council_capability(acting_user, council, Capability.CONFIGURE_INCOME)
-    before = snapshot(obj)
+    before = snapshot(obj, entity)
     if entity.enabled_field:
         setattr(obj, entity.enabled_field, enabled)
     elif entity.disabled_field:
@@ -57,21 +62,24 @@ def set_enabled(
         raise ValueError(f"{entity.title} cannot be disabled")
     obj.save()
     action = f"{entity.model._meta.model_name}.{'enabled' if enabled else 'disabled'}"
-    record_audit(action, acting_user=acting_user, target=obj, before=before, after=snapshot(obj))
+    after = snapshot(obj, entity)
+    record_audit(action, acting_user=acting_user, target=obj, before=before, after=after)
 
 
-def _as_form_data(initial: dict[str, Any]) -> dict[str, Any]:
+def _as_form_data(form: ModelForm) -> dict[str, Any]:
+    """What the page would post for an unbound form: its initial values as the fields show them."""
     data: dict[str, Any] = {}
-    for key, value in initial.items():
+    for name, field in form.fields.items():
+        value = field.prepare_value(form.get_initial_for_field(field, name))
         if isinstance(value, bool):
             if value:
-                data[key] = "on"
-        elif isinstance(value, list):
-            data[key] = [getattr(item, "pk", item) for item in value]
+                data[name] = "on"
+        elif isinstance(value, list | tuple):
+            data[name] = [getattr(item, "pk", item) for item in value]
         elif hasattr(value, "strftime"):
-            data[key] = value.strftime("%d/%m/%Y")
+            data[name] = value.strftime("%d/%m/%Y")
         elif value is not None:
-            data[key] = value
+            data[name] = value
     return data
 
 
@@ -88,29 +96,55 @@ def import_config_csv(
     """Create or update objects from CSV rows, matched on the entity's key; all or nothing."""
     require_council_capability(acting_user, council, Capability.CONFIGURE_INCOME)
     reader = csv.DictReader(io.StringIO(text))
-    missing = set(entity.csv_fields) - set(reader.fieldnames or [])
-    if entity.key in missing:
+    columns = [name.strip() for name in reader.fieldnames or []]
+    reader.fieldnames = columns
+    if entity.key not in columns:
         return ImportResult(
             0, 0, [f"The first line must name the columns, including {entity.key}."]
         )
+    unknown = [name for name in columns if name not in entity.csv_fields]
+    if unknown:
+        return ImportResult(
+            0,
+            0,
+            [
+                f"The first line names columns this import does not know: {', '.join(unknown)}. "
+                f"It knows: {', '.join(entity.csv_fields)}."
+            ],
+        )
     forms: list[ModelForm] = []
     errors: list[str] = []
+    first_seen: dict[str, int] = {}
+    line_number = 1
     for line_number, row in enumerate(reader, start=2):
-        data = form_data_from_row(entity, row)
-        existing = entity.model.objects.filter(**{entity.key: data.get(entity.key, "")}).first()
-        if existing is not None:
-            # Fields the file does not carry keep their current values (as the form shows them).
-            current = entity.form(instance=existing).initial
-            form = entity.form(data={**_as_form_data(current), **data}, instance=existing)
-        else:
-            form = entity.form(data=data)
-        if form.is_valid():
-            if form.instance.pk is None or form.has_changed():
-                forms.append(form)
-        else:
+        data, problems = form_data_from_row(entity, row)
+        key = str(data.get(entity.key, "")).strip()
+        if key and key.upper() in first_seen:
+            errors.append(
+                f"Row {line_number} ({entity.key}): {key} is also on row {first_seen[key.upper()]}."
+            )
+            continue
+        if key:
+            first_seen[key.upper()] = line_number
+        existing = (
+            entity.model.objects.filter(**{f"{entity.key}__iexact": key}).first() if key else None
+        )
+        # Start from what the page would show (the object as it is, or a new one's defaults),
+        # so columns the file leaves out keep their values.
+        current = _as_form_data(entity.form(instance=existing))
+        form = entity.form(data={**current, **data}, instance=existing)
+        valid = form.is_valid()
+        errors.extend(f"Row {line_number} ({field}): {message}" for field, message in problems)
+        if not valid:
             for field, messages in form.errors.items():
+                if any(field == named for named, _ in problems):
+                    continue  # already said why, in the file's own terms
                 where = "" if field == "__all__" else f" ({field})"
                 errors.extend(f"Row {line_number}{where}: {message}" for message in messages)
+        elif not problems and (existing is None or form.has_changed()):
+            forms.append(form)
+    if line_number == 1:
+        return ImportResult(0, 0, ["The file has a first line of column names but no rows."])
     if errors:
         return ImportResult(0, 0, errors)
     created = updated = 0

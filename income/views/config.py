@@ -1,16 +1,20 @@
 """The council's configuration pages, one set for every kind in income.config_registry."""
 
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from income.actions.config import import_config_csv, save_config, set_enabled
-from income.config_registry import ENTITIES, ConfigEntity
+from income.config_registry import ENTITIES, Column, ConfigEntity
 from income.formats.config_csv import export_csv
 from income.forms.config import TryReferenceForm
 from income.models import ReferenceRule
+from income.money import format_pounds
 from tenants.audit.models import AuditEvent
 from tenants.capabilities import Capability, council_capabilities
 from tenants.view_permissions import council_capability_required
@@ -30,25 +34,109 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "income/config/index.html", {"entities": ENTITIES.values()})
 
 
+BLANK = "\N{EN DASH}"
+
+
+def _display(obj: models.Model, name: str) -> str:
+    """One field's value as a person reads it: pounds, percentages, dates, names."""
+    field = obj._meta.get_field(name)
+    value = getattr(obj, name)
+    if field.many_to_many:
+        return ", ".join(str(item) for item in value.all())
+    if value is None or value == "":
+        return "no limit" if name.endswith("_pence") else BLANK
+    if name.endswith("_pence"):
+        return format_pounds(value)
+    if name == "rate_basis_points":
+        whole, part = divmod(value, 100)
+        return f"{whole}.{part:02d}%"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime.date):
+        return f"{value:%-d %b %Y}"
+    if getattr(field, "choices", None):
+        return str(getattr(obj, f"get_{name}_display")())
+    return str(value)
+
+
+def _columns(entity: ConfigEntity) -> list[Column]:
+    return [
+        column
+        if isinstance(column, Column)
+        else Column(str(entity.model._meta.get_field(column).verbose_name).capitalize(), (column,))
+        for column in entity.columns
+    ]
+
+
+def _cell(obj: models.Model, column: Column) -> str:
+    values = [_display(obj, name) for name in column.fields]
+    return "" if all(value == BLANK for value in values) else column.joiner.join(values)
+
+
+def _listed(entity: ConfigEntity, columns: list[Column]) -> models.QuerySet:
+    """Every object, with what its columns show fetched in a fixed number of queries."""
+    related, many = [], []
+    for name in {name for column in columns for name in column.fields}:
+        field = entity.model._meta.get_field(name)
+        if field.many_to_many:
+            many.append(name)
+        elif field.is_relation:
+            related.append(name)
+    return entity.model.objects.select_related(*related).prefetch_related(*many)
+
+
 @council_capability_required(Capability.VIEW_INCOME)
 def object_list(request: HttpRequest, slug: str) -> HttpResponse:
     entity = _entity(slug)
-    objects = entity.model.objects.all()
     if request.GET.get("format") == "csv":
-        response = HttpResponse(export_csv(entity, objects), content_type="text/csv")
+        response = HttpResponse(
+            export_csv(entity, entity.model.objects.all()), content_type="text/csv"
+        )
         response["Content-Disposition"] = f'attachment; filename="{slug}.csv"'
         return response
-    rows = [(obj, [getattr(obj, column) for column in entity.columns]) for obj in objects]
+    columns = _columns(entity)
+    objects = _listed(entity, columns)
+    filter_choices, chosen = None, request.GET.get(entity.list_filter or "", "")
+    if entity.list_filter:
+        related = entity.model._meta.get_field(entity.list_filter).related_model
+        filter_choices = [(str(item.pk), str(item)) for item in related.objects.all()]
+        filter_choices.append(("none", "Not in a group"))
+        if chosen == "none":
+            objects = objects.filter(**{f"{entity.list_filter}__isnull": True})
+        elif chosen.isdigit():
+            objects = objects.filter(**{entity.list_filter: int(chosen)})
+        else:
+            chosen = ""
+    rows = [
+        (obj, [_cell(obj, column) for column in columns], entity.is_enabled(obj)) for obj in objects
+    ]
     return render(
         request,
         "income/config/list.html",
         {
             "entity": entity,
             "rows": rows,
-            "headings": [entity.model._meta.get_field(c).verbose_name for c in entity.columns],
+            "headings": [column.heading for column in columns],
+            "filter_choices": filter_choices,
+            "filter_label": entity.list_filter.replace("_", " ").capitalize()
+            if entity.list_filter
+            else "",
+            "chosen": chosen,
             "may_change": Capability.CONFIGURE_INCOME in council_capabilities(request.membership),
         },
     )
+
+
+def _changes(event: AuditEvent) -> list[tuple[str, object, object]]:
+    """What a change changed: the fields whose values differ before and after."""
+    before, after = event.before or {}, event.after or {}
+    if not before:
+        return []
+    return [
+        (name.replace("_", " "), before.get(name), after.get(name))
+        for name in sorted(set(before) | set(after))
+        if name != "id" and before.get(name) != after.get(name)
+    ]
 
 
 @council_capability_required(Capability.VIEW_INCOME)
@@ -73,9 +161,10 @@ def edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpResponse
             context["trial"] = instance.check_reference(trial.cleaned_data["reference"])
             context["trial_reference"] = trial.cleaned_data["reference"]
     if instance is not None:
-        context["history"] = AuditEvent.objects.filter(
+        events = AuditEvent.objects.filter(
             target_type=instance._meta.label, target_id=str(instance.pk)
-        ).order_by("-occurred_at")[:50]
+        ).order_by("-occurred_at", "-id")[:50]
+        context["history"] = [(event, _changes(event)) for event in events]
     return render(request, "income/config/edit.html", context)
 
 

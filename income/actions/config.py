@@ -10,20 +10,28 @@ from django.forms import ModelForm
 from django.forms.models import model_to_dict
 
 from income.config_registry import ConfigEntity
-from income.formats.config_csv import form_data_from_row
+from income.formats.config_csv import form_data_from_row, natural_key
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User
 
 
 def snapshot(obj: models.Model, entity: ConfigEntity | None = None) -> dict[str, Any]:
+    """The object as the audit log keeps it. Related settings are named by their own keys
+    (VAT code W0, channels CARD and CASH), as in the CSV, so the history reads without ids."""
     data = model_to_dict(obj)
+    for field in obj._meta.get_fields():
+        if field.name not in data or not field.is_relation:
+            continue
+        if field.many_to_many:
+            data[field.name] = sorted(natural_key(item) for item in getattr(obj, field.name).all())
+        else:
+            related = getattr(obj, field.name)
+            data[field.name] = None if related is None else natural_key(related)
     if entity is not None and entity.described is not None:
         data.update(entity.described(obj))
     for key, value in list(data.items()):
-        if isinstance(value, list):
-            data[key] = sorted(getattr(item, "pk", item) for item in value)
-        elif value is not None and not isinstance(value, str | int | bool | float):
+        if value is not None and not isinstance(value, str | int | bool | float | list):
             data[key] = str(value)
     return data
 

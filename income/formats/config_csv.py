@@ -28,7 +28,8 @@ def neutralise(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _natural_key(obj: models.Model) -> str:
+def natural_key(obj: models.Model) -> str:
+    """How people name a configured object: by its kind's key (a code, a name)."""
     related = entity_for_model(type(obj))
     return str(getattr(obj, related.key) if related else obj.pk)
 
@@ -40,9 +41,9 @@ def _export_value(entity: ConfigEntity, obj: Any, field: str) -> object:
     model_field = entity.model._meta.get_field(field)
     value = getattr(obj, field)
     if model_field.many_to_many:
-        return MANY_SEPARATOR.join(sorted(_natural_key(item) for item in value.all()))
+        return MANY_SEPARATOR.join(sorted(natural_key(item) for item in value.all()))
     if model_field.is_relation:
-        return "" if value is None else _natural_key(value)
+        return "" if value is None else natural_key(value)
     if field.endswith("_pence") and value is not None:
         return f"{Decimal(value) / 100:.2f}"  # exact: Decimal, never float
     if isinstance(value, bool):

@@ -373,3 +373,19 @@ def test_a_fund_of_council_b_is_not_found_on_council_a(council_a, council_b, led
     with schema_context(council_b.schema_name):
         fund_b.refresh_from_db()
         assert fund_b.is_active and fund_b.name == "Only in B"
+
+
+def test_history_names_related_settings_by_their_codes(ledger, council_a, cash, card):
+    client = client_as(council_a, CouncilRole.ADMIN)
+    standard, exempt = VatCode.objects.get(code="W0"), VatCode.objects.get(code="E0")
+    client.post("/config/funds/new/", {**FUND, "vat_code": standard.pk, "channels": [cash.pk]})
+    fund = Fund.objects.get(code="BINS")
+    client.post(
+        f"/config/funds/{fund.pk}/",
+        {**FUND, "code": "BINS", "vat_code": exempt.pk, "channels": [cash.pk, card.pk]},
+    )
+    event = AuditEvent.objects.get(action="fund.changed")
+    assert (event.before["vat_code"], event.after["vat_code"]) == ("W0", "E0")
+    assert (event.before["channels"], event.after["channels"]) == (["CASH"], ["CARD", "CASH"])
+    history = client.get(f"/config/funds/{fund.pk}/").content.decode()
+    assert "Vat code: <del>W0</del> → <ins>E0</ins>" in history

@@ -51,6 +51,7 @@ class ConfigEntity:
     list_filter: str | None = None  # a foreign key the list can be narrowed by
     # More than the model's own fields to record in the audit log's before and after.
     described: Callable[[Any], dict[str, object]] | None = None
+    summary: str = ""  # what it is for, on the configuration index
 
     def is_enabled(self, obj: models.Model) -> bool:
         if self.enabled_field:
@@ -114,6 +115,7 @@ ENTITIES = {
             enabled_field="is_active",
             opened=fund_account,
             list_filter="group",
+            summary="What money is for: codes, ledger codes, limits, channels and reference rules.",
         ),
         ConfigEntity(
             "vat-codes",
@@ -130,6 +132,7 @@ ENTITIES = {
             "code",
             ("code", "name", "rate", "effective_from", "effective_to", "is_disabled"),
             disabled_field="is_disabled",
+            summary="VAT treatments and their rates, with the dates they apply.",
         ),
         ConfigEntity(
             "channels",
@@ -156,6 +159,7 @@ ENTITIES = {
             ),
             disabled_field="is_disabled",
             opened=clearing_account,
+            summary="Methods of payment, their limits, and whether staff take them.",
         ),
         ConfigEntity(
             "fund-groups",
@@ -167,6 +171,7 @@ ENTITIES = {
             "name",
             ("name",),
             described=_fund_group_staff,
+            summary="Groups of funds, and which staff work each group.",
         ),
         ConfigEntity(
             "reference-rules",
@@ -192,6 +197,7 @@ ENTITIES = {
                 "is_active",
             ),
             enabled_field="is_active",
+            summary="How a payer's reference is checked: lengths, masks, patterns, check digits.",
         ),
     )
 }

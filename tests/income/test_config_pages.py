@@ -389,3 +389,10 @@ def test_history_names_related_settings_by_their_codes(ledger, council_a, cash, 
     assert (event.before["channels"], event.after["channels"]) == (["CASH"], ["CARD", "CASH"])
     history = client.get(f"/config/funds/{fund.pk}/").content.decode()
     assert "Vat code: <del>W0</del> → <ins>E0</ins>" in history
+
+
+def test_the_configuration_index_links_every_area(ledger, council_a):
+    page = client_as(council_a, CouncilRole.ADMIN).get("/config/").content.decode()
+    for slug in ("funds", "fund-groups", "vat-codes", "channels", "reference-rules"):
+        assert f'href="/config/{slug}/"' in page, slug
+    assert "which staff work each group" in page

@@ -25,7 +25,8 @@ RATE = re.compile(r"^\d{1,2}(\.\d{1,2})?$")
 
 
 class PenceAsPoundsMixin:
-    """Fields named *_pence appear as pounds on the form."""
+    """Fields named *_pence appear as pounds on the form, and a minimum may not exceed the
+    maximum."""
 
     pounds_fields: tuple[str, ...] = ()
 
@@ -43,6 +44,13 @@ class PenceAsPoundsMixin:
             if value is not None and not self.is_bound:  # type: ignore[attr-defined]
                 self.initial[name] = format_pounds(value).lstrip("£")  # type: ignore[attr-defined]
         self._decorate_widgets()  # type: ignore[attr-defined]
+
+    def clean(self) -> dict:
+        data = super().clean()  # type: ignore[misc]
+        low, high = data.get("min_amount_pence"), data.get("max_amount_pence")
+        if low is not None and high is not None and high < low:
+            self.add_error("max_amount_pence", "The maximum must be at least the minimum.")  # type: ignore[attr-defined]
+        return data
 
 
 class FundForm(PenceAsPoundsMixin, GovukModelForm):
@@ -95,9 +103,6 @@ class FundForm(PenceAsPoundsMixin, GovukModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
-        low, high = data.get("min_amount_pence"), data.get("max_amount_pence")
-        if low is not None and high is not None and high < low:
-            self.add_error("max_amount_pence", "The maximum must be at least the minimum.")
         start, end = data.get("active_from"), data.get("active_to")
         if start and end and end < start:
             self.add_error("active_to", "The end date must be on or after the start date.")
@@ -177,13 +182,6 @@ class ChannelForm(PenceAsPoundsMixin, GovukModelForm):
                 "A channel code is up to 20 letters, digits, hyphens or underscores, like CASH."
             )
         return code
-
-    def clean(self) -> dict:
-        data = super().clean()
-        low, high = data.get("min_amount_pence"), data.get("max_amount_pence")
-        if low is not None and high is not None and high < low:
-            self.add_error("max_amount_pence", "The maximum must be at least the minimum.")
-        return data
 
 
 class FundGroupForm(GovukModelForm):

@@ -1,16 +1,10 @@
-"""Template filters for GOV.UK components: widget types, money in pounds."""
+"""Template filters for GOV.UK components: money in pounds."""
 
 from django import template
-from django.forms import BoundField
 
 from income.money import format_pounds
 
 register = template.Library()
-
-
-@register.filter
-def widget_type(field: BoundField) -> str:
-    return type(field.field.widget).__name__.lower()
 
 
 @register.filter

@@ -54,8 +54,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def http_request(host: str, path: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+def http_request(host: str, path: str, cookie: str = "") -> bytes:
+    cookie_header = f"Cookie: {cookie}\r\n" if cookie else ""
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{cookie_header}Connection: close\r\n\r\n".encode()
+    )
 
 
 def fetch_status(port: int, request: bytes, timeout: float = 10.0) -> int:

@@ -1,4 +1,13 @@
-"""A bare Django project: startproject's apps and middleware, no tenancy, no database queries."""
+"""A bare Django project: startproject's apps and middleware, no tenancy.
+
+Without BARE_DATABASE_URL it has no database (an anonymous request touches none). With it, it
+uses that database with the same connection settings as Counterfoil (persistent connections,
+health checks), so a signed-in request pays for its session and user as Django does anywhere.
+"""
+
+import os
+
+from counterfoil.database_url import database_settings
 
 SECRET_KEY = "bench-only-not-secret"
 DEBUG = False
@@ -22,5 +31,11 @@ MIDDLEWARE = [
 ]
 ROOT_URLCONF = "tests.bench.bare_project.urls"
 # The view never touches a database, and neither does the middleware for an anonymous request.
-DATABASES: dict[str, dict[str, str]] = {}
+_url = os.environ.get("BARE_DATABASE_URL")
+DATABASES = (
+    {"default": database_settings(_url, engine="django.db.backends.postgresql", conn_max_age=600)}
+    if _url
+    else {}
+)
+SESSION_COOKIE_NAME = "bare_session"
 USE_TZ = True

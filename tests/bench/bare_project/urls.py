@@ -1,3 +1,4 @@
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.cache import never_cache
@@ -8,4 +9,6 @@ def live(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-urlpatterns = [path("health/live", live)]
+# A signed-in person's empty page: login_required loads the session and the user, as our
+# membership check does on every signed-in request.
+urlpatterns = [path("health/live", live), path("members/live", login_required(live))]

@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.template.loader import render_to_string
 from django.urls import set_urlconf
 
+from tenants.authentication import loaded_membership
 from tenants.council_directory import council_directory
-from tenants.models import Membership
+from tenants.models import Council, Membership, User
 
 _verified_email = Exists(EmailAddress.objects.filter(user_id=OuterRef("user_id"), verified=True))
 # Whether to offer "Switch council": asked in the same query rather than once more per page.
@@ -59,6 +60,18 @@ class CouncilHostMiddleware:
         return self.get_response(request)
 
 
+def _membership_from_database(user: User, council: Council) -> Membership | None:
+    # One query for all of it, when the user was not loaded with it (tenants.authentication).
+    membership = (
+        Membership.objects.filter(user=user, council=council)
+        .annotate(email_verified=_verified_email, works_elsewhere=_works_elsewhere)
+        .first()
+    )
+    if membership is not None:
+        membership.council = council  # already loaded: no second query for it
+    return membership
+
+
 class CouncilMembershipMiddleware:
     """On a council's host, a signed-in person without a membership there, or without a
     verified email address, sees nothing.
@@ -77,18 +90,18 @@ class CouncilMembershipMiddleware:
         # Without a session cookie nobody is signed in: skip loading the session and the user.
         signed_in = self.session_cookie in request.COOKIES and request.user.is_authenticated
         if council is not None and signed_in:
-            # One query for both: this runs on every signed-in request.
-            membership = (
-                Membership.objects.filter(user=request.user, council=council)
-                .only("role", "user_id", "council_id")
-                .annotate(email_verified=_verified_email, works_elsewhere=_works_elsewhere)
-                .first()
-            )
+            membership = self._membership(request.user, council)
             # An unverified address was never proved to be theirs (allauth refuses such a
             # sign-in, but a session may predate the address losing its verification).
             if membership is None or not membership.email_verified:
                 logout(request)
                 return _not_found(request)
-            membership.council = council  # already loaded: no second query for it
             request.membership = membership
         return self.get_response(request)
+
+    @staticmethod
+    def _membership(user: User, council: Council) -> Membership | None:
+        try:
+            return loaded_membership(user, council)
+        except AttributeError:
+            return _membership_from_database(user, council)

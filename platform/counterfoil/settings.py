@@ -211,9 +211,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Django's and allauth's backends, each loading a council member's membership with the user.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "tenants.authentication.CouncilModelBackend",
+    "tenants.authentication.CouncilAuthenticationBackend",
 ]
 
 # --- allauth --------------------------------------------------------------------------------

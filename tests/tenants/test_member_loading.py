@@ -1,0 +1,45 @@
+"""A signed-in member's membership is loaded in the same query as the user."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tenants.models import CouncilRole
+from tests.conftest import host_client, make_member
+
+pytestmark = pytest.mark.django_db
+
+
+def _selects(client, path: str) -> tuple[object, list[str]]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    return response, [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+
+
+def test_a_members_page_loads_session_then_user_with_membership_and_nothing_more(council_a):
+    member = make_member(council_a, CouncilRole.AUDITOR)
+    client = host_client(council_a)
+    client.force_login(member)
+    client.get("/health/live")  # the first page writes the session's activity stamp
+
+    response, selects = _selects(client, "/health/live")
+
+    assert response.status_code == 200
+    assert len(selects) == 2, selects
+    assert "django_session" in selects[0]
+    assert '"tenants_user"' in selects[1] and '"tenants_membership"' in selects[1]
+
+
+def test_the_loaded_membership_is_the_members_own_at_this_council(council_a, council_b):
+    member = make_member(council_a, CouncilRole.AUDITOR)
+    make_member_elsewhere = council_b.memberships.create(user=member, role=CouncilRole.ADMIN)
+    client = host_client(council_a)
+    client.force_login(member)
+
+    response = client.get("/")
+
+    membership = response.wsgi_request.membership
+    assert membership.role == CouncilRole.AUDITOR  # not the admin role they hold at council B
+    assert membership.council == council_a and membership.user == member
+    assert membership.works_elsewhere is True
+    assert make_member_elsewhere.pk != membership.pk

@@ -1,6 +1,7 @@
 """A signed-in member's membership is loaded in the same query as the user."""
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -45,3 +46,14 @@ def test_the_loaded_membership_is_the_members_own_at_this_council(council_a, cou
     assert membership.council == council_a and membership.user == member
     assert membership.works_elsewhere is True
     assert make_member_elsewhere.pk != membership.pk
+
+
+def test_the_loaded_user_says_whether_they_have_enrolled_mfa(council_a):
+    member = make_member(council_a, CouncilRole.INCOME_OFFICER)
+    client = host_client(council_a)
+    client.force_login(member)
+    assert client.get("/health/live").wsgi_request.user.mfa_enrolled is False
+
+    TOTP.activate(member, generate_totp_secret())
+
+    assert client.get("/health/live").wsgi_request.user.mfa_enrolled is True

@@ -104,6 +104,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.CouncilMembershipMiddleware",
+    # After the membership check: a sign-in past its absolute lifetime ends, and then a
+    # member (or an operator) without a second factor reaches nothing but enrolment.
+    "tenants.session_lifetime.SessionLifetimeMiddleware",
+    "tenants.mfa_required.MfaRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "counterfoil.urls_council"
@@ -179,6 +183,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
+# However active, a sign-in ends this long after it began (tenants.session_lifetime).
+SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
@@ -221,6 +227,10 @@ LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = "Counterfoil"
+MFA_ADAPTER = "tenants.account_adapter.KeepOneSecondFactorAdapter"
+# A sensitive action (changing a role, removing a member, suspending a council) asks for the
+# password (or a second factor) again unless the person gave it this recently.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_SECONDS", 5 * 60)
 
 # --- email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

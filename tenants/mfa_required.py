@@ -28,7 +28,7 @@ OPEN_BEFORE_ENROLMENT = (
     "/accounts/reauthenticate/",
     "/accounts/logout/",
     "/accounts/confirm-email/",
-    "/invitations/",
+    "/team/join/",
     "/static/",
     "/health/",
 )

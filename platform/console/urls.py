@@ -1,8 +1,16 @@
 from django.urls import path
 
-from console.views import councils
+from console.views import applications, councils
 
 app_name = "console"
 urlpatterns = [
     path("", councils.council_list, name="councils"),
+    path("applications/", applications.application_list, name="applications"),
+    path("applications/<int:pk>/", applications.application_detail, name="application"),
+    path("applications/<int:pk>/approve/", applications.approve, name="application-approve"),
+    path("applications/<int:pk>/decline/", applications.decline, name="application-decline"),
+]
+urlpatterns += [
+    path("councils/<int:pk>/", councils.council_detail, name="council"),
+    path("audit/", councils.audit_log, name="audit"),
 ]

@@ -1,8 +1,8 @@
-"""The council's team pages, under /team/ on a council's host."""
+"""The council's team pages, under /team/ on a council's host, and the invitation link."""
 
 from django.urls import path
 
-from tenants.views import team
+from tenants.views import onboarding, team
 
 app_name = "team"
 urlpatterns = [
@@ -12,4 +12,6 @@ urlpatterns = [
     path("members/<int:pk>/remove/", team.remove, name="remove"),
     path("invitations/<int:pk>/revoke/", team.revoke, name="revoke"),
     path("councils/", team.your_councils, name="councils"),
+    # The emailed invitation link: open to anyone holding the token.
+    path("join/<str:token>/", onboarding.accept, name="join"),
 ]

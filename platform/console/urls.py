@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.views import applications, councils
+from console.views import applications, councils, lifecycle
 
 app_name = "console"
 urlpatterns = [
@@ -13,4 +13,10 @@ urlpatterns = [
 urlpatterns += [
     path("councils/<int:pk>/", councils.council_detail, name="council"),
     path("audit/", councils.audit_log, name="audit"),
+]
+urlpatterns += [
+    path("councils/<int:pk>/suspend/", lifecycle.suspend, name="council-suspend"),
+    path("councils/<int:pk>/reactivate/", lifecycle.reactivate, name="council-reactivate"),
+    path("councils/<int:pk>/close/", lifecycle.close, name="council-close"),
+    path("councils/<int:pk>/drop/", lifecycle.drop, name="council-drop"),
 ]

@@ -108,6 +108,8 @@ MIDDLEWARE = [
     # member (or an operator) without a second factor reaches nothing but enrolment.
     "tenants.session_lifetime.SessionLifetimeMiddleware",
     "tenants.mfa_required.MfaRequiredMiddleware",
+    # A suspended council's host refuses every change, whatever the page.
+    "tenants.read_only.SuspendedCouncilMiddleware",
 ]
 
 ROOT_URLCONF = "counterfoil.urls_council"
@@ -255,6 +257,8 @@ STORAGES = {
 # fresh clone and a working page.
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "files"
+# How long a closed council's export archive (under <data dir>/exports) is kept.
+EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 6 * 365)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

@@ -5,6 +5,7 @@ from tenants.models.council import (
     ProvisioningState,
     TenancyGeneration,
 )
+from tenants.models.export import CouncilExport, ExportStatus
 from tenants.models.membership import CouncilRole, Membership
 from tenants.models.onboarding import ApplicationStatus, CouncilApplication, Invitation
 from tenants.models.user import PlatformRole, User
@@ -13,9 +14,11 @@ __all__ = [
     "ApplicationStatus",
     "Council",
     "CouncilApplication",
+    "CouncilExport",
     "CouncilRole",
     "CouncilStatus",
     "Domain",
+    "ExportStatus",
     "Invitation",
     "Membership",
     "PlatformRole",

@@ -37,8 +37,18 @@ def council_page_context(request: HttpRequest, council: Council, **extra: object
     events = AuditEvent.objects.filter(target_type=Council._meta.label, target_id=str(council.pk))[
         :50
     ]
+    from console.views.lifecycle import ReasonForm, TypedNameForm
+
+    forms = {
+        "suspend_form": ReasonForm(prefix="suspend"),
+        "reactivate_form": ReasonForm(prefix="reactivate"),
+        "close_form": ReasonForm(prefix="close"),
+        "drop_form": TypedNameForm(),
+    }
     return {
+        **forms,
         "council": council,
+        "exports": council.exports.all(),
         "members": members,
         "usage": council_usage([council]).get(council.schema_name),
         "events": events,

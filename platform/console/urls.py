@@ -20,3 +20,10 @@ urlpatterns += [
     path("councils/<int:pk>/close/", lifecycle.close, name="council-close"),
     path("councils/<int:pk>/drop/", lifecycle.drop, name="council-drop"),
 ]
+urlpatterns += [
+    path(
+        "councils/<int:pk>/domains/<int:domain_pk>/confirm/",
+        lifecycle.confirm_domain,
+        name="council-domain-confirm",
+    ),
+]

@@ -317,6 +317,12 @@ SENTRY_DSN = env_str("SENTRY_DSN")
 if SENTRY_DSN:
     init_sentry(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"))
 
+# Where a council's DNS TXT proof of its own host name is looked up: the system's resolvers
+# unless DNS_RESOLVERS names some (comma-separated addresses).
+DNS_RESOLVERS = env_list("DNS_RESOLVERS", [])
+DNS_RESOLVER_PORT = env_int("DNS_RESOLVER_PORT", 53)
+DNS_TIMEOUT_SECONDS = float(env_str("DNS_TIMEOUT_SECONDS", "5"))
+
 # Reserved words a council may not take as its subdomain: our own hosts and well-known names.
 RESERVED_SLUGS = frozenset(
     {

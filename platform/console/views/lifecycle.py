@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from console.views.councils import council_page_context
 from counterfoil.govuk_forms import GovukForm
+from tenants.actions.domains import confirm_domain_by_operator
 from tenants.actions.lifecycle import (
     begin_closing,
     drop_council_schema,
@@ -18,7 +19,7 @@ from tenants.actions.lifecycle import (
     suspend_council,
 )
 from tenants.capabilities import Capability
-from tenants.models import Council
+from tenants.models import Council, Domain
 from tenants.view_permissions import platform_capability_required
 
 
@@ -101,3 +102,23 @@ def _page(
         council_page_context(request, council, **extra),
         status=status,
     )
+
+
+@require_POST
+@platform_capability_required(Capability.MANAGE_COUNCILS)
+def confirm_domain(request: HttpRequest, pk: int, domain_pk: int) -> HttpResponse:
+    council = get_object_or_404(Council, pk=pk)
+    domain = get_object_or_404(
+        Domain.objects.select_related("tenant"), pk=domain_pk, tenant=council
+    )
+    form = ReasonForm(request.POST, prefix=f"domain-{domain.pk}")
+    if form.is_valid():
+        try:
+            confirm_domain_by_operator(
+                domain=domain, reason=form.cleaned_data["reason"], acting_user=request.user
+            )
+        except ValidationError as refused:
+            return _page(request, council, error=refused.messages[0], status=400)
+        messages.success(request, f"{domain.domain} is confirmed for {council.name}")
+        return redirect("console:council", pk=pk)
+    return _page(request, council, form=form, status=400)

@@ -8,6 +8,7 @@ from tenants.models.council import (
 from tenants.models.export import CouncilExport, ExportStatus
 from tenants.models.membership import CouncilRole, Membership
 from tenants.models.onboarding import ApplicationStatus, CouncilApplication, Invitation
+from tenants.models.snapshot import SchemaSnapshot
 from tenants.models.user import PlatformRole, User
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Membership",
     "PlatformRole",
     "ProvisioningState",
+    "SchemaSnapshot",
     "TenancyGeneration",
     "User",
 ]

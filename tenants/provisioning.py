@@ -9,8 +9,11 @@ from tenants.schema_names import validate_schema_name
 from tenants.schema_snapshot import current_snapshot, replay
 
 
-def provision_schema(council: Council) -> None:
-    """Create the council's schema and bring it to the current release. Safe to repeat."""
+def provision_schema(council: Council) -> bool:
+    """Create the council's schema and bring it to the current release. Safe to repeat.
+
+    True when it was built from the snapshot, which brings the seeded defaults with it.
+    """
     schema_name = council.schema_name
     validate_schema_name(schema_name)
     snapshot = current_snapshot()
@@ -18,15 +21,15 @@ def provision_schema(council: Council) -> None:
         if snapshot is not None:
             # One transaction: after a crash the schema is either complete or absent.
             replay(snapshot, schema_name)
-        else:
-            council.create_schema(check_if_exists=True, verbosity=0)
-            connection.set_schema_to_public()
-        return
+            return True
+        council.create_schema(check_if_exists=True, verbosity=0)
+        connection.set_schema_to_public()
+        return False
     # It exists already (a retry, or an older council): bring it up to date unless it is.
-    if snapshot is not None and _applied_migrations(schema_name) == snapshot.migration_count:
-        return
-    call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
-    connection.set_schema_to_public()
+    if snapshot is None or _applied_migrations(schema_name) != snapshot.migration_count:
+        call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
+        connection.set_schema_to_public()
+    return False
 
 
 def _schema_exists(schema_name: str) -> bool:

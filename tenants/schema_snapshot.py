@@ -3,12 +3,16 @@ trip instead of running every migration.
 
 The snapshot belongs to one *migration state*: the names and contents of every council-schema
 migration on disk. The first time a process needs the snapshot of a state that has none, it
-builds a throwaway template schema with the migrations (the one source of truth), reads back
-what they made from PostgreSQL's catalogue (tables, columns, identity, constraints, indexes,
-functions, triggers, sequences, and the rows the migrations left, django_migrations among
-them), writes that as one SQL script with a placeholder for the schema name, stores it in the
-public schema, and drops the template. Every later council of that release is the script,
-replayed in one transaction: complete, or not there at all.
+builds a throwaway template schema with the migrations (the one source of truth) and the
+council seeders (settings.COUNCIL_SEEDERS: standard VAT codes, channels, system accounts), reads
+back what they made from PostgreSQL's catalogue (tables, columns, identity, constraints,
+indexes, functions, triggers, sequences, and the rows: django_migrations and the seeded
+defaults), writes that as one SQL script with a placeholder for the schema name, stores it in
+the public schema, and drops the template. Every later council of that release is the script,
+replayed in one transaction: complete with its defaults, or not there at all.
+
+The state hashes the migrations and the source of the seeders' packages, so a release that
+changes either gets a snapshot of its own.
 
 Anything the reader does not know how to copy (a view, a custom type, a rule, a policy) makes
 it give up: provisioning then runs the migrations, as before, so a new kind of object can never
@@ -20,17 +24,21 @@ import inspect
 import re
 import threading
 from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
+from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.models.snapshot import SchemaSnapshot
 from tenants.schema_names import validate_schema_name
 
 PLACEHOLDER = "__counterfoil_council_schema__"
+ROWS_MARKER = "-- rows\n"
 TEMPLATE_PREFIX = "tpl_"
 # Any 32-bit number: the advisory lock taken while a snapshot is built.
 SNAPSHOT_LOCK = 7_301_112
@@ -47,8 +55,13 @@ class Snapshot:
     migration_count: int
 
     def for_schema(self, schema_name: str) -> str:
+        """The whole script: the schema, its objects and its rows."""
         validate_schema_name(schema_name)
         return self.script.replace(PLACEHOLDER, schema_name)
+
+    def ddl_for_schema(self, schema_name: str) -> str:
+        """Only CREATE SCHEMA and the DDL, without the rows (the benchmark's reference)."""
+        return self.for_schema(schema_name).split(ROWS_MARKER, 1)[0]
 
 
 _cache: dict[str, Snapshot] = {}
@@ -57,7 +70,8 @@ _state: str | None = None
 
 
 def migration_state() -> str:
-    """SHA-256 over the council apps' migrations on disk: their names and file contents."""
+    """SHA-256 over the council apps' migrations on disk (names and file contents) and the
+    source of the packages the council seeders live in."""
     global _state
     if _state is None:
         labels = {
@@ -71,6 +85,12 @@ def migration_state() -> str:
                 continue
             digest.update(f"{label}.{name}\n".encode())
             digest.update(inspect.getsource(inspect.getmodule(migration)).encode())
+        for dotted_path in settings.COUNCIL_SEEDERS:
+            package = Path(import_module(dotted_path.split(".", 1)[0]).__file__).parent
+            for source in sorted(package.rglob("*.py")):
+                if "migrations" not in source.parts:
+                    digest.update(str(source.relative_to(package.parent)).encode())
+                    digest.update(source.read_bytes())
         _state = digest.hexdigest()
     return _state
 
@@ -137,6 +157,9 @@ def _migrate_template(template: str) -> None:
 
     validate_schema_name(template)
     Council(schema_name=template).create_schema(check_if_exists=False, verbosity=0)
+    with schema_context(template), transaction.atomic():
+        for dotted_path in settings.COUNCIL_SEEDERS:
+            import_string(dotted_path)()
     connection.set_schema_to_public()
 
 
@@ -168,6 +191,7 @@ def _read_template(template: str) -> tuple[str, int]:
             statements += _indexes(cursor, template)
             statements += _triggers(cursor, template)
             data, migration_count = _rows(cursor, template, [name for name, _ in tables])
+            statements.append(ROWS_MARKER + "SELECT 1")
             statements += data
         finally:
             cursor.execute("SET search_path = public")

@@ -53,11 +53,14 @@ def create_council(
         )
     # Each step is safe to repeat, and the council records how far it got, so a retry after a
     # crash finishes the job and the console shows where it stopped.
-    provision_schema(council)
-    _record_progress(council, ProvisioningState.SCHEMA_BUILT)
-    seed_council_defaults(council)
-    _record_progress(council, ProvisioningState.SEEDED)
-    _record_progress(council, ProvisioningState.READY)
+    if provision_schema(council):
+        # Built from the release's snapshot, defaults and all, in one transaction.
+        _record_progress(council, ProvisioningState.READY)
+    else:
+        _record_progress(council, ProvisioningState.SCHEMA_BUILT)
+        seed_council_defaults(council)
+        _record_progress(council, ProvisioningState.SEEDED)
+        _record_progress(council, ProvisioningState.READY)
     council_directory.forget()
     return council
 

@@ -2,7 +2,8 @@
 
 Django loads the user once per request; the membership check (tenants.middleware) needs the
 membership, whether the email address is verified and whether they work for other councils,
-and the MFA check whether they have enrolled an authenticator (`user.mfa_enrolled`).
+and the MFA check whether they have enrolled an authenticator (`user.mfa_enrolled`; recovery
+codes alone do not count).
 Asking for all of it in the user's own query saves a query, and the `SET search_path` that
 goes before every query, on every signed-in page.
 """
@@ -31,7 +32,8 @@ SELECT u.*,
                WHERE e.user_id = u.id AND e.verified) AS council_email_verified,
        EXISTS (SELECT 1 FROM tenants_membership o
                WHERE o.user_id = u.id AND o.council_id <> %(council)s) AS council_works_elsewhere,
-       EXISTS (SELECT 1 FROM mfa_authenticator a WHERE a.user_id = u.id) AS mfa_enrolled
+       EXISTS (SELECT 1 FROM mfa_authenticator a
+               WHERE a.user_id = u.id AND a.type <> 'recovery_codes') AS mfa_enrolled
   FROM tenants_user u
   LEFT JOIN tenants_membership m ON m.user_id = u.id AND m.council_id = %(council)s
  WHERE u.id = %(user)s

@@ -1,12 +1,46 @@
-"""Building a council's schema."""
+"""Building a council's schema: the release's DDL snapshot replayed (tenants.schema_snapshot),
+or, when there is no usable snapshot, the migrations."""
+
+from django.core.management import call_command
+from django.db import connection
 
 from tenants.models import Council
 from tenants.schema_names import validate_schema_name
+from tenants.schema_snapshot import current_snapshot, replay
 
 
-def provision_schema(council: Council) -> None:
-    """Create the council's schema and bring it to the current release. Safe to repeat."""
-    validate_schema_name(council.schema_name)
-    # django-tenants creates the schema if missing and runs the tenant apps' migrations,
-    # skipping those already applied, so a retry after a crash finishes the job.
-    council.create_schema(check_if_exists=True, verbosity=0)
+def provision_schema(council: Council) -> bool:
+    """Create the council's schema and bring it to the current release. Safe to repeat.
+
+    True when it was built from the snapshot, which brings the seeded defaults with it.
+    """
+    schema_name = council.schema_name
+    validate_schema_name(schema_name)
+    snapshot = current_snapshot()
+    if not _schema_exists(schema_name):
+        if snapshot is not None:
+            # One transaction: after a crash the schema is either complete or absent.
+            replay(snapshot, schema_name)
+            return True
+        council.create_schema(check_if_exists=True, verbosity=0)
+        connection.set_schema_to_public()
+        return False
+    # It exists already (a retry, or an older council): bring it up to date unless it is.
+    if snapshot is None or _applied_migrations(schema_name) != snapshot.migration_count:
+        call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
+        connection.set_schema_to_public()
+    return False
+
+
+def _schema_exists(schema_name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema_name])
+        return cursor.fetchone() is not None
+
+
+def _applied_migrations(schema_name: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM {connection.ops.quote_name(schema_name)}.django_migrations"  # noqa: S608
+        )
+        return cursor.fetchone()[0]

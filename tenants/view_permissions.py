@@ -13,6 +13,7 @@ from tenants.capabilities import (
     Capability,
     CouncilReadOnly,
     council_capabilities,
+    platform_capabilities,
 )
 
 
@@ -36,6 +37,24 @@ def council_capability_required(capability: Capability) -> Callable:
                         "but nothing can change."
                     )
                 raise PermissionDenied("Your role does not allow this.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def platform_capability_required(capability: Capability) -> Callable:
+    """Only a signed-in operator (or support, for looking) whose platform role allows
+    `capability` sees the view; others are sent to sign in or refused with 403."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if capability not in platform_capabilities(request.user):
+                raise PermissionDenied("Only platform operators can see this.")
             return view(request, *args, **kwargs)
 
         return wrapped

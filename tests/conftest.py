@@ -1,5 +1,7 @@
 """Shared fixtures: two councils built once per session, clients on each council's host."""
 
+import time
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -69,3 +71,22 @@ def make_member(council: Council, role: str = CouncilRole.INCOME_OFFICER, **fiel
     user = UserFactory(**fields)
     Membership.objects.create(user=user, council=council, role=role)
     return user
+
+
+def sign_in(client: Client, user: User, *, recently_reauthenticated: bool = True) -> Client:
+    """Sign `user` in on `client` (their password; factory-made staff have a second factor).
+
+    With `recently_reauthenticated` the session also records that they gave their password again
+    just now, as allauth's reauthentication page would, so sensitive actions go straight through.
+    """
+    from tests.factories import PASSWORD
+
+    assert client.login(email=user.email, password=PASSWORD)
+    if recently_reauthenticated:
+        session = client.session
+        session["account_authentication_methods"] = [
+            {"method": "password", "at": time.time(), "reauthenticated": True}
+        ]
+        session["account_authentication_methods_user"] = str(user.pk)
+        session.save()
+    return client

@@ -1,5 +1,10 @@
+import base64
+import hashlib
+import time
+
 import factory
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP
 
 from income.models import Fund
 from tenants.models import User
@@ -20,6 +25,26 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified_email(self, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
             EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+
+    @factory.post_generation
+    def totp(self, create: bool, extracted: object, **kwargs: object) -> None:
+        """Staff have a second factor, as the platform requires; `UserFactory(totp=False)` for
+        someone who has not enrolled yet."""
+        if create and extracted is not False:
+            TOTP.activate(self, totp_secret_for(self.email))
+
+
+def totp_secret_for(email: str) -> str:
+    """The TOTP secret a factory-made person's authenticator holds (stable per address)."""
+    return base64.b32encode(hashlib.sha256(f"test-totp:{email}".encode()).digest()[:20]).decode()
+
+
+def totp_code_now(email: str) -> str:
+    from allauth.mfa import app_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    counter = int(time.time()) // app_settings.TOTP_PERIOD
+    return format_hotp_value(hotp_value(totp_secret_for(email), counter))
 
 
 class FundFactory(factory.django.DjangoModelFactory):

@@ -1,8 +1,29 @@
 from django.urls import path
 
-from console.views import councils
+from console.views import applications, councils, lifecycle
 
 app_name = "console"
 urlpatterns = [
     path("", councils.council_list, name="councils"),
+    path("applications/", applications.application_list, name="applications"),
+    path("applications/<int:pk>/", applications.application_detail, name="application"),
+    path("applications/<int:pk>/approve/", applications.approve, name="application-approve"),
+    path("applications/<int:pk>/decline/", applications.decline, name="application-decline"),
+]
+urlpatterns += [
+    path("councils/<int:pk>/", councils.council_detail, name="council"),
+    path("audit/", councils.audit_log, name="audit"),
+]
+urlpatterns += [
+    path("councils/<int:pk>/suspend/", lifecycle.suspend, name="council-suspend"),
+    path("councils/<int:pk>/reactivate/", lifecycle.reactivate, name="council-reactivate"),
+    path("councils/<int:pk>/close/", lifecycle.close, name="council-close"),
+    path("councils/<int:pk>/drop/", lifecycle.drop, name="council-drop"),
+]
+urlpatterns += [
+    path(
+        "councils/<int:pk>/domains/<int:domain_pk>/confirm/",
+        lifecycle.confirm_domain,
+        name="council-domain-confirm",
+    ),
 ]

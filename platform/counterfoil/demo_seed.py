@@ -28,8 +28,16 @@ from income.actions.receipts import Allocation, record_receipt
 from income.actions.refunds import raise_refund
 from income.models import Channel, Fund, ReferenceRule, VatCode
 from income.reference_rules import expected_check_character
+from tenants.actions.applications import submit_application
 from tenants.actions.councils import create_council
-from tenants.models import Council, CouncilRole, Membership, PlatformRole, User
+from tenants.models import (
+    Council,
+    CouncilApplication,
+    CouncilRole,
+    Membership,
+    PlatformRole,
+    User,
+)
 
 # Printed by `counterfoil demo` for the fictional councils' staff; never used outside the demo.
 DEMO_PASSWORD = "counterfoil-demo-2026"  # noqa: S105
@@ -109,7 +117,23 @@ def seed_demo() -> list[DemoLogin]:
         _seed_funds(council, demo)
         _seed_payments(council, officer=User.objects.get(email=f"officer@{demo.slug}.example"))
     logins.append(DemoLogin(SHARED_SERVICES_EMAIL, "both councils", "Income officer"))
+    _seed_application()
     return logins
+
+
+# A council waiting in the operator console's onboarding queue.
+DEMO_APPLICATION = {
+    "council_name": "Westmarch District Council",
+    "gss_code": "E07000999",
+    "requested_slug": "westmarch",
+    "contact_name": "Wren Marsh",
+    "contact_email": "finance@westmarch.example",
+}
+
+
+def _seed_application() -> None:
+    if not CouncilApplication.objects.filter(gss_code=DEMO_APPLICATION["gss_code"]).exists():
+        submit_application(**DEMO_APPLICATION, acting_user=None)
 
 
 def demo_totp_secret(email: str) -> str:

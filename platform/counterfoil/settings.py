@@ -105,6 +105,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.CouncilMembershipMiddleware",
+    # After the membership check: a sign-in past its absolute lifetime ends, and then a
+    # member (or an operator) without a second factor reaches nothing but enrolment.
+    "tenants.session_lifetime.SessionLifetimeMiddleware",
+    "tenants.mfa_required.MfaRequiredMiddleware",
+    # A suspended council's host refuses every change, whatever the page.
+    "tenants.read_only.SuspendedCouncilMiddleware",
 ]
 
 ROOT_URLCONF = "counterfoil.urls_council"
@@ -188,6 +194,8 @@ SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 # a transaction per page.
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_REFRESH_SECONDS = 60
+# However active, a sign-in ends this long after it began (tenants.session_lifetime).
+SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
@@ -231,6 +239,10 @@ LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = "Counterfoil"
+MFA_ADAPTER = "tenants.account_adapter.KeepOneSecondFactorAdapter"
+# A sensitive action (changing a role, removing a member, suspending a council) asks for the
+# password (or a second factor) again unless the person gave it this recently.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_SECONDS", 5 * 60)
 
 # --- email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -255,6 +267,8 @@ STORAGES = {
 # fresh clone and a working page.
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "files"
+# How long a closed council's export archive (under <data dir>/exports) is kept.
+EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 6 * 365)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -312,6 +326,12 @@ LOGGING = {
 SENTRY_DSN = env_str("SENTRY_DSN")
 if SENTRY_DSN:
     init_sentry(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"))
+
+# Where a council's DNS TXT proof of its own host name is looked up: the system's resolvers
+# unless DNS_RESOLVERS names some (comma-separated addresses).
+DNS_RESOLVERS = env_list("DNS_RESOLVERS", [])
+DNS_RESOLVER_PORT = env_int("DNS_RESOLVER_PORT", 53)
+DNS_TIMEOUT_SECONDS = float(env_str("DNS_TIMEOUT_SECONDS", "5"))
 
 # Reserved words a council may not take as its subdomain: our own hosts and well-known names.
 RESERVED_SLUGS = frozenset(

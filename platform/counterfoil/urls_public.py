@@ -6,6 +6,7 @@ from counterfoil.views import health, landing
 
 urlpatterns = [
     path("", landing.landing, name="landing"),
+    path("apply/", include("tenants.urls.onboarding")),
     path("accounts/", include("allauth.urls")),
     path("console/", include("console.urls")),
     path("health/live", health.live, name="health-live"),

@@ -1,4 +1,4 @@
-"""Creating councils. The full onboarding journey (apply, approve, invite) builds on this."""
+"""Creating councils. The onboarding journey (tenants.actions.applications) builds on this."""
 
 from django.conf import settings
 from django.db import transaction
@@ -7,7 +7,7 @@ from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.council_directory import council_directory
-from tenants.models import Council, CouncilStatus, Domain, User
+from tenants.models import Council, CouncilStatus, Domain, ProvisioningState, User
 from tenants.models.council import DomainVerification
 from tenants.provisioning import provision_schema
 from tenants.schema_names import schema_name_for_slug
@@ -23,6 +23,7 @@ def create_council(
     slug: str,
     acting_user: User | None,
     status: CouncilStatus = CouncilStatus.ACTIVE,
+    gss_code: str | None = None,
 ) -> Council:
     """Create (or finish creating) a council with its schema and its platform host name.
 
@@ -32,7 +33,14 @@ def create_council(
     schema_name = schema_name_for_slug(slug)
     with schema_context(get_public_schema_name()), transaction.atomic():
         council, _ = Council.objects.get_or_create(
-            slug=slug, defaults={"name": name, "schema_name": schema_name, "status": status}
+            slug=slug,
+            defaults={
+                "name": name,
+                "schema_name": schema_name,
+                "status": status,
+                "gss_code": gss_code,
+                "status_changed": timezone.now(),
+            },
         )
         Domain.objects.get_or_create(
             domain=council_host(slug),
@@ -43,10 +51,29 @@ def create_council(
                 "verification_method": DomainVerification.PLATFORM,
             },
         )
-    provision_schema(council)
-    seed_council_defaults(council)
+    # Each step is safe to repeat, and the council records how far it got, so a retry after a
+    # crash finishes the job and the console shows where it stopped.
+    if provision_schema(council):
+        # Built from the release's snapshot, defaults and all, in one transaction.
+        _record_progress(council, ProvisioningState.READY)
+    else:
+        _record_progress(council, ProvisioningState.SCHEMA_BUILT)
+        seed_council_defaults(council)
+        _record_progress(council, ProvisioningState.SEEDED)
+        _record_progress(council, ProvisioningState.READY)
     council_directory.forget()
     return council
+
+
+_PROGRESS_ORDER = list(ProvisioningState.values)
+
+
+def _record_progress(council: Council, state: ProvisioningState) -> None:
+    if _PROGRESS_ORDER.index(council.provisioning_state) >= _PROGRESS_ORDER.index(state):
+        return
+    council.provisioning_state = state
+    with schema_context(get_public_schema_name()):
+        Council.objects.filter(pk=council.pk).update(provisioning_state=state)
 
 
 def seed_council_defaults(council: Council) -> None:

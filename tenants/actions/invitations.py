@@ -35,7 +35,7 @@ def invitation_url(council: Council, token: str) -> str:
     scheme = "https" if settings.HTTPS else "http"
     domain = council.get_primary_domain()
     port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
-    return f"{scheme}://{domain.domain}{port}/invitations/{token}/"
+    return f"{scheme}://{domain.domain}{port}/team/join/{token}/"
 
 
 def invite_to_council(

@@ -1,8 +1,8 @@
-"""The council's team pages, under /team/ on a council's host."""
+"""The council's team pages, under /team/ on a council's host, and the invitation link."""
 
 from django.urls import path
 
-from tenants.views import team
+from tenants.views import domains, onboarding, team
 
 app_name = "team"
 urlpatterns = [
@@ -12,4 +12,11 @@ urlpatterns = [
     path("members/<int:pk>/remove/", team.remove, name="remove"),
     path("invitations/<int:pk>/revoke/", team.revoke, name="revoke"),
     path("councils/", team.your_councils, name="councils"),
+    path("domains/", domains.domain_list, name="domains"),
+    path("domains/add/", domains.add, name="domain-add"),
+    path("domains/<int:pk>/verify/", domains.verify, name="domain-verify"),
+    path("domains/<int:pk>/primary/", domains.primary, name="domain-primary"),
+    path("domains/<int:pk>/remove/", domains.remove, name="domain-remove"),
+    # The emailed invitation link: open to anyone holding the token.
+    path("join/<str:token>/", onboarding.accept, name="join"),
 ]

@@ -1,10 +1,12 @@
 """The council's team: who works here and in which role, invitations, and council switching.
 
-Every member may look; changing anything needs MANAGE_MEMBERS, checked here to decide what to
-show and again by the actions. Objects are looked up within the current council only, so
+Every member may look; changing anything needs MANAGE_MEMBERS (and, to change a role or remove
+someone, the password or a second factor given in the last few minutes), checked here to decide
+what to show and again by the actions. Objects are looked up within the current council only, so
 another council's ids are simply not found.
 """
 
+from allauth.account.decorators import reauthentication_required
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -101,6 +103,7 @@ def invite(request: HttpRequest) -> HttpResponse:
 
 
 @council_capability_required(Capability.MANAGE_MEMBERS)
+@reauthentication_required(allow_get=True)
 def change_member_role(request: HttpRequest, pk: int) -> HttpResponse:
     membership = _council_membership(request, pk)
     check_may_manage(membership=membership, acting_user=request.user)
@@ -123,6 +126,7 @@ def change_member_role(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @council_capability_required(Capability.MANAGE_MEMBERS)
+@reauthentication_required(allow_get=True)
 def remove(request: HttpRequest, pk: int) -> HttpResponse:
     membership = _council_membership(request, pk)
     check_may_manage(membership=membership, acting_user=request.user)

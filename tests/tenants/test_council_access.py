@@ -9,16 +9,14 @@ from tenants.actions.invitations import invite_to_council
 from tenants.actions.memberships import remove_member
 from tenants.audit.models import AuditEvent
 from tenants.models import Council, CouncilRole, Invitation, Membership, User
-from tests.conftest import host_client, make_member
+from tests.conftest import host_client, make_member, sign_in
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 
 def signed_in(council: Council, user: User):
-    client = host_client(council)
-    assert client.login(email=user.email, password=PASSWORD)
-    return client
+    return sign_in(host_client(council), user)
 
 
 def team_paths_of(membership: Membership, invitation: Invitation) -> dict[str, dict[str, str]]:

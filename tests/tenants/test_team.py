@@ -16,7 +16,7 @@ from tenants.audit.models import AuditEvent
 from tenants.capabilities import CouncilReadOnly
 from tenants.council_directory import council_directory
 from tenants.models import Council, CouncilRole, CouncilStatus, Invitation, Membership, User
-from tests.conftest import host_client, make_member
+from tests.conftest import host_client, make_member, sign_in
 from tests.factories import PASSWORD
 
 ADMIN = CouncilRole.ADMIN
@@ -26,9 +26,7 @@ MANAGER = CouncilRole.FINANCE_MANAGER
 
 
 def signed_in(council: Council, user: User):
-    client = host_client(council)
-    assert client.login(email=user.email, password=PASSWORD)
-    return client
+    return sign_in(host_client(council), user)
 
 
 def membership_of(user: User, council: Council) -> Membership:

@@ -1,0 +1,189 @@
+"""A council's life after it is opened: suspended (read-only) and reactivated; closing (its
+data exported to an archive) and closed (its schema dropped, once an operator types its name).
+
+pending → active → suspended ⇄ active; active or suspended → closing → closed; closing →
+active while the schema is still there. Each change has a reason and is audited in the public
+schema (a platform action) and, while it exists, in the council's own (so its staff's history
+shows it too). Nothing is deleted silently: the schema is dropped only after the export
+finished and an operator has typed the council's name.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from tenants.audit.recording import record_audit
+from tenants.capabilities import Capability, require_platform_capability
+from tenants.council_directory import council_directory
+from tenants.exporting import ExportedArchive
+from tenants.models import Council, CouncilExport, CouncilStatus, ExportStatus, User
+from tenants.schema_names import validate_schema_name
+
+ALLOWED = {
+    "suspend": {CouncilStatus.ACTIVE},
+    "reactivate": {CouncilStatus.SUSPENDED, CouncilStatus.CLOSING},
+    "close": {CouncilStatus.ACTIVE, CouncilStatus.SUSPENDED},
+    "drop": {CouncilStatus.CLOSING},
+}
+TO = {
+    "suspend": CouncilStatus.SUSPENDED,
+    "reactivate": CouncilStatus.ACTIVE,
+    "close": CouncilStatus.CLOSING,
+    "drop": CouncilStatus.CLOSED,
+}
+ACTION = {
+    "suspend": "council.suspended",
+    "reactivate": "council.reactivated",
+    "close": "council.closing",
+}
+VERB = {
+    "suspend": "suspended",
+    "reactivate": "reactivated",
+    "close": "closed",
+    "drop": "closed for good",
+}
+
+
+def suspend_council(*, council: Council, reason: str, acting_user: User) -> Council:
+    """Make the council read-only: its staff can look and export, nothing changes."""
+    return _change_status(council, "suspend", reason, acting_user)
+
+
+def reactivate_council(*, council: Council, reason: str, acting_user: User) -> Council:
+    """Undo a suspension (or a closing whose schema is still there): everything as before."""
+    return _change_status(council, "reactivate", reason, acting_user)
+
+
+def begin_closing(*, council: Council, reason: str, acting_user: User) -> CouncilExport:
+    """Close the council's hosts and export its complete data (in the background)."""
+    from tenants.tasks import export_council_data
+
+    with transaction.atomic():
+        council = _change_status(council, "close", reason, acting_user)
+        export = CouncilExport.objects.create(council=council, requested_by=acting_user)
+        record_audit("council.export_requested", acting_user=acting_user, target=council)
+        with schema_context(council.schema_name):
+            export_council_data.delay_on_commit(export.pk)
+    return export
+
+
+def drop_council_schema(*, council: Council, typed_name: str, acting_user: User) -> Council:
+    """The end: drop the council's schema. Only once its export is done, and only when the
+    operator has typed the council's name exactly. The archive and every record stay."""
+    require_platform_capability(acting_user, Capability.MANAGE_COUNCILS)
+    if typed_name.strip() != council.name:
+        raise ValidationError(
+            f"Type the council’s name exactly as shown, {council.name}, to close it for good."  # noqa: RUF001
+        )
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        current = Council.objects.select_for_update().get(pk=council.pk)
+        _check_allowed(current, "drop")
+        export = current.exports.filter(status=ExportStatus.DONE).first()
+        if export is None:
+            raise ValidationError(
+                "The council’s data has not been exported yet: wait for the export to finish."  # noqa: RUF001
+            )
+        validate_schema_name(current.schema_name)
+        with connection.cursor() as cursor:
+            # Deferred foreign-key checks still pending in this transaction would block the
+            # drop: run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(current.schema_name)} CASCADE"
+            )
+        before = current.status
+        current.status = CouncilStatus.CLOSED
+        current.status_reason = f"Schema dropped; data kept in {export.archive_path}"
+        current.status_changed = timezone.now()
+        current.save(update_fields=["status", "status_reason", "status_changed"])
+        record_audit(
+            "council.schema_dropped",
+            acting_user=acting_user,
+            target=current,
+            before={"status": before, "schema": current.schema_name},
+            after={
+                "status": CouncilStatus.CLOSED,
+                "archive": export.archive_path,
+                "archive_sha256": export.archive_sha256,
+                "retain_until": export.retain_until.isoformat() if export.retain_until else None,
+            },
+        )
+    council_directory.forget()
+    return current
+
+
+def record_export_done(export: CouncilExport, archive: ExportedArchive) -> CouncilExport:
+    """Note a finished archive on its export row (public schema) and in the audit log."""
+    relative = archive.path.relative_to(settings.DATA_DIR)
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        CouncilExport.objects.filter(pk=export.pk).update(
+            status=ExportStatus.DONE,
+            finished_at=timezone.now(),
+            archive_path=str(relative),
+            archive_sha256=archive.sha256,
+            archive_bytes=archive.size,
+            table_count=archive.table_count,
+            row_count=archive.row_count,
+            retain_until=timezone.localdate() + timedelta(days=settings.EXPORT_RETENTION_DAYS),
+            error="",
+        )
+        export.refresh_from_db()
+        record_audit(
+            "council.exported",
+            acting_user=None,
+            target=export.council,
+            after={
+                "archive": str(relative),
+                "sha256": archive.sha256,
+                "tables": archive.table_count,
+                "rows": archive.row_count,
+            },
+        )
+    return export
+
+
+def _check_allowed(council: Council, change: str) -> None:
+    if council.status not in ALLOWED[change]:
+        raise ValidationError(
+            f"{council.name} is {council.get_status_display().lower()}: it cannot be "
+            f"{VERB[change]} now."
+        )
+
+
+def _change_status(council: Council, change: str, reason: str, acting_user: User) -> Council:
+    require_platform_capability(acting_user, Capability.MANAGE_COUNCILS)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("Enter the reason: it is kept in the audit log and shown to staff.")
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        current = Council.objects.select_for_update().get(pk=council.pk)
+        _check_allowed(current, change)
+        if change == "reactivate" and not _schema_exists(current.schema_name):
+            raise ValidationError(f"{current.name}’s schema is gone: it cannot be reactivated.")  # noqa: RUF001
+        before = current.status
+        current.status = TO[change]
+        current.status_reason = reason
+        current.status_changed = timezone.now()
+        current.save(update_fields=["status", "status_reason", "status_changed"])
+        audit = {
+            "acting_user": acting_user,
+            "target": current,
+            "before": {"status": before},
+            "after": {"status": current.status},
+            "reason": reason,
+        }
+        record_audit(ACTION[change], **audit)
+        with schema_context(current.schema_name):
+            record_audit(ACTION[change], **audit)
+    council_directory.forget()
+    return current
+
+
+def _schema_exists(schema_name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema_name])
+        return cursor.fetchone() is not None

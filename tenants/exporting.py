@@ -1,0 +1,110 @@
+"""A council's complete data as one archive: every table of its schema as CSV (read with
+PostgreSQL's COPY, so it streams), and a manifest naming each file with its row count and
+SHA-256, so the archive can be checked long after the schema is gone."""
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from tenants.models import Council
+from tenants.schema_names import validate_schema_name
+
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ExportedArchive:
+    path: Path  # absolute
+    sha256: str
+    size: int
+    table_count: int
+    row_count: int
+
+
+def exports_folder() -> Path:
+    return Path(settings.DATA_DIR) / "exports"
+
+
+def schema_tables(schema_name: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY c.relname",
+            [schema_name],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def export_schema(council: Council, *, stamp: str | None = None) -> ExportedArchive:
+    """Write the archive of `council`'s schema and return where it is and what it holds.
+
+    A closing council's hosts answer nobody, so nothing changes its tables while they are read.
+    Writing goes to a temporary name first and is renamed at the end: a half-written archive
+    never looks finished.
+    """
+    schema_name = council.schema_name
+    validate_schema_name(schema_name)
+    stamp = stamp or timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    folder = exports_folder() / schema_name
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{schema_name}-{stamp}.zip"
+    partial = final.with_suffix(".zip.partial")
+    manifest: dict[str, object] = {
+        "council": council.name,
+        "slug": council.slug,
+        "gss_code": council.gss_code,
+        "schema": schema_name,
+        "exported_at": timezone.now().isoformat(),
+        "format": "CSV with a header row, UTF-8, as PostgreSQL's COPY writes it",
+        "tables": {},
+    }
+    tables: dict[str, dict[str, object]] = manifest["tables"]  # type: ignore[assignment]
+    total_rows = 0
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with connection.cursor() as cursor:
+            for table in schema_tables(schema_name):
+                qualified = (
+                    f"{connection.ops.quote_name(schema_name)}.{connection.ops.quote_name(table)}"
+                )
+                digest = hashlib.sha256()
+                with (
+                    archive.open(f"{table}.csv", "w") as member,
+                    cursor.copy(
+                        f"COPY (SELECT * FROM {qualified}) TO STDOUT WITH (FORMAT csv, HEADER)"  # noqa: S608
+                    ) as copy,
+                ):
+                    for chunk in copy:
+                        data = bytes(chunk)
+                        digest.update(data)
+                        member.write(data)
+                cursor.execute(f"SELECT count(*) FROM {qualified}")  # noqa: S608
+                (row_count,) = cursor.fetchone()
+                tables[table] = {
+                    "file": f"{table}.csv",
+                    "rows": row_count,
+                    "sha256": digest.hexdigest(),
+                }
+                total_rows += row_count
+        archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True))
+    partial.rename(final)
+    return ExportedArchive(
+        path=final,
+        sha256=_file_sha256(final),
+        size=final.stat().st_size,
+        table_count=len(tables),
+        row_count=total_rows,
+    )
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from income.views import cash_up, config, home, receipts, refunds, suspense, transfers
+from income.views import (
+    cash_up,
+    config,
+    govuk_pay,
+    home,
+    receipts,
+    refunds,
+    suspense,
+    transfers,
+)
 
 app_name = "income"
 urlpatterns = [
@@ -18,6 +27,7 @@ urlpatterns = [
     path("cash-ups/", cash_up.cash_up_list, name="cash-ups"),
     path("cash-ups/new/", cash_up.submit, name="cash-up-submit"),
     path("cash-ups/<int:pk>/", cash_up.detail, name="cash-up"),
+    path("govuk-pay/webhook/", govuk_pay.webhook, name="govuk-pay-webhook"),
     path("config/", config.index, name="config"),
     path("config/<slug:slug>/", config.object_list, name="config-list"),
     path("config/<slug:slug>/new/", config.edit, name="config-create"),

@@ -35,6 +35,12 @@ urlpatterns = [
     path("pay/checkout/", portal.checkout, name="portal-checkout"),
     path("pay/return/<str:token>/", portal.payment_return, name="portal-return"),
     path("govuk-pay/webhook/", govuk_pay.webhook, name="govuk-pay-webhook"),
+    path("govuk-pay/phone/", govuk_pay.phone_payment, name="govuk-pay-phone"),
+    path(
+        "govuk-pay/phone/return/<str:token>/",
+        govuk_pay.phone_return,
+        name="govuk-pay-phone-return",
+    ),
     path(
         "govuk-pay/settings/",
         govuk_pay_settings.connection_settings,

@@ -106,6 +106,8 @@ class StandinGovukPay:
         self.requests: list[tuple[str, str]] = []  # (method, path) of API calls, for tests
         self._faults: deque[int | str] = deque()
         self.stall_seconds = 3.0
+        # Refunds succeed at once unless held "submitted" until `finish_refunds`.
+        self.hold_refunds = False
         self._queue: list[Delivery] = []
         self._wake = threading.Condition(self.lock)
         self._stopping = False
@@ -182,6 +184,22 @@ class StandinGovukPay:
         with self.lock:
             _service, payment = self._find(payment_id)
             payment["settlement_summary"]["settled_date"] = settled_date
+
+    def finish_refunds(self, status: str = "success") -> None:
+        """Every refund still submitted ends in `status` ("success" or "error")."""
+        with self.lock:
+            for service in self.services.values():
+                for payment in service.payments.values():
+                    for refund in payment["_refunds"]:
+                        if refund["status"] != "submitted":
+                            continue
+                        refund["status"] = status
+                        if status == "error":
+                            summary = payment["refund_summary"]
+                            summary["amount_available"] += refund["amount"]
+                            summary["amount_submitted"] -= refund["amount"]
+                            summary["status"] = "available"
+                        self._send_webhook(service, payment, "card_payment_refunded")
 
     def webhook_body(self, api_key: str, payment_id: str, event_type: str) -> bytes:
         """A webhook message as GOV.UK Pay would send it now (for tests that deliver it)."""
@@ -350,7 +368,7 @@ class StandinGovukPay:
             "payment_id": payment["payment_id"],
             "amount": amount,
             "created_date": _timestamp(_now()),
-            "status": "success",
+            "status": "submitted" if self.hold_refunds else "success",
             "settlement_summary": {},
         }
         payment["_refunds"].append(refund)

@@ -109,3 +109,21 @@ def other_council(council_b, standin, db):
         "webhook_secret": webhook_secret,
         "council_tax": council_tax,
     }
+
+
+def take_card_payment(council, items, standin, *, card: str = "4444333322221111"):
+    """A citizen's payment, paid at the stand-in and applied (as the return visit does)."""
+    from income.actions.govuk_pay import refresh_payment, start_payment
+    from income.models import PaymentOrigin
+
+    payment = start_payment(
+        council=council,
+        items=items,
+        origin=PaymentOrigin.PORTAL,
+        return_url=lambda token: f"https://pay.example/pay/return/{token}/",
+        acting_user=None,
+    )
+    standin.complete(payment.payment_id, card_number=card)
+    refresh_payment(payment=payment)
+    payment.refresh_from_db()
+    return payment

@@ -13,12 +13,13 @@ def record_worker_heartbeat(token: str, requested_at: str) -> None:
     )
 
 
-@app.task(name="income.govuk_pay_apply_webhook")
-def apply_govuk_pay_webhook(message_pk: int) -> str:
-    """Apply one GOV.UK Pay webhook message from the inbox. Idempotent."""
-    from income.actions.govuk_pay import apply_webhook_message
+@app.task(name="income.govuk_pay_apply_inbox")
+def apply_govuk_pay_inbox() -> int:
+    """Apply the council's pending GOV.UK Pay webhook messages. Idempotent: each message is
+    applied once, and applying a payment's state twice changes nothing."""
+    from income.actions.govuk_pay import apply_inbox
 
-    return apply_webhook_message(message_pk=message_pk, acting_user=None)
+    return apply_inbox(acting_user=None)
 
 
 @app.task(

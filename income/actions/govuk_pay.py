@@ -10,6 +10,7 @@ import datetime
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from psycopg import sql
 
 from income.accounts import clearing_account, refunds_payable_account
 from income.actions.ledger import PostingLine, post_journal, reverse_journal
@@ -495,34 +497,86 @@ def receive_webhook(*, body: bytes, signature: str, acting_user: None = None) ->
     ):
         return WebhookIntake(400)
     stored = without_cardholder_data(message)
-    with transaction.atomic(), db_connection.cursor() as cursor:
-        # Losing an acknowledged message in a crash costs nothing the mop-up does not restore,
-        # so this commit does not wait for the disk (it still cannot half-happen).
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    message_pk = _insert_inbox_message(
+        webhook_message_id=message["webhook_message_id"][:100],
+        connection_pk=connection_pk,
+        event_type=message["event_type"][:50],
+        resource_id=message["resource_id"][:64],
+        body=json.dumps(stored),
+    )
+    if message_pk is not None:
+        _schedule_inbox_drain()
+    return WebhookIntake(200, message_pk)
+
+
+_INSERT_MESSAGE = sql.SQL(
+    """
+    WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+    INSERT INTO {table}
+        (webhook_message_id, connection_id, event_type, resource_id, body, received_at, outcome)
+    SELECT %s, %s, %s, %s, %s::jsonb, now(), 'pending' FROM relaxed
+    ON CONFLICT (webhook_message_id) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+def _insert_inbox_message(
+    *, webhook_message_id: str, connection_pk: int, event_type: str, resource_id: str, body: str
+) -> int | None:
+    """One statement, one round trip: the inbox row, or None if the message id was seen.
+
+    The table is named with the council's schema (a name we generate, never user input), on
+    the driver's own cursor, so no `SET search_path` round trip precedes it. The commit does
+    not wait for the disk (`synchronous_commit` off for this statement only): a crash can lose
+    at most the last moment's acknowledged messages, and nothing the mop-up does not restore;
+    it can never half-store one.
+    """
+    db_connection.ensure_connection()
+    table = sql.Identifier(db_connection.schema_name, "income_govukpaywebhookmessage")
+    with db_connection.connection.cursor() as cursor:
         cursor.execute(
-            """
-            INSERT INTO income_govukpaywebhookmessage
-                (webhook_message_id, connection_id, event_type, resource_id, body, received_at,
-                 outcome)
-            VALUES (%s, %s, %s, %s, %s, now(), 'pending')
-            ON CONFLICT (webhook_message_id) DO NOTHING
-            RETURNING id
-            """,
-            [
-                message["webhook_message_id"][:100],
-                connection_pk,
-                message["event_type"][:50],
-                message["resource_id"][:64],
-                json.dumps(stored),
-            ],
+            _INSERT_MESSAGE.format(table=table),
+            [webhook_message_id, connection_pk, event_type, resource_id, body],
         )
         row = cursor.fetchone()
-        if row is None:
-            return WebhookIntake(200)
-        from income.tasks import apply_govuk_pay_webhook
+    return row[0] if row else None
 
-        apply_govuk_pay_webhook.delay_on_commit(row[0])
-    return WebhookIntake(200, row[0])
+
+# Applying is coalesced: at most one drain task per council per process each window, sent
+# after the commit and run a window later, so it finds every message this process stored
+# meanwhile. (A publish per webhook cost more than the rest of the intake.) The mop-up drains
+# the inbox too, so nothing waits long even if a drain is lost.
+DRAIN_WINDOW_SECONDS = 1.0
+_next_drain_at: dict[str, float] = {}
+
+
+def _schedule_inbox_drain() -> None:
+    schema = db_connection.schema_name
+    now = time.monotonic()
+    if _next_drain_at.get(schema, 0.0) > now:
+        return
+    _next_drain_at[schema] = now + DRAIN_WINDOW_SECONDS
+    from counterfoil.celery_app import SCHEMA_HEADER
+    from income.tasks import apply_govuk_pay_inbox
+
+    transaction.on_commit(
+        lambda: apply_govuk_pay_inbox.apply_async(
+            countdown=DRAIN_WINDOW_SECONDS, headers={SCHEMA_HEADER: schema}
+        )
+    )
+
+
+def apply_inbox(*, acting_user: User | None = None, limit: int = 1000) -> int:
+    """Apply every pending inbox message, oldest first; returns how many were applied."""
+    pending = list(
+        GovukPayWebhookMessage.objects.filter(outcome=WebhookOutcome.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_pk in pending:
+        apply_webhook_message(message_pk=message_pk, acting_user=acting_user)
+    return len(pending)
 
 
 def apply_webhook_message(*, message_pk: int, acting_user: User | None = None) -> str:
@@ -748,6 +802,7 @@ def mop_up(
     lookback (searched page by page), our own unfinished payments (fetched one by one, as
     search is only eventually consistent), and refunds still to send or follow."""
     summary = MopUpSummary()
+    apply_inbox(acting_user=acting_user)
     now = timezone.now()
     known = dict(
         GovukPayPayment.objects.filter(connection=connection)
@@ -831,6 +886,7 @@ def run_mop_up(
 __all__ = [
     "BasketItem",
     "PaymentServiceUnavailable",
+    "apply_inbox",
     "apply_payment_resource",
     "apply_webhook_message",
     "card_channel",

@@ -310,3 +310,23 @@ def test_fifty_copies_at_once_make_one_receipt(committed_paying_council, standin
         assert Receipt.objects.count() == 1
         assert Receipt.objects.get().amount_pence == 7_700
         assert not GovukPayWebhookMessage.objects.filter(outcome=WebhookOutcome.PENDING).exists()
+
+
+@pytest.mark.worker
+def test_a_webhook_is_applied_by_the_worker(
+    committed_paying_council, standin, celery_worker_process
+):
+    from tests.waiting import wait_for
+
+    council, api_key, secret, payment = committed_paying_council
+    body = standin.webhook_body(api_key, payment.payment_id, "card_payment_captured")
+    assert post(council, body, sign(body, secret)).status_code == 200
+
+    def receipted() -> bool:
+        with schema_context(council.schema_name):
+            return Receipt.objects.filter(amount_pence=7_700).exists()
+
+    wait_for(receipted, timeout=60)
+    with schema_context(council.schema_name):
+        assert GovukPayWebhookMessage.objects.get().outcome == WebhookOutcome.APPLIED
+        assert GovukPayPayment.objects.get().status == "success"

@@ -534,6 +534,8 @@ class StandinGovukPay:
         raw = request.rfile.read(length) if length else b""
         parts = [urllib.parse.unquote(part) for part in parsed.path.strip("/").split("/")]
         try:
+            if parts == [""] and method == "GET":
+                return _send_html(request, 200, self._overview())
             if parts[0] == "card" and len(parts) == 2:
                 return self._card_page(request, method, parts[1], raw)
             if parts[0] == "_standin":
@@ -650,6 +652,49 @@ class StandinGovukPay:
                 if refund["refund_id"] == rest[1]:
                     return 200, self._refund_resource(refund)
         return not_found
+
+    def _overview(self) -> str:
+        """Every payment the stand-in holds, newest first: what GOV.UK Pay's own admin tool
+        would show (for the demo: "refunded on both sides")."""
+        rows = []
+        with self.lock:
+            payments = [
+                payment
+                for service in self.services.values()
+                for payment in service.payments.values()
+            ]
+            payments.sort(key=lambda payment: payment["created_date"], reverse=True)
+            for payment in payments:
+                refunded = sum(r["amount"] for r in payment["_refunds"] if r["status"] != "error")
+                settlement = payment["settlement_summary"]
+                rows.append(
+                    "<tr>"
+                    + "".join(
+                        f"<td>{html.escape(str(cell))}</td>"
+                        for cell in (
+                            payment["created_date"][:19].replace("T", " "),
+                            payment["reference"],
+                            payment["payment_id"],
+                            f"£{payment['amount'] / 100:,.2f}",
+                            payment["state"]["status"],
+                            f"£{refunded / 100:,.2f}" if refunded else "",
+                            settlement.get("captured_date", ""),
+                            settlement.get("settled_date", ""),
+                        )
+                    )
+                    + "</tr>"
+                )
+            webhooks = "on" if self.webhooks_enabled else "off"
+        table = (
+            "<table><thead><tr><th>Created (UTC)</th><th>Reference</th><th>Payment id</th>"
+            "<th>Amount</th><th>Status</th><th>Refunded</th><th>Captured</th><th>Settled</th>"
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+        return _page(
+            "Payments",
+            f'<p class="caption">GOV.UK Pay stand-in (test payments only)</p><h1>Payments</h1>'
+            f"<p>Webhooks are {webhooks}.</p>{table}",
+        )
 
     def _control(self, request: BaseHTTPRequestHandler, parts: list[str], raw: bytes) -> None:
         body = json.loads(raw) if raw else {}
@@ -824,7 +869,7 @@ def _page(title: str, body: str) -> str:
 <style>
 body {{ font-family: Arial, sans-serif; margin: 0; color: #0b0c0c; }}
 header {{ background: #0b0c0c; color: #fff; padding: 10px 30px; font-weight: bold; }}
-main {{ max-width: 640px; margin: 30px; }}
+main {{ max-width: 1100px; margin: 30px; }}
 label {{ display: block; font-weight: bold; margin-top: 20px; }}
 input {{ font-size: 19px; padding: 5px; border: 2px solid #0b0c0c; width: 20em; }}
 button {{ font-size: 19px; margin-top: 30px; margin-right: 15px; padding: 8px 12px;
@@ -832,6 +877,8 @@ button {{ font-size: 19px; margin-top: 30px; margin-right: 15px; padding: 8px 12
 button.secondary {{ background: #f3f2f1; color: #0b0c0c; box-shadow: 0 2px 0 #929191; }}
 .error {{ color: #d4351c; font-weight: bold; }}
 .caption, .hint {{ color: #505a5f; }}
+table {{ border-collapse: collapse; }} td, th {{ border-bottom: 1px solid #b1b4b6;
+  padding: 6px 12px 6px 0; text-align: left; }}
 </style></head>
 <body><header>GOV.UK Pay</header><main>{body}</main></body></html>"""
 

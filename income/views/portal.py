@@ -83,10 +83,17 @@ def start(request: HttpRequest) -> HttpResponse:
         )
         reference_problem = fund_reference_problem(item.fund, item.reference)
         if reference_problem:
+            reason = reference_problem.split(": ", 1)[-1].rstrip(".")
+            # The rule's reasons read "must be…", "is not…" or "the check digit…".
+            reason = (
+                f"This one {reason}"
+                if reason.startswith(("must ", "is "))
+                else reason[:1].upper() + reason[1:]
+            )
             form.add_error(
                 "reference",
                 f"Enter the reference exactly as it is on your {item.fund.name} bill or notice. "
-                + reference_problem.split(": ", 1)[-1],
+                f"{reason}.",
             )
         else:
             problems = basket_item_problems(item, origin=PaymentOrigin.PORTAL)

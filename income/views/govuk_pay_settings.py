@@ -11,7 +11,12 @@ from django.views.decorators.http import require_POST
 
 from income.actions.govuk_pay import check_connection, run_mop_up, save_connection
 from income.forms.govuk_pay import ConnectionForm
-from income.models import GovukPayConnection, GovukPayPayment, GovukPayWebhookMessage
+from income.models import (
+    GovukPayConnection,
+    GovukPayPayment,
+    GovukPayRefund,
+    GovukPayWebhookMessage,
+)
 from tenants.capabilities import Capability
 from tenants.view_permissions import council_capability_required
 
@@ -58,6 +63,7 @@ def connection_settings(request: HttpRequest) -> HttpResponse:
             "connections": GovukPayConnection.objects.select_related("fund").order_by("fund__code"),
             "webhook_url": webhook_url(request),
             "recent_payments": GovukPayPayment.objects.select_related("receipt")[:20],
+            "card_refunds": GovukPayRefund.objects.select_related("refund__receipt")[:20],
             "recent_messages": GovukPayWebhookMessage.objects.only(
                 "event_type", "resource_id", "received_at", "outcome"
             )[:20],

@@ -244,3 +244,20 @@ def test_two_approvals_at_once_make_one_refund(committed_refund, standin):
             send_card_refund(card_refund_pk=card_refund.pk)
             send_card_refund(card_refund_pk=card_refund.pk)
     assert [r["amount"] for r in standin.payment(payment.payment_id)["_refunds"]] == [9_000]
+
+
+def test_the_settings_page_lists_card_refunds_and_their_outcome(
+    card_receipt, officer, manager, admin, standin, django_capture_on_commit_callbacks
+):
+    from tests.conftest import host_client
+    from tests.factories import PASSWORD
+
+    card_refund = approved(
+        card_receipt["council"], card_receipt["receipt"], card_receipt["council_tax"], 1_000,
+        officer, manager, django_capture_on_commit_callbacks,
+    )  # fmt: skip
+    send_card_refund(card_refund_pk=card_refund.pk)
+    client = host_client(card_receipt["council"])
+    client.login(email=admin.email, password=PASSWORD)
+    page = client.get("/govuk-pay/settings/").content.decode()
+    assert "Refunded by GOV.UK Pay" in page and card_receipt["receipt"].number in page

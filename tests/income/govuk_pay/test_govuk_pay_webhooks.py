@@ -330,3 +330,13 @@ def test_a_webhook_is_applied_by_the_worker(
     with schema_context(council.schema_name):
         assert GovukPayWebhookMessage.objects.get().outcome == WebhookOutcome.APPLIED
         assert GovukPayPayment.objects.get().status == "success"
+
+
+def test_the_stand_ins_webhook_resource_is_a_payment_as_the_spec_describes(paid):
+    from tests.fixtures.govuk_pay import validate_schema
+
+    message = json.loads(paid["body"])
+    validate_schema(message["resource"], "PaymentWithAllLinks")
+    broken = {**message["resource"], "amount": "12550"}
+    with pytest.raises(Exception, match="is not of type 'integer'"):
+        validate_schema(broken, "PaymentWithAllLinks")

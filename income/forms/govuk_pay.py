@@ -1,6 +1,7 @@
 """Forms for GOV.UK Pay: the connection settings, the portal basket and phone payments."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from counterfoil.govuk_forms import GovukForm
 from income.forms.fields import PoundsField
@@ -47,22 +48,22 @@ class BasketItemForm(GovukForm):
 
     fund = forms.ModelChoiceField(
         queryset=Fund.objects.none(),
-        label="What do you want to pay for?",
+        label=_("What do you want to pay for?"),
         widget=forms.RadioSelect,
         empty_label=None,
-        error_messages={"required": "Select what you want to pay for"},
+        error_messages={"required": _("Select what you want to pay for")},
     )
     reference = forms.CharField(
-        label="Reference",
+        label=_("Reference"),
         max_length=50,
-        help_text="It is on your bill, notice or letter.",
-        error_messages={"required": "Enter the reference from your bill or notice"},
+        help_text=_("It is on your bill, notice or letter."),
+        error_messages={"required": _("Enter the reference from your bill or notice")},
         widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
     )
     amount = PoundsField(
-        label="Amount",
-        help_text="In pounds and pence, for example 45.50.",
-        error_messages={"required": "Enter the amount you want to pay"},
+        label=_("Amount"),
+        help_text=_("In pounds and pence, for example 45.50."),
+        error_messages={"required": _("Enter the amount you want to pay")},
     )
 
     def __init__(self, *args: object, funds: object, **kwargs: object) -> None:

@@ -4,12 +4,17 @@ through). Pick what to pay for, add it to a basket, pay once with GOV.UK Pay, co
 confirmation with a receipt number. Works without JavaScript."""
 
 import contextlib
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from income.actions.govuk_pay import (
@@ -29,6 +34,40 @@ from income.models import Fund, GovukPayPayment, PaymentOrigin, PaymentStatus
 
 BASKET = "portal_basket"
 LANGUAGE = "portal_language"
+
+
+def in_portal_language(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Serve the page in Welsh or English: `?lang=cy` (or `en`) chooses, where the council
+    offers Welsh; the choice is kept in the session and also sets GOV.UK Pay's card pages."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        offered = _welsh_offered()
+        asked = request.GET.get("lang")
+        if offered and asked in {"en", "cy"}:
+            request.session[LANGUAGE] = asked
+        language = request.session.get(LANGUAGE, "en") if offered else "en"
+        request.portal_language = language
+        request.welsh_offered = offered
+        with translation.override(language):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+        response.headers.setdefault("Content-Language", language)
+        return response
+
+    return wrapped
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    context = {
+        **context,
+        "html_lang": request.portal_language,
+        "welsh_offered": request.welsh_offered,
+    }
+    return render(request, template, context, status=status)
 
 
 def public_funds() -> QuerySet[Fund]:
@@ -68,10 +107,11 @@ def _welsh_offered() -> bool:
     return bool(connection and connection.welsh_enabled)
 
 
+@in_portal_language
 def start(request: HttpRequest) -> HttpResponse:
     """What do you want to pay for? One item at a time, into the basket."""
     if not _online(request):
-        return render(request, "income/portal/closed.html", status=503)
+        return _render(request, "income/portal/closed.html", {}, status=503)
     funds = public_funds().order_by("name")
     basket = _basket(request)
     form = BasketItemForm(request.POST or None, funds=funds)
@@ -92,36 +132,40 @@ def start(request: HttpRequest) -> HttpResponse:
             )
             form.add_error(
                 "reference",
-                f"Enter the reference exactly as it is on your {item.fund.name} bill or notice. "
-                f"{reason}.",
+                _("Enter the reference exactly as it is on your %(fund)s bill or notice.")
+                % {"fund": item.fund.name}
+                + f" {reason}.",
             )
         else:
             problems = basket_item_problems(item, origin=PaymentOrigin.PORTAL)
             if len(basket) >= MAX_BASKET_ITEMS:
-                problems.append(f"You can pay for up to {MAX_BASKET_ITEMS} things at once.")
+                problems.append(
+                    _("You can pay for up to %(count)d things at once.")
+                    % {"count": MAX_BASKET_ITEMS}
+                )
             for problem in problems:
                 form.add_error("amount" if "£" in problem else None, problem)
         if not form.errors:
             _save_basket(request, [*basket, item])
             return redirect("income:portal-basket")
-    return render(
+    return _render(
         request, "income/portal/start.html", {"form": form, "basket": basket, "funds": funds}
     )
 
 
+@in_portal_language
 def basket(request: HttpRequest) -> HttpResponse:
     items = _basket(request)
     if not items:
         return redirect("income:portal")
-    return render(
+    return _render(
         request,
         "income/portal/basket.html",
         {
             "items": items,
             "total": sum(item.amount_pence for item in items),
             "can_add": len(items) < MAX_BASKET_ITEMS,
-            "welsh_offered": _welsh_offered(),
-            "language": request.session.get(LANGUAGE, "en"),
+            "language": request.portal_language,
         },
     )
 
@@ -136,13 +180,13 @@ def remove(request: HttpRequest, index: int) -> HttpResponse:
 
 
 @require_POST
+@in_portal_language
 def checkout(request: HttpRequest) -> HttpResponse:
     """Create one GOV.UK Pay payment for the whole basket and send the payer to it."""
     items = _basket(request)
     if not items:
         return redirect("income:portal")
-    language = "cy" if request.POST.get("language") == "cy" and _welsh_offered() else "en"
-    request.session[LANGUAGE] = language
+    language = "cy" if request.POST.get("language") == "cy" and request.welsh_offered else "en"
     try:
         payment = start_payment(
             council=request.council,
@@ -155,9 +199,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
             acting_user=None,
         )
     except PaymentServiceUnavailable:
-        return render(request, "income/portal/unavailable.html", status=503)
+        return _render(request, "income/portal/unavailable.html", {}, status=503)
     except ValidationError as error:
-        return render(
+        return _render(
             request,
             "income/portal/basket.html",
             {
@@ -165,7 +209,6 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 "total": sum(item.amount_pence for item in items),
                 "can_add": len(items) < MAX_BASKET_ITEMS,
                 "problems": error.messages,
-                "welsh_offered": _welsh_offered(),
                 "language": language,
             },
             status=400,
@@ -173,6 +216,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     return redirect(payment.next_url, permanent=False)
 
 
+@in_portal_language
 def payment_return(request: HttpRequest, token: str) -> HttpResponse:
     """GOV.UK Pay sends the payer back here; the token is all the URL carries."""
     payment = get_object_or_404(GovukPayPayment, return_token=token, origin=PaymentOrigin.PORTAL)
@@ -182,7 +226,7 @@ def payment_return(request: HttpRequest, token: str) -> HttpResponse:
     payment.refresh_from_db()
     if payment.status == PaymentStatus.SUCCESS:
         request.session.pop(BASKET, None)
-    return render(
+    return _render(
         request,
         "income/portal/return.html",
         {

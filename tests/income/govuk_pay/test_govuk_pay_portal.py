@@ -182,3 +182,28 @@ def test_starting_a_payment_is_audited(paying_council, citizen):
     citizen.post("/pay/checkout/")
     event = AuditEvent.objects.get(action="govuk_pay.payment_started")
     assert event.after["amount_pence"] == 1000 and event.actor_id is None
+
+
+def test_the_portal_speaks_welsh_where_the_council_offers_it(paying_council, citizen, standin):
+    from income.models import GovukPayConnection
+
+    # Not offered: the request for Welsh is ignored.
+    page = citizen.get("/pay/?lang=cy").content.decode()
+    assert 'lang="en"' in page and "Cymraeg" not in page
+
+    GovukPayConnection.objects.update(welsh_enabled=True)
+    page = citizen.get("/pay/?lang=cy").content.decode()
+    assert '<html lang="cy"' in page
+    assert "Am beth ydych chi eisiau talu?" in page and "Cyfeirnod" in page
+    refused = citizen.post("/pay/", {"reference": "CT1", "amount": "1.00"}).content.decode()
+    assert "Mae problem wedi codi" in refused and "Dewiswch am beth rydych eisiau talu" in refused
+
+    add(citizen, paying_council["council_tax"], "CT1", "10.00")
+    basket = citizen.get("/pay/basket/").content.decode()
+    assert "Gwirio eich taliadau" in basket and 'value="cy" checked' in basket
+    citizen.post("/pay/checkout/", {"language": "cy"})
+    payment = GovukPayPayment.objects.get()
+    assert payment.language == "cy" and standin.payment(payment.payment_id)["language"] == "cy"
+
+    # And back to English.
+    assert "What do you want to pay for?" in citizen.get("/pay/?lang=en").content.decode()

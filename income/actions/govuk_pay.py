@@ -567,6 +567,11 @@ def _schedule_inbox_drain() -> None:
     )
 
 
+def forget_scheduled_drains() -> None:
+    """This process forgets which drains it has sent (for tests, which reuse schema names)."""
+    _next_drain_at.clear()
+
+
 def apply_inbox(*, acting_user: User | None = None, limit: int = 1000) -> int:
     """Apply every pending inbox message, oldest first; returns how many were applied."""
     pending = list(
@@ -804,11 +809,13 @@ def mop_up(
     summary = MopUpSummary()
     apply_inbox(acting_user=acting_user)
     now = timezone.now()
-    known = dict(
-        GovukPayPayment.objects.filter(connection=connection)
+    # What we hold already: a payment in the same state, and settled if paid, is skipped.
+    known = {
+        payment_id: (status, settled_on is not None)
+        for payment_id, status, settled_on in GovukPayPayment.objects.filter(connection=connection)
         .exclude(payment_id=None)
-        .values_list("payment_id", "status")
-    )
+        .values_list("payment_id", "status", "settled_on")
+    }
     done: set[str] = set()
     try:
         with client_for(connection) as client:
@@ -817,7 +824,8 @@ def mop_up(
                 summary.seen += 1
                 payment_id = resource.get("payment_id")
                 status = (resource.get("state") or {}).get("status")
-                if payment_id in known and known[payment_id] == status and status != "success":
+                held = known.get(payment_id)
+                if held is not None and held[0] == status and (status != "success" or held[1]):
                     continue
                 outcome = apply_payment_resource(
                     connection=connection, resource=resource, acting_user=acting_user

@@ -6,7 +6,7 @@ import secrets
 import pytest
 from django_tenants.utils import schema_context
 
-from income.actions.govuk_pay import save_connection
+from income.actions.govuk_pay import forget_scheduled_drains, save_connection
 from income.defaults import seed_income_defaults
 from income.govuk_pay.connections import EXCHANGE_OBSERVERS, forget_webhook_secrets
 from income.govuk_pay.standin import StandinGovukPay
@@ -31,6 +31,7 @@ def spec():
     EXCHANGE_OBSERVERS["request"].append(recorder.on_request)
     EXCHANGE_OBSERVERS["response"].append(recorder.on_response)
     forget_webhook_secrets()
+    forget_scheduled_drains()
     try:
         yield recorder
     finally:

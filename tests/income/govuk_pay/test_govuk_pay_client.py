@@ -262,3 +262,40 @@ def test_webhooks_are_signed_and_retried_until_answered(standin):
         assert matching_secret(body[:-1] + b" ", signature, ["whsec-1"]) is None
         message = json.loads(body)
         assert message["resource_type"] == "payment" and message["api_version"] == 1
+
+
+def test_webhooks_can_come_twice_and_out_of_order(standin):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.waiting import wait_for
+
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    standin.duplicate_webhooks = True
+    standin.shuffle_webhooks = True
+    try:
+        standin.add_service(
+            API_KEY, webhook_url=f"http://127.0.0.1:{server.server_port}/", webhook_secret="s"
+        )
+        with GovukPayClient(API_KEY, base_url=standin.url) as client:
+            payment = _create(client)
+        standin.complete(payment["payment_id"])
+        wait_for(lambda: len(received) >= 6, timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    ids = [message["webhook_message_id"] for message in received]
+    assert len(ids) == 6 and len(set(ids)) == 3  # each message delivered twice

@@ -66,8 +66,10 @@ class PaymentStatus(models.TextChoices):
 
 
 FINISHED_STATUSES = frozenset({"success", "failed", "cancelled", "error", "not_created"})
-# A payment only moves forward: an older message arriving late never takes it back.
+# A payment only moves forward: an older message arriving late never takes it back. Our own
+# "not created" is lowest: if GOV.UK Pay did make the payment after all, its state wins.
 STATUS_RANK = {
+    "not_created": 0,
     "creating": 0,
     "created": 1,
     "started": 2,
@@ -77,7 +79,6 @@ STATUS_RANK = {
     "failed": 9,
     "cancelled": 9,
     "error": 9,
-    "not_created": 9,
 }
 
 

@@ -132,3 +132,33 @@ def test_the_beat_schedule_sends_the_mop_up_to_every_council(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["govuk-pay-mop-up"]
     assert entry["task"] == "income.govuk_pay_mop_up" and "tenant_schemas" not in entry
     assert settings.CELERY_BEAT_SCHEDULER.endswith("TenantAwarePersistentScheduler")
+
+
+def test_a_payment_whose_creation_answer_was_lost_is_adopted_by_its_reference(
+    paying_council, standin
+):
+    """GOV.UK Pay made the payment but our create call never heard back (a timeout after the
+    request landed): the mop-up finds it by our reference, and records it once."""
+    from income.actions.govuk_pay import PaymentServiceUnavailable
+    from income.govuk_pay.client import GovukPayClient
+
+    council, fund = paying_council["council"], paying_council["council_tax"]
+    standin.fail_next(2, 500)
+    with pytest.raises(PaymentServiceUnavailable):
+        start_payment(
+            council=council, items=[BasketItem(fund, "CT7", 1_234)], origin=PaymentOrigin.PORTAL,
+            return_url=lambda token: f"https://pay.example/r/{token}/", acting_user=None,
+        )  # fmt: skip
+    ours = GovukPayPayment.objects.get()
+    assert ours.status == "not_created" and ours.payment_id is None
+    with GovukPayClient(paying_council["api_key"], base_url=standin.url) as client:
+        theirs = client.create_payment(
+            amount=1_234, reference=ours.reference, description="x",
+            return_url="https://pay.example/r/x/",
+        )  # fmt: skip
+    standin.complete(theirs["payment_id"])
+
+    assert mop_up(connection=paying_council["connection"]).applied == 1
+    ours.refresh_from_db()
+    assert ours.payment_id == theirs["payment_id"] and ours.status == "success"
+    assert Receipt.objects.get().amount_pence == 1_234

@@ -207,3 +207,31 @@ def test_the_portal_speaks_welsh_where_the_council_offers_it(paying_council, cit
 
     # And back to English.
     assert "What do you want to pay for?" in citizen.get("/pay/?lang=en").content.decode()
+
+
+def test_a_fund_with_its_own_service_is_paid_there_and_not_mixed_with_others(
+    paying_council, citizen, standin, admin
+):
+    import secrets
+
+    from income.actions.govuk_pay import save_connection
+
+    housing_key = f"api_test_housing_{secrets.token_hex(8)}"
+    standin.add_service(housing_key)
+    parking = paying_council["parking"]
+    save_connection(
+        council=paying_council["council"], acting_user=admin, fund=parking,
+        api_key=housing_key, base_url=standin.url,
+    )  # fmt: skip
+    add(citizen, paying_council["council_tax"], "CT1", "1.00")
+    add(citizen, parking, "PN1", "2.00")
+    mixed = citizen.post("/pay/checkout/")
+    assert mixed.status_code == 400
+    assert "different council bank accounts" in mixed.content.decode()
+    assert not GovukPayPayment.objects.exists()
+
+    citizen.post("/pay/basket/0/remove/")
+    assert citizen.post("/pay/checkout/").status_code == 302
+    payment = GovukPayPayment.objects.get()
+    assert payment.connection.fund == parking
+    assert payment.payment_id in standin.services[housing_key].payments

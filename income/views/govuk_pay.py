@@ -20,7 +20,7 @@ from income.forms.govuk_pay import BasketItemForm, PayerForm
 from income.fund_visibility import visible_funds
 from income.govuk_pay.client import GovukPayError
 from income.govuk_pay.signature import SIGNATURE_HEADER
-from income.models import GovukPayPayment, PaymentOrigin
+from income.models import GovukPayPayment, PaymentOrigin, PaymentStatus
 from tenants.capabilities import Capability
 from tenants.view_permissions import council_capability_required
 
@@ -79,8 +79,10 @@ def phone_payment(request: HttpRequest) -> HttpResponse:
 @council_capability_required(Capability.TAKE_PAYMENTS)
 def phone_return(request: HttpRequest, token: str) -> HttpResponse:
     payment = get_object_or_404(GovukPayPayment, return_token=token, origin=PaymentOrigin.PHONE)
-    with contextlib.suppress(GovukPayError):
-        refresh_payment(payment=payment, acting_user=request.user)
+    # Only while there is something to learn: a finished payment is not asked about again.
+    if not payment.finished or (payment.status == PaymentStatus.SUCCESS and not payment.receipt_id):
+        with contextlib.suppress(GovukPayError):
+            refresh_payment(payment=payment, acting_user=request.user)
     payment.refresh_from_db()
     return render(
         request,

@@ -118,10 +118,12 @@ def start(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         item = BasketItem(
             form.cleaned_data["fund"],
-            form.cleaned_data["reference"].strip().upper(),
+            # As the reference rules compare it: no spaces, capitals.
+            "".join(form.cleaned_data["reference"].split()).upper(),
             form.cleaned_data["amount"],
         )
-        reference_problem = fund_reference_problem(item.fund, item.reference)
+        # Never the detailed reason: it would give away the expected check digit.
+        reference_problem = fund_reference_problem(item.fund, item.reference, detailed=False)
         if reference_problem:
             reason = reference_problem.split(": ", 1)[-1].rstrip(".")
             # The rule's reasons read "must be…", "is not…" or "the check digit…".
@@ -221,8 +223,10 @@ def payment_return(request: HttpRequest, token: str) -> HttpResponse:
     """GOV.UK Pay sends the payer back here; the token is all the URL carries."""
     payment = get_object_or_404(GovukPayPayment, return_token=token, origin=PaymentOrigin.PORTAL)
     # If GOV.UK Pay does not answer, say what we know: the webhook or the mop-up brings the rest.
-    with contextlib.suppress(GovukPayError):
-        refresh_payment(payment=payment)
+    # Only while there is something to learn: a finished payment is not asked about again.
+    if not payment.finished or (payment.status == PaymentStatus.SUCCESS and not payment.receipt_id):
+        with contextlib.suppress(GovukPayError):
+            refresh_payment(payment=payment)
     payment.refresh_from_db()
     if payment.status == PaymentStatus.SUCCESS:
         request.session.pop(BASKET, None)

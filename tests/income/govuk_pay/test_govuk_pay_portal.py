@@ -46,7 +46,7 @@ def test_a_citizen_pays_two_items_in_one_payment(paying_council, citizen, standi
     assert add(citizen, council_tax, "ct 1234", "100.00").status_code == 302
     assert add(citizen, parking, "PN9876", "25.50").status_code == 302
     basket = citizen.get("/pay/basket/").content.decode()
-    assert "CT 1234" in basket and "£125.50" in basket
+    assert "CT1234" in basket and "£125.50" in basket
 
     response = citizen.post("/pay/checkout/")
     assert response.status_code == 302
@@ -235,3 +235,16 @@ def test_a_fund_with_its_own_service_is_paid_there_and_not_mixed_with_others(
     payment = GovukPayPayment.objects.get()
     assert payment.connection.fund == parking
     assert payment.payment_id in standin.services[housing_key].payments
+
+
+def test_a_wrong_check_digit_is_refused_without_giving_the_right_one_away(paying_council, citizen):
+    rule = ReferenceRule.objects.create(
+        name="Council Tax account", input_mask="5#######", check_digit_method="luhn"
+    )
+    council_tax = paying_council["council_tax"]
+    council_tax.reference_rule = rule
+    council_tax.save()
+    text = add(citizen, council_tax, "50000001", "10.00").content.decode()  # right one: 9
+    assert "Enter the reference exactly as it is on your Council Tax bill or notice" in text
+    assert "should be 9" not in text and "not 1" not in text
+    assert add(citizen, council_tax, "5000 0009", "10.00").status_code == 302

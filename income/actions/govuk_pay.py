@@ -7,6 +7,7 @@ payment only moves forward, and its receipt is recorded once, under `govukpay:<p
 """
 
 import datetime
+import hashlib
 import json
 import logging
 import secrets
@@ -284,7 +285,9 @@ def start_payment(
                 metadata=_metadata(items),
                 language=language,
                 moto=origin == PaymentOrigin.PHONE,
-                idempotency_key=payment.reference,
+                # Stable across the client's retries of this call, unique beyond this council.
+                # (GOV.UK Pay allows letters, digits and hyphens only.)
+                idempotency_key=f"{payment.reference}-{_digest(payment.return_token)}",
             )
     except GovukPayError as error:
         GovukPayPayment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATING).update(
@@ -301,6 +304,10 @@ def start_payment(
             payment.status = created["state"]["status"]
         payment.save(update_fields=["payment_id", "next_url", "status", "updated_at"])
     return payment
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _metadata(items: Sequence[BasketItem]) -> dict[str, str]:

@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from counterfoil.celery_app import app
+from income.govuk_pay.client import GovukPayUnavailable
 from income.models import WorkerHeartbeat
 
 
@@ -10,3 +11,39 @@ def record_worker_heartbeat(token: str, requested_at: str) -> None:
     WorkerHeartbeat.objects.get_or_create(
         token=token, defaults={"requested_at": datetime.fromisoformat(requested_at)}
     )
+
+
+@app.task(name="income.govuk_pay_apply_inbox")
+def apply_govuk_pay_inbox() -> int:
+    """Apply the council's pending GOV.UK Pay webhook messages. Idempotent: each message is
+    applied once, and applying a payment's state twice changes nothing."""
+    from income.actions.govuk_pay import apply_inbox
+
+    return apply_inbox(acting_user=None)
+
+
+@app.task(
+    name="income.govuk_pay_send_refund",
+    bind=True,
+    max_retries=12,
+    autoretry_for=(GovukPayUnavailable,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+)
+def send_govuk_pay_refund(self, card_refund_pk: int) -> str:
+    """Send an approved card refund to GOV.UK Pay; retried while GOV.UK Pay does not answer
+    (and the mop-up sends any still pending). Idempotent."""
+    from income.actions.govuk_pay import send_card_refund
+
+    return send_card_refund(card_refund_pk=card_refund_pk, acting_user=None)
+
+
+@app.task(name="income.govuk_pay_mop_up")
+def govuk_pay_mop_up() -> dict:
+    """Periodic, per council (the beat scheduler sends it once for each council's schema)."""
+    from django.db import connection
+
+    from income.actions.govuk_pay import run_mop_up
+
+    summary = run_mop_up(council=getattr(connection, "tenant", None), acting_user=None)
+    return {"seen": summary.seen, "applied": summary.applied, "problems": summary.problems}

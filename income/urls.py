@@ -1,6 +1,17 @@
 from django.urls import path
 
-from income.views import cash_up, config, home, receipts, refunds, suspense, transfers
+from income.views import (
+    cash_up,
+    config,
+    govuk_pay,
+    govuk_pay_settings,
+    home,
+    portal,
+    receipts,
+    refunds,
+    suspense,
+    transfers,
+)
 
 app_name = "income"
 urlpatterns = [
@@ -18,6 +29,25 @@ urlpatterns = [
     path("cash-ups/", cash_up.cash_up_list, name="cash-ups"),
     path("cash-ups/new/", cash_up.submit, name="cash-up-submit"),
     path("cash-ups/<int:pk>/", cash_up.detail, name="cash-up"),
+    path("pay/", portal.start, name="portal"),
+    path("pay/basket/", portal.basket, name="portal-basket"),
+    path("pay/basket/<int:index>/remove/", portal.remove, name="portal-remove"),
+    path("pay/checkout/", portal.checkout, name="portal-checkout"),
+    path("pay/return/<str:token>/", portal.payment_return, name="portal-return"),
+    path("govuk-pay/webhook/", govuk_pay.webhook, name="govuk-pay-webhook"),
+    path("govuk-pay/phone/", govuk_pay.phone_payment, name="govuk-pay-phone"),
+    path(
+        "govuk-pay/phone/return/<str:token>/",
+        govuk_pay.phone_return,
+        name="govuk-pay-phone-return",
+    ),
+    path(
+        "govuk-pay/settings/",
+        govuk_pay_settings.connection_settings,
+        name="govuk-pay-settings",
+    ),
+    path("govuk-pay/settings/<int:pk>/test/", govuk_pay_settings.test, name="govuk-pay-test"),
+    path("govuk-pay/settings/check/", govuk_pay_settings.mop_up_now, name="govuk-pay-mop-up"),
     path("config/", config.index, name="config"),
     path("config/<slug:slug>/", config.object_list, name="config-list"),
     path("config/<slug:slug>/new/", config.edit, name="config-create"),

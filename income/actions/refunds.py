@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from income.accounts import bank_account, fund_account, refunds_payable_account, suspense_account
+from income.actions.govuk_pay import queue_card_refund
 from income.actions.ledger import PostingLine, is_pence, post_journal
 from income.balances import receipt_allocation, refundable_pence
 from income.fund_checks import pounds
@@ -122,6 +123,9 @@ def approve_refund(
         after={"status": refund.status, "journal": refund.journal_id},
         reason=note,
     )
+    if refund.route == RefundRoute.CARD:
+        # Paid through GOV.UK Pay: sent there once this approval commits, tracked to the end.
+        queue_card_refund(refund=refund, acting_user=acting_user)
     return refund
 
 

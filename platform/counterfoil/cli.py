@@ -64,6 +64,8 @@ def worker_command() -> list[str]:
     return [
         sys.executable, "-m", "celery", "--app", "counterfoil.celery_app", "worker",
         "--loglevel", "INFO", "--concurrency", "2",
+        # The periodic work (GOV.UK Pay's mop-up, per council) is scheduled by this worker.
+        "--beat",
     ]  # fmt: skip
 
 
@@ -80,7 +82,11 @@ def run_demo(port: int) -> int:
 
     print("Preparing the database (public schema and every council's)…", flush=True)
     call_command("migrate_schemas", interactive=False, verbosity=0)
-    logins = seed_demo()
+    standin_port = env_int("GOVUK_PAY_STANDIN_PORT", port + 111)
+    standin_url = f"http://127.0.0.1:{standin_port}"
+    standin = subprocess.Popen(standin_command(standin_port), env=os.environ.copy())  # noqa: S603
+    _wait_for_port(standin_port, standin)
+    logins = seed_demo(govuk_pay_url=standin_url, webhook_port=port)
     _ask_worker_to_check_in()
 
     domain = settings.PLATFORM_DOMAIN
@@ -99,11 +105,33 @@ def run_demo(port: int) -> int:
         "",
         "  Every login has MFA: add its TOTP secret to an authenticator app, or run",
         "  `.venv/bin/counterfoil demo-code <email>` for the current code.",
+        "",
+        f"  GOV.UK Pay (local stand-in): {standin_url}; each council's portal is at /pay/.",
+        "  Test card 4444 3333 2222 1111 pays; 4000 0000 0000 0002 is declined.",
         "  Stop with Ctrl-C.",
         "",
     ]
     print("\n".join(lines), flush=True)
-    return supervise([web_server_command(port), worker_command()])
+    return supervise([web_server_command(port), worker_command()], started=[standin])
+
+
+def standin_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "income.govuk_pay.standin", "--port", str(port)]
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"The GOV.UK Pay stand-in stopped (port {port} in use?)")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"The GOV.UK Pay stand-in did not start on port {port}")
 
 
 def _ask_worker_to_check_in() -> None:
@@ -130,9 +158,13 @@ def print_demo_code(email: str) -> int:
     return 0
 
 
-def supervise(commands: list[list[str]]) -> int:
-    """Run the commands as child processes until one exits or we are told to stop; then stop all."""
-    children = [subprocess.Popen(command, env=os.environ.copy()) for command in commands]  # noqa: S603
+def supervise(commands: list[list[str]], started: Sequence[subprocess.Popen[bytes]] = ()) -> int:
+    """Run the commands as child processes (beside any `started` already) until one exits or we
+    are told to stop; then stop all."""
+    children = [*started] + [
+        subprocess.Popen(command, env=os.environ.copy())  # noqa: S603
+        for command in commands
+    ]
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:

@@ -13,6 +13,7 @@ import random
 import time
 from dataclasses import dataclass
 
+import httpx
 from allauth.account.models import EmailAddress
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.models import Authenticator
@@ -95,8 +96,12 @@ class DemoLogin:
     role: str
 
 
-def seed_demo() -> list[DemoLogin]:
-    """Create the demo councils, their funds and staff. Running it again changes nothing."""
+def seed_demo(govuk_pay_url: str = "", webhook_port: int | None = None) -> list[DemoLogin]:
+    """Create the demo councils, their funds and staff. Running it again changes nothing.
+
+    With `govuk_pay_url` (the GOV.UK Pay stand-in the demo starts), each council is connected
+    to its own GOV.UK Pay service there, whose webhooks come to the council's host on
+    `webhook_port`."""
     logins = [
         _login(
             OPERATOR_EMAIL, "platform", "Platform operator", platform_role=PlatformRole.OPERATOR
@@ -116,6 +121,8 @@ def seed_demo() -> list[DemoLogin]:
         )
         _seed_funds(council, demo)
         _seed_payments(council, officer=User.objects.get(email=f"officer@{demo.slug}.example"))
+        if govuk_pay_url:
+            _connect_govuk_pay(council, govuk_pay_url, webhook_port)
     logins.append(DemoLogin(SHARED_SERVICES_EMAIL, "both councils", "Income officer"))
     _seed_application()
     return logins
@@ -134,6 +141,46 @@ DEMO_APPLICATION = {
 def _seed_application() -> None:
     if not CouncilApplication.objects.filter(gss_code=DEMO_APPLICATION["gss_code"]).exists():
         submit_application(**DEMO_APPLICATION, acting_user=None)
+
+
+def demo_govuk_pay_keys(slug: str) -> tuple[str, str]:
+    """The demo council's GOV.UK Pay API key and webhook secret at the stand-in (test values,
+    valid nowhere else)."""
+    digest = hashlib.sha256(f"counterfoil-demo-govuk-pay:{slug}".encode()).hexdigest()
+    return f"api_test_demo_{slug}_{digest[:24]}", f"webhook_demo_{digest[24:48]}"
+
+
+def _connect_govuk_pay(council: Council, govuk_pay_url: str, webhook_port: int | None) -> None:
+    from django.conf import settings
+
+    from income.actions.govuk_pay import save_connection
+    from income.models import GovukPayConnection
+
+    api_key, secret = demo_govuk_pay_keys(council.slug)
+    port = f":{webhook_port}" if webhook_port else ""
+    webhook_url = f"http://{council.slug}.{settings.PLATFORM_DOMAIN}{port}/govuk-pay/webhook/"
+    # The stand-in keeps its services in memory: tell it again on every start.
+    httpx.post(
+        f"{govuk_pay_url}/_standin/services",
+        json={"api_key": api_key, "webhook_url": webhook_url, "webhook_secret": secret},
+        timeout=5,
+    ).raise_for_status()
+    with schema_context(council.schema_name):
+        existing = GovukPayConnection.objects.filter(fund=None).first()
+        if existing is not None and existing.base_url == govuk_pay_url:
+            return
+        save_connection(
+            council=council,
+            acting_user=User.objects.get(email=f"admin@{council.slug}.example"),
+            api_key=api_key,
+            webhook_secret=secret,
+            base_url=govuk_pay_url,
+            welsh_enabled=council.slug == "eastmere",
+        )
+        card = Channel.objects.get(code="CARD")
+        for fund in Fund.objects.filter(is_public=True):
+            if fund.channels.exists():
+                fund.channels.add(card)
 
 
 def demo_totp_secret(email: str) -> str:

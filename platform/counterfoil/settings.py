@@ -194,6 +194,9 @@ SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 # a transaction per page.
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_REFRESH_SECONDS = 60
+# Paths a suspended council's host still takes posts on (tenants.read_only): GOV.UK Pay's
+# webhooks report payments citizens already made, which must be recorded all the same.
+OPEN_WHILE_SUSPENDED = ("/govuk-pay/webhook/",)
 # However active, a sign-in ends this long after it began (tenants.session_lifetime).
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
 SESSION_COOKIE_SECURE = HTTPS
@@ -298,6 +301,23 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Periodic work fans out per council: the scheduler sends each entry once per council schema.
+CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.scheduler.TenantAwarePersistentScheduler"
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "govuk-pay-mop-up": {
+        "task": "income.govuk_pay_mop_up",
+        "schedule": env_int("GOVUK_PAY_MOP_UP_SECONDS", 30 * 60),
+    },
+}
+
+# --- GOV.UK Pay -----------------------------------------------------------------------------
+GOVUK_PAY_TIMEOUT_SECONDS = float(env_str("GOVUK_PAY_TIMEOUT_SECONDS", "10"))
+GOVUK_PAY_RETRIES = env_int("GOVUK_PAY_RETRIES", 2)
+GOVUK_PAY_BACKOFF_SECONDS = float(env_str("GOVUK_PAY_BACKOFF_SECONDS", "0.5"))
+# Fernet key(s), comma-separated, newest first, for secrets at rest (API keys, webhook
+# secrets); unset: derived from SECRET_KEY.
+COUNTERFOIL_ENCRYPTION_KEY = env_str("COUNTERFOIL_ENCRYPTION_KEY")
 
 # --- logging --------------------------------------------------------------------------------
 LOGGING = {

@@ -1,0 +1,924 @@
+"""GOV.UK Pay: connecting a council, taking payments, applying what GOV.UK Pay says happened,
+sending refunds back, and the mop-up that catches whatever webhooks missed.
+
+Every way GOV.UK Pay tells us about a payment (the payer coming back, a webhook, the mop-up)
+ends in `apply_payment_resource`, which is idempotent on the payment id and its state: a
+payment only moves forward, and its receipt is recorded once, under `govukpay:<payment id>`.
+"""
+
+import datetime
+import hashlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from psycopg import sql
+
+from income.accounts import clearing_account, refunds_payable_account
+from income.actions.ledger import PostingLine, post_journal, reverse_journal
+from income.actions.receipts import Allocation, record_receipt
+from income.fund_checks import fund_problems, fund_reference_problem
+from income.govuk_pay.client import (
+    GovukPayError,
+    GovukPayNotFound,
+    GovukPayUnavailable,
+    RefundAmountMismatch,
+)
+from income.govuk_pay.connections import (
+    client_for,
+    connection_for_fund,
+    forget_webhook_secrets,
+    webhook_secrets,
+)
+from income.govuk_pay.encryption import encrypt, last_characters
+from income.govuk_pay.scrub import without_cardholder_data
+from income.govuk_pay.signature import matching_secret
+from income.models import (
+    CardRefundStatus,
+    Channel,
+    ChannelKind,
+    Fund,
+    GovukPayConnection,
+    GovukPayPayment,
+    GovukPayPaymentItem,
+    GovukPayRefund,
+    GovukPayWebhookMessage,
+    JournalKind,
+    PaymentOrigin,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    WebhookOutcome,
+)
+from income.models.govuk_pay import FINISHED_STATUSES, STATUS_RANK
+from tenants.audit.recording import record_audit
+from tenants.capabilities import Capability, require_council_capability
+from tenants.models import Council, User
+
+logger = logging.getLogger(__name__)
+
+# GOV.UK Pay's metadata takes at most 15 keys: three per item and our own reference.
+MAX_BASKET_ITEMS = 4
+UNFINISHED = [s for s in PaymentStatus.values if s not in FINISHED_STATUSES]
+
+
+# --- connection ---------------------------------------------------------------------------
+
+
+def save_connection(
+    *,
+    council: Council,
+    acting_user: User,
+    fund: Fund | None = None,
+    api_key: str = "",
+    webhook_secret: str = "",
+    base_url: str = "",
+    welsh_enabled: bool | None = None,
+) -> GovukPayConnection:
+    """Set a GOV.UK Pay service's API key and webhook signing secret (blank keeps what is
+    there), stored encrypted; only their last characters are ever shown again."""
+    require_council_capability(acting_user, council, Capability.MANAGE_INTEGRATIONS)
+    with transaction.atomic():
+        connection = GovukPayConnection.objects.select_for_update().filter(fund=fund).first()
+        if connection is None:
+            connection = GovukPayConnection(fund=fund)
+        before = _connection_state(connection) if connection.pk else None
+        if api_key.strip():
+            connection.api_key_encrypted = encrypt(api_key.strip())
+            connection.api_key_last_characters = last_characters(api_key.strip())
+        if webhook_secret.strip():
+            connection.webhook_secret_encrypted = encrypt(webhook_secret.strip())
+            connection.webhook_secret_last_characters = last_characters(webhook_secret.strip())
+        if base_url.strip():
+            connection.base_url = base_url.strip().rstrip("/")
+        if welsh_enabled is not None:
+            connection.welsh_enabled = welsh_enabled
+        if not connection.api_key_encrypted:
+            raise ValidationError("Enter the GOV.UK Pay API key.")
+        connection.save()
+        record_audit(
+            "govuk_pay.connection_saved",
+            acting_user=acting_user,
+            target=connection,
+            before=before,
+            after=_connection_state(connection),
+        )
+    forget_webhook_secrets([db_connection.schema_name])
+    return connection
+
+
+def _connection_state(connection: GovukPayConnection) -> dict[str, Any]:
+    # Never the secrets themselves: their last characters say which one was set.
+    return {
+        "fund": connection.fund.code if connection.fund else None,
+        "base_url": connection.base_url,
+        "api_key_ends": connection.api_key_last_characters,
+        "webhook_secret_ends": connection.webhook_secret_last_characters,
+        "welsh_enabled": connection.welsh_enabled,
+    }
+
+
+def check_connection(
+    *, council: Council, connection: GovukPayConnection, acting_user: User
+) -> tuple[bool, str]:
+    """Ask GOV.UK Pay for one payment with the stored key: does it accept the key?"""
+    require_council_capability(acting_user, council, Capability.MANAGE_INTEGRATIONS)
+    try:
+        with client_for(connection) as client:
+            answer = client.search_payments_page(display_size=1)
+    except GovukPayError as error:
+        ok, result = False, f"GOV.UK Pay refused or did not answer: {error}"
+    else:
+        ok, result = (
+            True,
+            f"Connected: GOV.UK Pay accepted the key ({answer.get('total', 0)} payments).",
+        )
+    GovukPayConnection.objects.filter(pk=connection.pk).update(
+        last_tested_at=timezone.now(), last_test_result=result[:300]
+    )
+    record_audit(
+        "govuk_pay.connection_tested", acting_user=acting_user, target=connection, after={"ok": ok}
+    )
+    return ok, result
+
+
+# --- taking a payment -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BasketItem:
+    fund: Fund
+    reference: str
+    amount_pence: int
+
+
+class PaymentServiceUnavailable(Exception):
+    """GOV.UK Pay could not start the payment; nothing was taken and nothing recorded."""
+
+
+def card_channel() -> Channel:
+    channel = Channel.objects.filter(code="CARD").first()
+    return channel or Channel.objects.filter(kind=ChannelKind.CARD).order_by("pk").first()
+
+
+def basket_item_problems(
+    item: BasketItem, *, origin: str, channel: Channel | None = None
+) -> list[str]:
+    """Why this item cannot be paid by card, in words for the payer; empty if it can. On the
+    public portal a wrong reference never reveals the check digit it should have had."""
+    channel = channel or card_channel()
+    problems = []
+    if origin == PaymentOrigin.PORTAL and not item.fund.is_public:
+        problems.append(f"{item.fund.name} cannot be paid online.")
+    problems += fund_problems(
+        item.fund,
+        channel=channel,
+        amount_pence=item.amount_pence,
+        received_on=timezone.localdate(),
+        reference=item.reference,
+    )
+    if origin == PaymentOrigin.PORTAL:
+        detailed = fund_reference_problem(item.fund, item.reference)
+        if detailed:
+            problems = [p for p in problems if p != detailed]
+            problems.append(fund_reference_problem(item.fund, item.reference, detailed=False))
+    return problems
+
+
+def start_payment(
+    *,
+    council: Council,
+    items: Sequence[BasketItem],
+    origin: str,
+    return_url: Callable[[str], str],
+    acting_user: User | None,
+    language: str = "en",
+    payer_name: str = "",
+) -> GovukPayPayment:
+    """Create one GOV.UK Pay payment for the basket (or the phone call) and return it, with
+    its `next_url` to send the payer (or the staff member keying the card) to.
+
+    The portal needs no user (citizens pay); a phone payment needs TAKE_PAYMENTS. If GOV.UK
+    Pay does not answer, PaymentServiceUnavailable: our record of the attempt is marked
+    not created, and no receipt or ledger entry exists for it.
+    """
+    if origin == PaymentOrigin.PHONE:
+        require_council_capability(acting_user, council, Capability.TAKE_PAYMENTS)
+    if not items:
+        raise ValidationError("Add something to pay for first.")
+    if len(items) > MAX_BASKET_ITEMS:
+        raise ValidationError(f"Pay for at most {MAX_BASKET_ITEMS} things at once.")
+    channel = card_channel()
+    problems = [
+        p for item in items for p in basket_item_problems(item, origin=origin, channel=channel)
+    ]
+    if problems:
+        raise ValidationError(problems)
+    connections = {item.fund.pk: connection_for_fund(item.fund) for item in items}
+    chosen = {c.pk if c else None for c in connections.values()}
+    if None in chosen or not all(c.is_ready for c in connections.values() if c):
+        raise ValidationError("Card payments are not available at the moment.")
+    if len(chosen) > 1:
+        raise ValidationError(
+            "These payments go to different council bank accounts: pay for them separately."
+        )
+    connection = next(iter(connections.values()))
+    language = language if language == "cy" and connection.welsh_enabled else "en"
+    amount = sum(item.amount_pence for item in items)
+    names = list(dict.fromkeys(item.fund.name for item in items))
+    description = f"{' and '.join(names)}: {council.name}"[:255]
+
+    with transaction.atomic():
+        payment = GovukPayPayment.objects.create(
+            connection=connection,
+            reference=f"PENDING-{secrets.token_hex(8)}",
+            return_token=secrets.token_urlsafe(32),
+            amount_pence=amount,
+            description=description,
+            language=language,
+            origin=origin,
+            payer_name=payer_name[:200],
+            created_by_id=getattr(acting_user, "pk", None),
+        )
+        prefix = "WEB" if origin == PaymentOrigin.PORTAL else "TEL"
+        payment.reference = f"{prefix}-{payment.pk:07d}"
+        payment.save(update_fields=["reference"])
+        GovukPayPaymentItem.objects.bulk_create(
+            GovukPayPaymentItem(
+                payment=payment,
+                fund=item.fund,
+                reference=item.reference,
+                amount_pence=item.amount_pence,
+            )
+            for item in items
+        )
+        record_audit(
+            "govuk_pay.payment_started",
+            acting_user=acting_user,
+            target=payment,
+            after={
+                "origin": origin,
+                "amount_pence": amount,
+                "items": [
+                    {"fund": i.fund.code, "reference": i.reference, "amount_pence": i.amount_pence}
+                    for i in items
+                ],
+            },
+        )
+
+    try:
+        with client_for(connection) as client:
+            created = client.create_payment(
+                amount=amount,
+                reference=payment.reference,
+                description=description,
+                return_url=return_url(payment.return_token),
+                metadata=_metadata(items),
+                language=language,
+                moto=origin == PaymentOrigin.PHONE,
+                # Stable across the client's retries of this call, unique beyond this council.
+                # (GOV.UK Pay allows letters, digits and hyphens only.)
+                idempotency_key=f"{payment.reference}-{_digest(payment.return_token)}",
+            )
+    except GovukPayError as error:
+        GovukPayPayment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATING).update(
+            status=PaymentStatus.NOT_CREATED, failure_message=str(error)[:200]
+        )
+        logger.warning("GOV.UK Pay could not start payment %s: %s", payment.reference, error)
+        raise PaymentServiceUnavailable(str(error)) from error
+
+    with transaction.atomic():
+        payment = GovukPayPayment.objects.select_for_update().get(pk=payment.pk)
+        payment.payment_id = created["payment_id"]
+        payment.next_url = created["_links"]["next_url"]["href"]
+        if STATUS_RANK.get(created["state"]["status"], 0) > STATUS_RANK[payment.status]:
+            payment.status = created["state"]["status"]
+        payment.save(update_fields=["payment_id", "next_url", "status", "updated_at"])
+    return payment
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _metadata(items: Sequence[BasketItem]) -> dict[str, str]:
+    """Fund, ledger and VAT codes of each item (GOV.UK Pay's own example is `ledger_code`)."""
+    metadata: dict[str, str] = {}
+    for number, item in enumerate(items, start=1):
+        fund = item.fund
+        metadata[f"fund_{number}"] = fund.code
+        if fund.ledger_code:
+            metadata[f"ledger_code_{number}"] = fund.ledger_code[:100]
+        if fund.vat_code_id:
+            metadata[f"vat_code_{number}"] = fund.vat_code.code
+    if len(items) == 1 and items[0].fund.ledger_code:
+        metadata["ledger_code"] = items[0].fund.ledger_code[:100]
+    return metadata
+
+
+# --- applying what GOV.UK Pay says ----------------------------------------------------------
+
+
+@transaction.atomic
+def apply_payment_resource(
+    *, connection: GovukPayConnection, resource: dict[str, Any], acting_user: User | None = None
+) -> str:
+    """Bring our record of a payment up to what GOV.UK Pay says (a webhook's `resource`, a
+    search result or a fetched payment): its state moves only forward; on success its receipt
+    is recorded once (`govukpay:<payment id>`), allocated to the basket's funds; settlement
+    dates are kept. Returns a WebhookOutcome value."""
+    resource = without_cardholder_data(resource)
+    payment_id = str(resource.get("payment_id") or "")
+    state = resource.get("state") or {}
+    status = str(state.get("status") or "")
+    if not payment_id or status not in STATUS_RANK:
+        return WebhookOutcome.IGNORED
+    payment = (
+        GovukPayPayment.objects.select_for_update()
+        .filter(connection=connection, payment_id=payment_id)
+        .first()
+    )
+    if payment is None:
+        # Our create call's answer was lost (GOV.UK Pay made it, we never heard): adopt it by
+        # our reference, which only this service's signed messages and answers can carry.
+        payment = (
+            GovukPayPayment.objects.select_for_update()
+            .filter(
+                connection=connection,
+                reference=str(resource.get("reference") or ""),
+                payment_id__isnull=True,
+            )
+            .first()
+        )
+        if payment is None:
+            return WebhookOutcome.UNKNOWN_PAYMENT
+        payment.payment_id = payment_id
+    if resource.get("amount") != payment.amount_pence:
+        logger.error(
+            "GOV.UK Pay payment %s is for %s pence; we asked for %s: not applied",
+            payment_id,
+            resource.get("amount"),
+            payment.amount_pence,
+        )
+        return WebhookOutcome.IGNORED
+
+    before = {"status": payment.status}
+    changed = _keep_settlement(payment, resource)
+    if STATUS_RANK[status] > STATUS_RANK[payment.status]:
+        payment.status = status
+        payment.failure_code = str(state.get("code") or "")[:10]
+        payment.failure_message = str(state.get("message") or "")[:200]
+        changed = True
+    if payment.status == PaymentStatus.SUCCESS and payment.receipt_id is None:
+        payment.receipt = _record_card_receipt(payment, acting_user=acting_user)
+        changed = True
+    if not changed:
+        return WebhookOutcome.UNCHANGED
+    payment.save()
+    if before["status"] != payment.status:
+        record_audit(
+            "govuk_pay.payment_status",
+            acting_user=acting_user,
+            target=payment,
+            before=before,
+            after={"status": payment.status, "receipt": getattr(payment.receipt, "number", None)},
+        )
+    return WebhookOutcome.APPLIED
+
+
+def _keep_settlement(payment: GovukPayPayment, resource: dict[str, Any]) -> bool:
+    settlement = resource.get("settlement_summary") or {}
+    changed = False
+    captured = _date(settlement.get("captured_date"))
+    settled = _date(settlement.get("settled_date"))
+    submitted = _datetime(settlement.get("capture_submit_time"))
+    for attribute, value in (
+        ("captured_on", captured),
+        ("settled_on", settled),
+        ("capture_submitted_at", submitted),
+    ):
+        if value is not None and getattr(payment, attribute) != value:
+            setattr(payment, attribute, value)
+            changed = True
+    # Only a paid payment's figure means anything; an older message's would take it back.
+    available = (resource.get("refund_summary") or {}).get("amount_available")
+    status = (resource.get("state") or {}).get("status")
+    if (
+        status == PaymentStatus.SUCCESS
+        and isinstance(available, int)
+        and available != payment.refund_amount_available_pence
+    ):
+        payment.refund_amount_available_pence = available
+        changed = True
+    return changed
+
+
+def _date(value: object) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _datetime(value: object) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+def _record_card_receipt(payment: GovukPayPayment, *, acting_user: User | None):
+    items = list(payment.items.select_related("fund", "fund__reference_rule"))
+    received_on = payment.captured_on or timezone.localdate()
+    common = {
+        "channel": card_channel(),
+        "amount_pence": payment.amount_pence,
+        "received_on": received_on,
+        "idempotency_key": f"govukpay:{payment.payment_id}",
+        "acting_user": acting_user,
+        "payer_reference": items[0].reference if items else "",
+        "payer_name": payment.payer_name,
+        "narrative": f"GOV.UK Pay {payment.reference} ({payment.payment_id})",
+    }
+    try:
+        with transaction.atomic():
+            return record_receipt(
+                allocations=[Allocation(i.fund, i.amount_pence, i.reference) for i in items],
+                **common,
+            ).receipt
+    except ValidationError as error:
+        # The money has been taken whatever a fund now says (disabled since the basket was
+        # filled, say): it lands in suspense, with the reason, for someone to allocate.
+        logger.warning("Payment %s goes to suspense: %s", payment.reference, error.messages)
+        common["narrative"] = f"{common['narrative']}: to suspense, {'; '.join(error.messages)}"
+        return record_receipt(
+            allocations=[Allocation(None, payment.amount_pence, common["payer_reference"])],
+            **common,
+        ).receipt
+
+
+def refresh_payment(*, payment: GovukPayPayment, acting_user: User | None = None) -> str:
+    """Ask GOV.UK Pay where the payment is now (the payer just came back) and apply it."""
+    if not payment.payment_id:
+        return WebhookOutcome.UNCHANGED
+    with client_for(payment.connection) as client:
+        resource = client.get_payment(payment.payment_id)
+    return apply_payment_resource(
+        connection=payment.connection, resource=resource, acting_user=acting_user
+    )
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookIntake:
+    status: int  # the HTTP status to answer
+    message_pk: int | None = None  # the inbox row, if this message was new
+
+
+REQUIRED_WEBHOOK_FIELDS = ("webhook_message_id", "resource_id", "resource_type", "event_type")
+
+
+def receive_webhook(*, body: bytes, signature: str, acting_user: None = None) -> WebhookIntake:
+    """Check the signature against the council's secrets, store the message once (card and
+    cardholder data dropped first), and have it applied after commit. Answer at once.
+
+    A wrong signature is refused (401) and nothing is stored; a replayed message id is
+    answered 200 and changes nothing.
+    """
+    secrets_by_connection = webhook_secrets()
+    secret = matching_secret(body, signature, [s for _pk, s in secrets_by_connection])
+    if secret is None:
+        return WebhookIntake(401)
+    connection_pk = next(pk for pk, s in secrets_by_connection if s == secret)
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return WebhookIntake(400)
+    if not isinstance(message, dict) or not all(
+        isinstance(message.get(name), str) and message.get(name) for name in REQUIRED_WEBHOOK_FIELDS
+    ):
+        return WebhookIntake(400)
+    stored = without_cardholder_data(message)
+    message_pk = _insert_inbox_message(
+        webhook_message_id=message["webhook_message_id"][:100],
+        connection_pk=connection_pk,
+        event_type=message["event_type"][:50],
+        resource_id=message["resource_id"][:64],
+        body=json.dumps(stored),
+    )
+    if message_pk is not None:
+        _schedule_inbox_drain()
+    return WebhookIntake(200, message_pk)
+
+
+_INSERT_MESSAGE = sql.SQL(
+    """
+    WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+    INSERT INTO {table}
+        (webhook_message_id, connection_id, event_type, resource_id, body, received_at, outcome)
+    SELECT %s, %s, %s, %s, %s::jsonb, now(), 'pending' FROM relaxed
+    ON CONFLICT (webhook_message_id) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+def _insert_inbox_message(
+    *, webhook_message_id: str, connection_pk: int, event_type: str, resource_id: str, body: str
+) -> int | None:
+    """One statement, one round trip: the inbox row, or None if the message id was seen.
+
+    The table is named with the council's schema (a name we generate, never user input), on
+    the driver's own cursor, so no `SET search_path` round trip precedes it. The commit does
+    not wait for the disk (`synchronous_commit` off for this statement only): a crash can lose
+    at most the last moment's acknowledged messages, and nothing the mop-up does not restore;
+    it can never half-store one.
+    """
+    db_connection.ensure_connection()
+    table = sql.Identifier(db_connection.schema_name, "income_govukpaywebhookmessage")
+    with db_connection.connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_MESSAGE.format(table=table),
+            [webhook_message_id, connection_pk, event_type, resource_id, body],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+# Applying is coalesced: at most one drain task per council per process each window, sent
+# after the commit and run a window later, so it finds every message this process stored
+# meanwhile. (A publish per webhook cost more than the rest of the intake.) The mop-up drains
+# the inbox too, so nothing waits long even if a drain is lost.
+DRAIN_WINDOW_SECONDS = 1.0
+_next_drain_at: dict[str, float] = {}
+
+
+def _schedule_inbox_drain() -> None:
+    schema = db_connection.schema_name
+    now = time.monotonic()
+    if _next_drain_at.get(schema, 0.0) > now:
+        return
+    _next_drain_at[schema] = now + DRAIN_WINDOW_SECONDS
+    from counterfoil.celery_app import SCHEMA_HEADER
+    from income.tasks import apply_govuk_pay_inbox
+
+    transaction.on_commit(
+        lambda: apply_govuk_pay_inbox.apply_async(
+            countdown=DRAIN_WINDOW_SECONDS, headers={SCHEMA_HEADER: schema}
+        )
+    )
+
+
+def forget_scheduled_drains() -> None:
+    """This process forgets which drains it has sent (for tests, which reuse schema names)."""
+    _next_drain_at.clear()
+
+
+def apply_inbox(*, acting_user: User | None = None, limit: int = 1000) -> int:
+    """Apply every pending inbox message, oldest first; returns how many were applied."""
+    pending = list(
+        GovukPayWebhookMessage.objects.filter(outcome=WebhookOutcome.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_pk in pending:
+        apply_webhook_message(message_pk=message_pk, acting_user=acting_user)
+    return len(pending)
+
+
+def apply_webhook_message(*, message_pk: int, acting_user: User | None = None) -> str:
+    """Apply one inbox message; idempotent (an applied message is not applied again)."""
+    with transaction.atomic():
+        message = (
+            GovukPayWebhookMessage.objects.select_for_update()
+            .select_related("connection")
+            .filter(pk=message_pk)
+            .first()
+        )
+        if message is None or message.outcome != WebhookOutcome.PENDING:
+            return message.outcome if message else WebhookOutcome.IGNORED
+        resource = message.body.get("resource")
+        if (
+            message.body.get("resource_type") != "payment"
+            or not isinstance(resource, dict)
+            or resource.get("payment_id") != message.resource_id
+        ):
+            outcome = WebhookOutcome.IGNORED
+        else:
+            outcome = apply_payment_resource(
+                connection=message.connection, resource=resource, acting_user=acting_user
+            )
+        message.outcome = outcome
+        message.applied_at = timezone.now()
+        message.save(update_fields=["outcome", "applied_at"])
+        payment = (
+            GovukPayPayment.objects.filter(
+                connection=message.connection, payment_id=message.resource_id
+            ).first()
+            if message.event_type == "card_payment_refunded"
+            else None
+        )
+    if payment is not None:
+        for card_refund in payment.refunds.filter(status=CardRefundStatus.SUBMITTED):
+            refresh_card_refund(card_refund_pk=card_refund.pk, acting_user=acting_user)
+    return outcome
+
+
+# --- refunds --------------------------------------------------------------------------------
+
+
+def queue_card_refund(*, refund: Refund, acting_user: User | None) -> GovukPayRefund | None:
+    """Called when a card refund is approved (in its transaction): if the receipt came through
+    GOV.UK Pay, the refund is sent there once the approval commits."""
+    payment = GovukPayPayment.objects.filter(receipt_id=refund.receipt_id).first()
+    if payment is None or not payment.payment_id:
+        return None
+    card_refund, created = GovukPayRefund.objects.get_or_create(
+        refund=refund, defaults={"payment": payment, "amount_pence": refund.amount_pence}
+    )
+    if created:
+        from income.tasks import send_govuk_pay_refund
+
+        record_audit(
+            "govuk_pay.refund_queued",
+            acting_user=acting_user,
+            target=card_refund,
+            after={"payment": payment.reference, "amount_pence": refund.amount_pence},
+        )
+        send_govuk_pay_refund.delay_on_commit(card_refund.pk)
+    return card_refund
+
+
+def send_card_refund(*, card_refund_pk: int, acting_user: User | None = None) -> str:
+    """Send an approved refund to GOV.UK Pay with the compare-and-set amount. Refunds of one
+    payment are sent one at a time (the payment row is locked), and the amount we expect
+    GOV.UK Pay still to hold is what the payment took less the refunds it has accepted from
+    us: if GOV.UK Pay holds less, a refund we have not heard of exists (perhaps our own
+    earlier try whose answer was lost), and it is found rather than sent again.
+
+    Raises GovukPayUnavailable when GOV.UK Pay does not answer (the task retries)."""
+    with transaction.atomic():
+        card_refund = (
+            GovukPayRefund.objects.select_for_update()
+            .select_related("refund")
+            .filter(pk=card_refund_pk)
+            .first()
+        )
+        if card_refund is None or card_refund.status != CardRefundStatus.PENDING:
+            return card_refund.status if card_refund else "missing"
+        payment = (
+            GovukPayPayment.objects.select_for_update()
+            .select_related("connection")
+            .get(pk=card_refund.payment_id)
+        )
+        accepted = (
+            payment.refunds.filter(
+                status__in=[CardRefundStatus.SUBMITTED, CardRefundStatus.SUCCESS]
+            ).aggregate(total=Sum("amount_pence"))["total"]
+            or 0
+        )
+        expected_available = payment.amount_pence - accepted
+        card_refund.attempts += 1
+        card_refund.save(update_fields=["attempts", "updated_at"])
+        try:
+            with client_for(payment.connection) as client:
+                try:
+                    answer = client.create_refund(
+                        payment.payment_id,
+                        amount=card_refund.amount_pence,
+                        refund_amount_available=expected_available,
+                    )
+                except RefundAmountMismatch:
+                    answer = _unrecorded_refund(client, payment, card_refund)
+                    if answer is None:
+                        raise
+        except GovukPayUnavailable:
+            raise  # the task tries again later; nothing was refunded or recorded
+        except GovukPayError as error:
+            _card_refund_failed(card_refund, str(error), acting_user=acting_user)
+            return CardRefundStatus.ERROR
+        card_refund.govuk_refund_id = answer["refund_id"]
+        card_refund.status = CardRefundStatus.SUBMITTED
+        card_refund.error = ""
+        card_refund.save()
+        Refund.objects.filter(pk=card_refund.refund_id).update(status=RefundStatus.SENT)
+        record_audit(
+            "govuk_pay.refund_sent",
+            acting_user=acting_user,
+            target=card_refund,
+            after={"refund_id": answer["refund_id"], "status": answer.get("status")},
+        )
+        _follow_refund_status(card_refund, answer, acting_user=acting_user)
+    return card_refund.status
+
+
+def _unrecorded_refund(client, payment: GovukPayPayment, card_refund: GovukPayRefund):
+    known = set(
+        GovukPayRefund.objects.exclude(govuk_refund_id=None).values_list(
+            "govuk_refund_id", flat=True
+        )
+    )
+    for candidate in client.payment_refunds(payment.payment_id):
+        if candidate["refund_id"] not in known and candidate["amount"] == card_refund.amount_pence:
+            return candidate
+    return None
+
+
+def refresh_card_refund(*, card_refund_pk: int, acting_user: User | None = None) -> str:
+    """Ask GOV.UK Pay how a submitted refund went, and follow it to success or error."""
+    with transaction.atomic():
+        card_refund = (
+            GovukPayRefund.objects.select_for_update()
+            .select_related("payment__connection", "refund")
+            .get(pk=card_refund_pk)
+        )
+        if card_refund.status != CardRefundStatus.SUBMITTED:
+            return card_refund.status
+        with client_for(card_refund.payment.connection) as client:
+            answer = client.get_refund(card_refund.payment.payment_id, card_refund.govuk_refund_id)
+        _follow_refund_status(card_refund, answer, acting_user=acting_user)
+    return card_refund.status
+
+
+def _follow_refund_status(
+    card_refund: GovukPayRefund, answer: dict[str, Any], *, acting_user: User | None
+) -> None:
+    status = answer.get("status")
+    settled = _date((answer.get("settlement_summary") or {}).get("settled_date"))
+    if settled and card_refund.settled_on != settled:
+        card_refund.settled_on = settled
+        card_refund.save(update_fields=["settled_on", "updated_at"])
+    if status == "success":
+        refund = card_refund.refund
+        receipt = refund.receipt
+        post_journal(
+            kind=JournalKind.REFUND_PAID,
+            description=f"Refund paid to the card by GOV.UK Pay on {receipt.number}",
+            lines=[
+                PostingLine(refunds_payable_account(), card_refund.amount_pence, receipt),
+                PostingLine(clearing_account(receipt.channel), -card_refund.amount_pence, receipt),
+            ],
+            acting_user=acting_user,
+        )
+        card_refund.status = CardRefundStatus.SUCCESS
+        card_refund.save(update_fields=["status", "updated_at"])
+        Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.PAID)
+        record_audit("govuk_pay.refund_succeeded", acting_user=acting_user, target=card_refund)
+    elif status == "error":
+        _card_refund_failed(
+            card_refund, "GOV.UK Pay could not refund the card.", acting_user=acting_user
+        )
+
+
+def _card_refund_failed(
+    card_refund: GovukPayRefund, reason: str, *, acting_user: User | None
+) -> None:
+    """The refund did not happen: say so, and put the money back where it was approved from."""
+    card_refund.status = CardRefundStatus.ERROR
+    card_refund.error = reason[:300]
+    card_refund.save(update_fields=["status", "error", "updated_at"])
+    refund = Refund.objects.select_for_update().get(pk=card_refund.refund_id)
+    if refund.journal_id and refund.status != RefundStatus.FAILED:
+        reverse_journal(
+            journal=refund.journal, reason=f"card refund failed: {reason}"[:200], acting_user=None
+        )
+    refund.status = RefundStatus.FAILED
+    refund.save(update_fields=["status"])
+    record_audit(
+        "govuk_pay.refund_failed", acting_user=acting_user, target=card_refund, reason=reason
+    )
+
+
+# --- mop-up ---------------------------------------------------------------------------------
+
+
+@dataclass
+class MopUpSummary:
+    seen: int = 0
+    applied: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def mop_up(
+    *,
+    connection: GovukPayConnection,
+    lookback: datetime.timedelta = datetime.timedelta(days=3),
+    acting_user: User | None = None,
+) -> MopUpSummary:
+    """Apply whatever GOV.UK Pay has that webhooks did not bring: payments created in the
+    lookback (searched page by page), our own unfinished payments (fetched one by one, as
+    search is only eventually consistent), and refunds still to send or follow."""
+    summary = MopUpSummary()
+    apply_inbox(acting_user=acting_user)
+    now = timezone.now()
+    # What we hold already: a payment in the same state, and settled if paid, is skipped.
+    known = {
+        payment_id: (status, settled_on is not None)
+        for payment_id, status, settled_on in GovukPayPayment.objects.filter(connection=connection)
+        .exclude(payment_id=None)
+        .values_list("payment_id", "status", "settled_on")
+    }
+    done: set[str] = set()
+    try:
+        with client_for(connection) as client:
+            since = (now - lookback).astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            for resource in client.search_payments(from_date=since):
+                summary.seen += 1
+                payment_id = resource.get("payment_id")
+                status = (resource.get("state") or {}).get("status")
+                held = known.get(payment_id)
+                if held is not None and held[0] == status and (status != "success" or held[1]):
+                    continue
+                outcome = apply_payment_resource(
+                    connection=connection, resource=resource, acting_user=acting_user
+                )
+                done.add(payment_id)
+                summary.applied += outcome == WebhookOutcome.APPLIED
+            for payment in GovukPayPayment.objects.filter(
+                connection=connection,
+                status__in=UNFINISHED,
+                created_at__gte=now - lookback,
+            ).exclude(payment_id=None):
+                if payment.payment_id in done:
+                    continue
+                try:
+                    resource = client.get_payment(payment.payment_id)
+                except GovukPayNotFound:
+                    continue
+                outcome = apply_payment_resource(
+                    connection=connection, resource=resource, acting_user=acting_user
+                )
+                summary.applied += outcome == WebhookOutcome.APPLIED
+    except GovukPayError as error:
+        summary.problems.append(str(error))
+        logger.warning("GOV.UK Pay mop-up stopped: %s", error)
+    for card_refund in GovukPayRefund.objects.filter(
+        payment__connection=connection,
+        status__in=[CardRefundStatus.PENDING, CardRefundStatus.SUBMITTED],
+    ):
+        try:
+            if card_refund.status == CardRefundStatus.PENDING:
+                send_card_refund(card_refund_pk=card_refund.pk, acting_user=acting_user)
+            else:
+                refresh_card_refund(card_refund_pk=card_refund.pk, acting_user=acting_user)
+        except GovukPayError as error:
+            summary.problems.append(str(error))
+    GovukPayConnection.objects.filter(pk=connection.pk).update(last_mop_up_at=now)
+    return summary
+
+
+def run_mop_up(
+    *, council: Council, acting_user: User | None, lookback_days: int = 3
+) -> MopUpSummary:
+    """The mop-up for every GOV.UK Pay service of the current council (an admin's "check now"
+    button, or the periodic task with no user)."""
+    if acting_user is not None:
+        require_council_capability(acting_user, council, Capability.MANAGE_INTEGRATIONS)
+    total = MopUpSummary()
+    for connection in GovukPayConnection.objects.exclude(api_key_encrypted=""):
+        part = mop_up(
+            connection=connection,
+            lookback=datetime.timedelta(days=lookback_days),
+            acting_user=acting_user,
+        )
+        total.seen += part.seen
+        total.applied += part.applied
+        total.problems += part.problems
+    if acting_user is not None:
+        record_audit(
+            "govuk_pay.mop_up",
+            acting_user=acting_user,
+            after={"seen": total.seen, "applied": total.applied, "problems": total.problems},
+        )
+    return total
+
+
+__all__ = [
+    "BasketItem",
+    "PaymentServiceUnavailable",
+    "apply_inbox",
+    "apply_payment_resource",
+    "apply_webhook_message",
+    "card_channel",
+    "check_connection",
+    "mop_up",
+    "queue_card_refund",
+    "receive_webhook",
+    "refresh_card_refund",
+    "refresh_payment",
+    "run_mop_up",
+    "save_connection",
+    "send_card_refund",
+    "start_payment",
+]

@@ -166,8 +166,12 @@ class GovukPayWebhookMessage(models.Model):
     and cardholder data removed before it was stored."""
 
     webhook_message_id = models.CharField(max_length=100, unique=True)
+    # No index of its own: every webhook inserts a row here, and each index costs every insert.
     connection = models.ForeignKey(
-        GovukPayConnection, on_delete=models.PROTECT, related_name="webhook_messages"
+        GovukPayConnection,
+        on_delete=models.PROTECT,
+        related_name="webhook_messages",
+        db_index=False,
     )
     event_type = models.CharField(max_length=50)
     resource_id = models.CharField(max_length=64)
@@ -179,8 +183,15 @@ class GovukPayWebhookMessage(models.Model):
     applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-received_at"]
-        indexes = [models.Index(fields=["outcome", "received_at"])]
+        ordering = ["-id"]  # arrival order, read from the primary key's index
+        # Only the messages still to apply: a small index, whatever the inbox's size.
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(outcome="pending"),
+                name="govuk_pay_inbox_pending",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.resource_id} ({self.outcome})"

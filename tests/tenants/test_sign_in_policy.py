@@ -231,4 +231,4 @@ def test_an_enrolled_members_request_costs_no_query_of_its_own_for_mfa(council_a
         client.get("/team/councils/")
     # Asked inside the query that loads the user, never on its own.
     asking = [q["sql"] for q in queries.captured_queries if "mfa_authenticator" in q["sql"]]
-    assert len(asking) == 1 and "FROM tenants_user u" in asking[0]
+    assert len(asking) == 1 and "FROM public.tenants_user u" in asking[0]

@@ -195,6 +195,9 @@ def test_the_portal_speaks_welsh_where_the_council_offers_it(paying_council, cit
     page = citizen.get("/pay/?lang=cy").content.decode()
     assert '<html lang="cy"' in page
     assert "Am beth ydych chi eisiau talu?" in page and "Cyfeirnod" in page
+    # The chrome every page shares is Welsh too: skip link, menu label and footer.
+    assert "Neidio i&#x27;r prif gynnwys" in page or "Neidio i'r prif gynnwys" in page
+    assert "rheoli incwm, a gynhelir gan Counterfoil" in page
     refused = citizen.post("/pay/", {"reference": "CT1", "amount": "1.00"}).content.decode()
     assert "Mae problem wedi codi" in refused and "Dewiswch am beth rydych eisiau talu" in refused
 

@@ -10,7 +10,7 @@ from income.actions.receipts import Allocation
 from income.forms.receipting import PaymentForm, PaymentLineFormSet
 from income.forms.search import ReceiptSearchForm
 from income.fund_visibility import visible_funds
-from income.models import Receipt
+from income.models import GovukPayPayment, Receipt
 from income.receipt_history import held_amounts, receipt_audit_events, receipt_journals
 from income.receipt_search import Cursor, search_receipts
 from tenants.capabilities import Capability
@@ -84,6 +84,8 @@ def receipt_detail(request: HttpRequest, number: str) -> HttpResponse:
         "journals": receipt_journals(receipt),
         "refunds": receipt.refunds.select_related("fund").order_by("raised_at"),
         "audit_events": receipt_audit_events(receipt),
+        # A card payment's GOV.UK Pay side: its id, and when it was captured and settled.
+        "card_payment": GovukPayPayment.objects.filter(receipt=receipt).first(),
     }
     if request.GET.get("download") == "1":
         response = render(request, "income/receipts/printable.html", context)

@@ -357,3 +357,16 @@ def test_a_suspended_councils_webhooks_are_still_taken_and_applied(paid):
     assert response.status_code == 200
     assert apply_pending() == [WebhookOutcome.APPLIED]
     assert GovukPayPayment.objects.get(pk=paid["payment"].pk).receipt.amount_pence == 12_550
+
+
+def test_the_receipt_page_names_its_gov_uk_pay_payment(paid, admin):
+    council = paid["council"]
+    post(council, paid["body"], sign(paid["body"], paid["webhook_secret"]))
+    apply_pending()
+    payment = GovukPayPayment.objects.get(pk=paid["payment"].pk)
+    client = host_client(council)
+    client.force_login(admin)
+
+    page = client.get(f"/receipts/{payment.receipt.number}/").content.decode()
+
+    assert "GOV.UK Pay payment" in page and payment.payment_id in page

@@ -12,7 +12,9 @@ finishes the job.
 import re
 
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -33,6 +35,7 @@ from tenants.models import (
     User,
 )
 from tenants.schema_names import validate_slug
+from tenants.schema_snapshot import current_snapshot
 
 # ONS/GSS codes of local authorities: a country letter (England, Wales, Scotland, Northern
 # Ireland) and eight digits, e.g. E08000016 (Barnsley). ASCII digits only.
@@ -125,8 +128,11 @@ def submit_application(
 
 def approve_application(*, application: CouncilApplication, acting_user: User) -> Council:
     """Approve: build the council (schema, host name, defaults), invite its contact as the first
-    admin, and open it. Safe to repeat: approving again returns the same council."""
+    admin, and open it. Safe to repeat, and to race: approving again returns the same council."""
     require_platform_capability(acting_user, Capability.REVIEW_APPLICATIONS)
+    # Built (once per release) before the lock: building it runs migrations, and django-tenants
+    # closes the connection after them, which would let go of a session-level lock.
+    current_snapshot()
     with schema_context(get_public_schema_name()), _approval_lock(application.pk):
         with transaction.atomic():
             current = CouncilApplication.objects.select_for_update().get(pk=application.pk)
@@ -144,6 +150,9 @@ def approve_application(*, application: CouncilApplication, acting_user: User) -
                     before={"status": ApplicationStatus.PENDING},
                     after={"status": ApplicationStatus.APPROVED},
                 )
+        # Each step below is idempotent and takes its own row lock, so even without the
+        # advisory lock (lost if a fallback to migrations closes the connection) two
+        # approvals end with one council, one invitation and one audit record of opening it.
         council = create_council(
             name=current.council_name,
             slug=current.requested_slug,
@@ -151,14 +160,18 @@ def approve_application(*, application: CouncilApplication, acting_user: User) -
             status=CouncilStatus.PENDING,
             acting_user=acting_user,
         )
-        if current.council_id is None:
-            CouncilApplication.objects.filter(pk=current.pk).update(council=council)
-        _invite_contact(current, council)
-        if council.status == CouncilStatus.PENDING:
-            with transaction.atomic():
-                Council.objects.filter(pk=council.pk).update(
-                    status=CouncilStatus.ACTIVE, status_changed=timezone.now()
-                )
+        with transaction.atomic():
+            locked = CouncilApplication.objects.select_for_update().get(pk=current.pk)
+            if locked.council_id is None:
+                locked.council = council
+                locked.save(update_fields=["council"])
+            _invite_contact(locked, council)
+        with transaction.atomic():
+            council = Council.objects.select_for_update().get(pk=council.pk)
+            if council.status == CouncilStatus.PENDING:
+                council.status = CouncilStatus.ACTIVE
+                council.status_changed = timezone.now()
+                council.save(update_fields=["status", "status_changed"])
                 record_audit(
                     "council.provisioned",
                     acting_user=acting_user,
@@ -171,8 +184,7 @@ def approve_application(*, application: CouncilApplication, acting_user: User) -
                         "first_admin": current.contact_email,
                     },
                 )
-            council.status = CouncilStatus.ACTIVE
-            council_directory.forget()
+        council_directory.forget()
     return council
 
 
@@ -202,7 +214,21 @@ def decline_application(
             after={"status": ApplicationStatus.DECLINED},
             reason=reason,
         )
+        transaction.on_commit(lambda: _send_declined_email(current))
     return current
+
+
+def _send_declined_email(application: CouncilApplication) -> None:
+    context = {"application": application}
+    message = EmailMultiAlternatives(
+        subject=f"Your application to bring {application.council_name} to Counterfoil",
+        body=render_to_string("tenants/email/application_declined.txt", context),
+        to=[application.contact_email],
+    )
+    message.attach_alternative(
+        render_to_string("tenants/email/application_declined.html", context), "text/html"
+    )
+    message.send()
 
 
 def _invite_contact(application: CouncilApplication, council: Council) -> None:

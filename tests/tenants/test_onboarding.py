@@ -240,12 +240,19 @@ def test_approval_after_a_crash_halfway_finishes_the_job(
     assert len(mail.outbox) == 1
 
 
-def test_declining_needs_a_reason_and_a_declined_application_cannot_be_approved(operator):
+def test_declining_needs_a_reason_and_a_declined_application_cannot_be_approved(
+    operator, django_capture_on_commit_callbacks
+):
     application = apply()
     with pytest.raises(ValidationError, match="Enter the reason for declining"):
         decline_application(application=application, reason="  ", acting_user=operator)
 
-    decline_application(application=application, reason="Duplicate", acting_user=operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        decline_application(application=application, reason="Duplicate", acting_user=operator)
+
+    (email,) = mail.outbox  # the contact is told why, in plain text too
+    assert email.to == ["wendy.west@westford.example"]
+    assert "Duplicate" in email.body
 
     with pytest.raises(ValidationError, match="was declined"):
         approve_application(application=application, acting_user=operator)

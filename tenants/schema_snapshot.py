@@ -22,6 +22,7 @@ be silently left out. A test compares a replayed schema with a migrated one, obj
 import hashlib
 import inspect
 import re
+import secrets
 import threading
 from dataclasses import dataclass
 from importlib import import_module
@@ -128,14 +129,15 @@ def replay(snapshot: Snapshot, schema_name: str) -> None:
 def _build_and_store(state: str) -> SchemaSnapshot | None:
     """Build the template with the migrations, read it back, store the script (or, when the
     template holds something unsupported, an empty script meaning "use the migrations")."""
-    template = f"{TEMPLATE_PREFIX}{state[:16]}"
+    # A name of its own: the lock below is the session's, and django-tenants closes the
+    # connection after migrating, so another process may be building the same state at once.
+    template = f"{TEMPLATE_PREFIX}{state[:12]}_{secrets.token_hex(4)}"
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s::integer)", [SNAPSHOT_LOCK])
     try:
         stored = SchemaSnapshot.objects.filter(state=state).first()
         if stored is not None:
             return stored
-        _drop_schema(template)
         _migrate_template(template)
         try:
             script, migration_count = _read_template(template)

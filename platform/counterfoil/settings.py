@@ -184,7 +184,10 @@ SESSION_COOKIE_NAME = "counterfoil_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle timeout is renewed by tenants.session_lifetime at most once a minute for a signed-in
+# person, not by writing the session on every request (a database write per page).
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = 60
 # However active, a sign-in ends this long after it began (tenants.session_lifetime).
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
 SESSION_COOKIE_SECURE = HTTPS

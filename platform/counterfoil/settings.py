@@ -232,6 +232,9 @@ LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = "Counterfoil"
+# One 30-second step either side, as RFC 6238 advises for network delay and clock drift: a code
+# typed at the end of its window still works when it arrives.
+MFA_TOTP_TOLERANCE = 1
 MFA_ADAPTER = "tenants.account_adapter.KeepOneSecondFactorAdapter"
 # A sensitive action (changing a role, removing a member, suspending a council) asks for the
 # password (or a second factor) again unless the person gave it this recently.

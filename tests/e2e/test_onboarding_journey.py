@@ -9,13 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from allauth.mfa import app_settings as mfa_settings
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
 from counterfoil.environment import data_dir
 from tenants.models import PlatformRole
 from tests.e2e.conftest import axe_violations, committed
-from tests.factories import PASSWORD, UserFactory, totp_code_now
+from tests.factories import PASSWORD, UserFactory, totp_code_for_secret, totp_code_now
 
 # The server under test writes its email to files (it is another process: no mail.outbox).
 # Set when this module is collected, before the package's server starts.
@@ -28,10 +26,6 @@ CONTACT = "rhian.rivers@riverside.example"
 
 def url(port: int, host: str, path: str = "/") -> str:
     return f"http://{host}:{port}{path}"
-
-
-def code_now(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
 
 
 def invitation_link(to: str, timeout: float = 20) -> str:
@@ -117,7 +111,7 @@ def test_a_council_applies_is_approved_and_its_admin_joins_enrols_and_invites(
     page.goto(url(live_server_port, "riverside.localhost", "/team/"))
     page.wait_for_url("**/accounts/2fa/totp/activate/")
     secret = page.input_value("#authenticator_secret")
-    page.fill("input[name=code]", code_now(secret))
+    page.fill("input[name=code]", totp_code_for_secret(secret))
     page.click("button[type=submit]")
     page.wait_for_load_state()
 

@@ -171,7 +171,7 @@ def test_the_console_and_host_name_pages_are_accessible(
 
     host = f"{council_a.slug}.localhost"
     context, page = signed_in(host, admin)
-    for path in ("/team/", "/team/domains/"):
+    for path in ("/team/", "/team/audit/", "/team/domains/"):
         page.goto(url(live_server_port, host, path))
         assert_accessible(page)
     page.fill("#id_hostname", "payments.axe-check.gov.uk")

@@ -71,8 +71,8 @@ _state: str | None = None
 
 
 def migration_state() -> str:
-    """SHA-256 over the council apps' migrations on disk (names and file contents) and the
-    source of the packages the council seeders live in."""
+    """SHA-256 over the council apps' migrations on disk (names and file contents), the
+    source of the packages the council seeders live in, and this module's."""
     global _state
     if _state is None:
         labels = {
@@ -86,6 +86,8 @@ def migration_state() -> str:
                 continue
             digest.update(f"{label}.{name}\n".encode())
             digest.update(inspect.getsource(inspect.getmodule(migration)).encode())
+        # This module writes the script: a change to it is a new snapshot too.
+        digest.update(Path(__file__).read_bytes())
         for dotted_path in settings.COUNCIL_SEEDERS:
             package = Path(import_module(dotted_path.split(".", 1)[0]).__file__).parent
             for source in sorted(package.rglob("*.py")):
@@ -168,6 +170,9 @@ def _migrate_template(template: str) -> None:
 def _drop_schema(schema_name: str) -> None:
     validate_schema_name(schema_name)
     with connection.cursor() as cursor:
+        # Built inside a caller's transaction, the seeders' deferred checks are still pending
+        # and would block the drop: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(schema_name)} CASCADE")
 
 
@@ -193,7 +198,9 @@ def _read_template(template: str) -> tuple[str, int]:
             statements += _indexes(cursor, template)
             statements += _triggers(cursor, template)
             data, migration_count = _rows(cursor, template, [name for name, _ in tables])
-            statements.append(ROWS_MARKER + "SELECT 1")
+            # Rows go in table by table, not in foreign-key order: check references at the
+            # end, even inside a caller's transaction that has made its constraints immediate.
+            statements.append(ROWS_MARKER + "SET CONSTRAINTS ALL DEFERRED")
             statements += data
         finally:
             cursor.execute("SET search_path = public")

@@ -71,6 +71,24 @@ def begin_closing(*, council: Council, reason: str, acting_user: User) -> Counci
     return export
 
 
+def export_again(*, council: Council, acting_user: User) -> CouncilExport:
+    """A closing council whose export failed: try it again (the failure stays on record)."""
+    from tenants.tasks import export_council_data
+
+    require_platform_capability(acting_user, Capability.MANAGE_COUNCILS)
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        current = Council.objects.select_for_update().get(pk=council.pk)
+        if current.status != CouncilStatus.CLOSING:
+            raise ValidationError(f"{current.name} is not closing: there is nothing to export.")
+        if current.exports.exclude(status=ExportStatus.FAILED).exists():
+            raise ValidationError("An export is already done or under way.")
+        export = CouncilExport.objects.create(council=current, requested_by=acting_user)
+        record_audit("council.export_requested", acting_user=acting_user, target=current)
+        with schema_context(current.schema_name):
+            export_council_data.delay_on_commit(export.pk)
+    return export
+
+
 def drop_council_schema(*, council: Council, typed_name: str, acting_user: User) -> Council:
     """The end: drop the council's schema. Only once its export is done, and only when the
     operator has typed the council's name exactly. The archive and every record stay."""

@@ -196,3 +196,25 @@ def test_a_closing_council_can_be_reactivated_while_its_schema_is_there(council,
     council.refresh_from_db()
     assert council.status == CouncilStatus.ACTIVE
     assert host_client(council).get("/health/live").status_code == 200
+
+
+def test_a_failed_export_can_be_run_again_and_stays_on_record(
+    council, operator, data_dir, django_capture_on_commit_callbacks
+):
+    from tenants.actions.lifecycle import export_again
+
+    with pytest.raises(ValidationError, match="is not closing"):
+        export_again(council=council, acting_user=operator)
+    first = begin_closing(council=council, reason="Leaving", acting_user=operator)
+    with pytest.raises(ValidationError, match="already done or under way"):
+        export_again(council=council, acting_user=operator)
+    CouncilExport.objects.filter(pk=first.pk).update(status="failed", error="disk full")
+
+    client = sign_in(host_client(None), operator)
+    assert (
+        "Export the data again" in client.get(f"/console/councils/{council.pk}/").content.decode()
+    )
+    with django_capture_on_commit_callbacks() as enqueued:
+        assert client.post(f"/console/councils/{council.pk}/export/").status_code == 302
+    assert len(enqueued) == 1
+    assert list(council.exports.values_list("status", flat=True)) == ["queued", "failed"]

@@ -255,3 +255,31 @@ def test_a_busy_session_is_renewed_once_a_minute_not_on_every_request(council_a)
     client.get("/team/")  # a minute on: renewed for another 30 minutes
     renewed = Session.objects.get(session_key=key).expire_date
     assert renewed > timezone.now() + timedelta(minutes=29)
+
+
+def test_a_forgotten_password_is_reset_by_an_emailed_link_and_the_second_factor_still_asked(
+    council_a, rate_limits_forgotten_after
+):
+    import re
+
+    from django.core import mail
+
+    member = make_member(council_a)
+    client = host_client(council_a)
+
+    client.post("/accounts/password/reset/", {"email": member.email})
+
+    (email,) = mail.outbox
+    assert email.to == [member.email]
+    link = re.search(r"http://north-test\.localhost(/accounts/password/reset/key/\S+/)", email.body)
+    assert link, email.body  # in the plain-text part
+    form_page = client.get(link.group(1), follow=True)
+    new_password = "a-brand-new-password-2026"
+    done = client.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else link.group(1),
+        {"password1": new_password, "password2": new_password},
+    )
+    assert done.status_code == 302
+
+    response = client.post("/accounts/login/", {"login": member.email, "password": new_password})
+    assert response["Location"] == "/accounts/2fa/authenticate/"  # the second factor still

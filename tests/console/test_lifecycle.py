@@ -62,6 +62,9 @@ def test_a_suspended_council_is_read_only_until_reactivated(council, operator):
 
     assert client.get("/team/").status_code == 200  # looking still works
     assert client.get("/receipts/").status_code == 200
+    exported = client.get("/config/funds/?format=csv")  # and exporting
+    assert exported.status_code == 200
+    assert exported["Content-Type"] == "text/csv"
     for path in ("/team/invite/", "/receipts/new/", "/config/funds/new/"):
         refused = client.post(path, {"email": "x@example.org", "role": "auditor"})
         assert refused.status_code == 403, path

@@ -18,11 +18,16 @@ from tenants.models import CouncilApplication, User
 
 
 class ApplicationForm(GovukForm):
-    council_name = forms.CharField(label="Council name", max_length=200)
+    council_name = forms.CharField(
+        label="Council name",
+        max_length=200,
+        error_messages={"required": "Enter the name of the council"},
+    )
     gss_code = forms.CharField(
         label="ONS code",
         help_text="The 9-character ONS (GSS) code of the council, like E08000016",
         max_length=20,
+        error_messages={"required": "Enter the ONS code of the council"},
         widget=forms.TextInput(attrs={"spellcheck": "false", "class": "govuk-input--width-10"}),
     )
     requested_slug = forms.CharField(
@@ -32,13 +37,20 @@ class ApplicationForm(GovukForm):
             "and hyphens, like northbrook"
         ),
         max_length=60,
+        error_messages={"required": "Enter the subdomain you would like"},
         widget=forms.TextInput(attrs={"spellcheck": "false", "class": "govuk-input--width-20"}),
     )
-    contact_name = forms.CharField(label="Your full name", max_length=200)
+    contact_name = forms.CharField(
+        label="Your full name", max_length=200, error_messages={"required": "Enter your full name"}
+    )
     contact_email = forms.EmailField(
         label="Your work email address",
         help_text="We will send the invitation to set up your council here",
         max_length=254,
+        error_messages={
+            "required": "Enter your work email address",
+            "invalid": "Enter an email address in the correct format, like name@council.gov.uk",
+        },
         widget=forms.EmailInput(attrs={"spellcheck": "false", "autocomplete": "email"}),
     )
 
@@ -54,7 +66,7 @@ class ApplicationForm(GovukForm):
 
 
 def apply(request: HttpRequest) -> HttpResponse:
-    form = ApplicationForm(request.POST or None)
+    form = ApplicationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             application = submit_application(
@@ -138,7 +150,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
     existing = User.objects.filter(email__iexact=invitation.email).first()
     form_class = ExistingAccountForm if existing else NewAccountForm
     kwargs = {} if existing else {"email": invitation.email}
-    form = form_class(request.POST or None, **kwargs)
+    form = form_class(request.POST if request.method == "POST" else None, **kwargs)
     if request.method == "POST" and form.is_valid():
         password = form.cleaned_data["password"]
         if (

@@ -80,3 +80,11 @@ def test_the_platform_audit_log_lists_platform_actions_only(council_a, operator)
     assert "Because" in page
     assert "council.thing" not in page
     assert AuditEvent.objects.filter(action="platform.thing").exists()
+
+
+def test_a_councils_console_page_is_a_platform_page(council_a, operator):
+    page = sign_in(host_client(None), operator).get(f"/console/councils/{council_a.pk}/")
+    html = page.content.decode()
+    assert "Counterfoil: shared income management for UK councils" in html  # the footer
+    assert "income management hosted by Counterfoil" not in html
+    assert '<h1 class="govuk-heading-l">Northbrook Test Council</h1>' in html

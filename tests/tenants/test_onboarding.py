@@ -123,6 +123,16 @@ def test_an_ons_code_of_the_wrong_shape_is_refused(code):
     assert not CouncilApplication.objects.exists()
 
 
+def test_an_empty_application_says_what_to_enter():
+    page = host_client(None).post("/apply/", {}).content.decode()
+    for message in (
+        "Enter the name of the council", "Enter the ONS code of the council",
+        "Enter the subdomain you would like", "Enter your full name",
+        "Enter your work email address",
+    ):  # fmt: skip
+        assert message in page, message
+
+
 def test_the_same_council_cannot_apply_twice_but_may_after_a_decline(operator):
     first = apply()
     with pytest.raises(ValidationError, match="E07000999 has already applied"):

@@ -2,6 +2,7 @@
 council's host, sets a password, and goes on to set up two-factor authentication."""
 
 from allauth.account.internal.flows.reauthentication import reauthenticate_by_password
+from allauth.core import ratelimit
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -153,12 +154,16 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
     form = form_class(request.POST if request.method == "POST" else None, **kwargs)
     if request.method == "POST" and form.is_valid():
         password = form.cleaned_data["password"]
-        if (
-            existing is not None
-            and authenticate(request, email=existing.email, password=password) is None
-        ):
-            form.add_error("password", "The password is not correct")
-            return _accept_page(request, invitation, form, existing)
+        if existing is not None:
+            # The same limit on wrong passwords as the sign-in page, for the same account.
+            key = existing.email.lower()
+            if not ratelimit.consume(request, action="login_failed", key=key, dry_run=True):
+                form.add_error("password", "Too many wrong passwords. Try again later.")
+                return _accept_page(request, invitation, form, existing)
+            if authenticate(request, email=existing.email, password=password) is None:
+                ratelimit.consume(request, action="login_failed", key=key)
+                form.add_error("password", "The password is not correct")
+                return _accept_page(request, invitation, form, existing)
         try:
             membership = accept_invitation(
                 council=request.council,

@@ -390,6 +390,31 @@ def test_someone_with_an_account_accepts_with_their_password_then_signs_in(
     assert Membership.objects.get(user=existing, council=council_a).role == CouncilRole.AUDITOR
     assert "_auth_user_id" not in client.session  # they sign in with their second factor
     assert person.email  # unaffected
+    from django.core.cache import cache
+
+    cache.clear()  # the wrong password above counts towards the address's rate limit
+
+
+def test_wrong_passwords_on_an_invitation_are_rate_limited_like_sign_in(council_a):
+    from django.core.cache import cache
+
+    from tenants.actions.invitations import invite_to_council
+
+    existing = UserFactory(email="limited@example.org")
+    issued = invite_to_council(
+        council=council_a, email=existing.email, role=CouncilRole.AUDITOR, acting_user=None
+    )
+    path = issued.url.split("localhost", 1)[1]
+    client = host_client(council_a)
+    cache.clear()  # failures counted by earlier tests from the same address
+    try:
+        for _ in range(5):
+            assert b"The password is not correct" in client.post(path, {"password": "x"}).content
+        refused = client.post(path, {"password": PASSWORD})
+        assert b"Too many wrong passwords" in refused.content
+        assert not Membership.objects.filter(user=existing, council=council_a).exists()
+    finally:
+        cache.clear()
 
 
 def test_a_link_with_a_wrong_token_or_for_another_council_is_refused(

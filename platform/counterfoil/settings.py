@@ -88,7 +88,8 @@ TENANT_CACHE_CHECK_SECONDS = float(env_str("TENANT_CACHE_CHECK_SECONDS", "1"))
 AUTH_USER_MODEL = "tenants.User"
 
 # Idempotent functions run in a new council's schema once it is built (tenants calls them
-# without importing the apps above it).
+# without importing the apps above it). They must not depend on which council it is: they run
+# once per release in the schema snapshot's template, and new councils get their rows from it.
 COUNCIL_SEEDERS = ["income.defaults.seed_income_defaults"]
 
 MIDDLEWARE = [

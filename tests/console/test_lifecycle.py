@@ -221,3 +221,34 @@ def test_a_failed_export_can_be_run_again_and_stays_on_record(
         assert client.post(f"/console/councils/{council.pk}/export/").status_code == 302
     assert len(enqueued) == 1
     assert list(council.exports.values_list("status", flat=True)) == ["queued", "failed"]
+
+
+def test_archives_past_their_retention_are_deleted_with_an_audit_record_and_no_sooner(
+    council, operator, data_dir
+):
+    import datetime
+
+    from django.core.management import call_command
+
+    export = begin_closing(council=council, reason="Leaving", acting_user=operator)
+    with schema_context(council.schema_name):
+        export_council_data.run(export.pk)
+    drop_council_schema(council=council, typed_name=council.name, acting_user=operator)
+    export.refresh_from_db()
+    archive = data_dir / export.archive_path
+
+    call_command("purge_expired_exports", stdout=io.StringIO())
+    assert archive.exists()  # still within its retention period
+
+    CouncilExport.objects.filter(pk=export.pk).update(
+        retain_until=datetime.date.today() - datetime.timedelta(days=1)
+    )
+    output = io.StringIO()
+    call_command("purge_expired_exports", stdout=output)
+
+    assert not archive.exists()
+    assert "1 archive(s)" in output.getvalue()
+    export.refresh_from_db()
+    assert export.status == "purged"  # the row, its checksum and history stay
+    purged = AuditEvent.objects.get(action="council.export_purged")
+    assert purged.before["sha256"] == export.archive_sha256

@@ -220,12 +220,13 @@ def test_approval_after_a_crash_halfway_finishes_the_job(
     """The state a crash after the first step leaves: approved, the council's row and host
     name written, no schema yet, nobody invited."""
     application = apply()
-    CouncilApplication.objects.filter(pk=application.pk).update(
-        status=ApplicationStatus.APPROVED, decided_at=timezone.now(), decided_by=operator
-    )
     half_built = Council.objects.create(
         name=GOOD["council_name"], slug="westford", schema_name="council_westford",
         status=CouncilStatus.PENDING,
+    )  # fmt: skip
+    CouncilApplication.objects.filter(pk=application.pk).update(
+        status=ApplicationStatus.APPROVED, decided_at=timezone.now(), decided_by=operator,
+        council=half_built,
     )  # fmt: skip
     Domain.objects.create(
         domain=council_host("westford"), tenant=half_built, is_primary=True,
@@ -235,6 +236,7 @@ def test_approval_after_a_crash_halfway_finishes_the_job(
 
     page = sign_in(host_client(None), operator).get(f"/console/applications/{application.pk}/")
     assert b"Setting up did not finish" in page.content  # the console offers to carry on
+    connection.set_schema_to_public()
 
     with django_capture_on_commit_callbacks(execute=True):
         council = approve_application(application=application, acting_user=operator)
@@ -244,6 +246,24 @@ def test_approval_after_a_crash_halfway_finishes_the_job(
     council.refresh_from_db()
     assert (council.status, council.provisioning_state) == ("active", "ready")
     assert len(mail.outbox) == 1
+
+
+def test_a_subdomain_taken_by_another_council_since_applying_is_never_handed_over(operator):
+    from tenants.actions.councils import create_council
+
+    application = apply()
+    other = create_council(name="Another Westford", slug="westford", acting_user=None)
+
+    with pytest.raises(ValidationError, match="“westford” has been taken by Another Westford"):
+        approve_application(application=application, acting_user=operator)
+
+    application.refresh_from_db()
+    assert (application.status, application.council_id) == ("pending", None)
+    assert not Invitation.objects.filter(council=other).exists()
+    response = sign_in(host_client(None), operator).post(
+        f"/console/applications/{application.pk}/approve/"
+    )
+    assert "has been taken by Another Westford" in response.content.decode()
 
 
 def test_declining_needs_a_reason_and_a_declined_application_cannot_be_approved(

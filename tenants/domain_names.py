@@ -32,6 +32,11 @@ def validate_hostname(hostname: str) -> str:
         raise ValidationError(
             "Enter a full host name like payments.northbrook.gov.uk", code="invalid_hostname"
         )
+    if labels[-1].isdigit():
+        raise ValidationError(
+            "Enter a host name, not an IP address, like payments.northbrook.gov.uk",
+            code="invalid_hostname",
+        )
     platform = settings.PLATFORM_DOMAIN
     if candidate == platform or candidate.endswith(f".{platform}"):
         raise ValidationError(

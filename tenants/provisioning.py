@@ -2,7 +2,7 @@
 or, when there is no usable snapshot, the migrations."""
 
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, ProgrammingError, connection
 
 from tenants.models import Council
 from tenants.schema_names import validate_schema_name
@@ -20,11 +20,18 @@ def provision_schema(council: Council) -> bool:
     if not _schema_exists(schema_name):
         if snapshot is not None:
             # One transaction: after a crash the schema is either complete or absent.
-            replay(snapshot, schema_name)
-            return True
-        council.create_schema(check_if_exists=True, verbosity=0)
-        connection.set_schema_to_public()
-        return False
+            try:
+                replay(snapshot, schema_name)
+                return True
+            except (IntegrityError, ProgrammingError):
+                # Someone else built it at the same moment (their CREATE SCHEMA won): theirs
+                # is complete, since a replay is one transaction. Carry on as for a retry.
+                if not _schema_exists(schema_name):
+                    raise
+        else:
+            council.create_schema(check_if_exists=True, verbosity=0)
+            connection.set_schema_to_public()
+            return False
     # It exists already (a retry, or an older council): bring it up to date unless it is.
     if snapshot is None or _applied_migrations(schema_name) != snapshot.migration_count:
         call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)

@@ -22,6 +22,7 @@ be silently left out. A test compares a replayed schema with a migrated one, obj
 import hashlib
 import inspect
 import re
+import secrets
 import threading
 from dataclasses import dataclass
 from importlib import import_module
@@ -70,8 +71,8 @@ _state: str | None = None
 
 
 def migration_state() -> str:
-    """SHA-256 over the council apps' migrations on disk (names and file contents) and the
-    source of the packages the council seeders live in."""
+    """SHA-256 over the council apps' migrations on disk (names and file contents), the
+    source of the packages the council seeders live in, and this module's."""
     global _state
     if _state is None:
         labels = {
@@ -85,6 +86,8 @@ def migration_state() -> str:
                 continue
             digest.update(f"{label}.{name}\n".encode())
             digest.update(inspect.getsource(inspect.getmodule(migration)).encode())
+        # This module writes the script: a change to it is a new snapshot too.
+        digest.update(Path(__file__).read_bytes())
         for dotted_path in settings.COUNCIL_SEEDERS:
             package = Path(import_module(dotted_path.split(".", 1)[0]).__file__).parent
             for source in sorted(package.rglob("*.py")):
@@ -128,14 +131,15 @@ def replay(snapshot: Snapshot, schema_name: str) -> None:
 def _build_and_store(state: str) -> SchemaSnapshot | None:
     """Build the template with the migrations, read it back, store the script (or, when the
     template holds something unsupported, an empty script meaning "use the migrations")."""
-    template = f"{TEMPLATE_PREFIX}{state[:16]}"
+    # A name of its own: the lock below is the session's, and django-tenants closes the
+    # connection after migrating, so another process may be building the same state at once.
+    template = f"{TEMPLATE_PREFIX}{state[:12]}_{secrets.token_hex(4)}"
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s::integer)", [SNAPSHOT_LOCK])
     try:
         stored = SchemaSnapshot.objects.filter(state=state).first()
         if stored is not None:
             return stored
-        _drop_schema(template)
         _migrate_template(template)
         try:
             script, migration_count = _read_template(template)
@@ -166,6 +170,9 @@ def _migrate_template(template: str) -> None:
 def _drop_schema(schema_name: str) -> None:
     validate_schema_name(schema_name)
     with connection.cursor() as cursor:
+        # Built inside a caller's transaction, the seeders' deferred checks are still pending
+        # and would block the drop: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(schema_name)} CASCADE")
 
 
@@ -191,7 +198,9 @@ def _read_template(template: str) -> tuple[str, int]:
             statements += _indexes(cursor, template)
             statements += _triggers(cursor, template)
             data, migration_count = _rows(cursor, template, [name for name, _ in tables])
-            statements.append(ROWS_MARKER + "SELECT 1")
+            # Rows go in table by table, not in foreign-key order: check references at the
+            # end, even inside a caller's transaction that has made its constraints immediate.
+            statements.append(ROWS_MARKER + "SET CONSTRAINTS ALL DEFERRED")
             statements += data
         finally:
             cursor.execute("SET search_path = public")

@@ -27,3 +27,6 @@ urlpatterns += [
         name="council-domain-confirm",
     ),
 ]
+urlpatterns += [
+    path("councils/<int:pk>/export/", lifecycle.retry_export, name="council-export"),
+]

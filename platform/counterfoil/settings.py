@@ -88,7 +88,8 @@ TENANT_CACHE_CHECK_SECONDS = float(env_str("TENANT_CACHE_CHECK_SECONDS", "1"))
 AUTH_USER_MODEL = "tenants.User"
 
 # Idempotent functions run in a new council's schema once it is built (tenants calls them
-# without importing the apps above it).
+# without importing the apps above it). They must not depend on which council it is: they run
+# once per release in the schema snapshot's template, and new councils get their rows from it.
 COUNCIL_SEEDERS = ["income.defaults.seed_income_defaults"]
 
 MIDDLEWARE = [
@@ -100,7 +101,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "tenants.session_activity.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -191,9 +191,8 @@ SESSION_ENGINE = "tenants.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
-# The idle timeout slides forward as the person works, but a session is written back at most
-# once a minute (tenants.session_activity), not on every request: a write per page would be
-# a transaction per page.
+# The idle timeout is renewed by tenants.session_lifetime at most once a minute for a signed-in
+# person, not by writing the session on every request (a database write per page).
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_REFRESH_SECONDS = 60
 # Paths a suspended council's host still takes posts on (tenants.read_only): GOV.UK Pay's
@@ -244,6 +243,9 @@ LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = "Counterfoil"
+# One 30-second step either side, as RFC 6238 advises for network delay and clock drift: a code
+# typed at the end of its window still works when it arrives.
+MFA_TOTP_TOLERANCE = 1
 MFA_ADAPTER = "tenants.account_adapter.KeepOneSecondFactorAdapter"
 # A sensitive action (changing a role, removing a member, suspending a council) asks for the
 # password (or a second factor) again unless the person gave it this recently.

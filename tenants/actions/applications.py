@@ -12,7 +12,9 @@ finishes the job.
 import re
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, connection, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -32,7 +34,8 @@ from tenants.models import (
     Membership,
     User,
 )
-from tenants.schema_names import validate_slug
+from tenants.schema_names import schema_name_for_slug, validate_slug
+from tenants.schema_snapshot import current_snapshot
 
 # ONS/GSS codes of local authorities: a country letter (England, Wales, Scotland, Northern
 # Ireland) and eight digits, e.g. E08000016 (Barnsley). ASCII digits only.
@@ -104,34 +107,45 @@ def submit_application(
         errors["council_name"] = [ValidationError("Enter the name of the council")]
     if errors:
         raise ValidationError(errors)
-    with schema_context(get_public_schema_name()), transaction.atomic():
-        application = CouncilApplication(
-            council_name=council_name.strip(),
-            gss_code=gss_code,
-            requested_slug=requested_slug,
-            contact_name=contact_name.strip(),
-            contact_email=contact_email.strip().lower(),
-        )
-        application.full_clean(exclude=["council", "decided_by"])
-        application.save()
-        record_audit(
-            "application.submitted",
-            acting_user=acting_user,
-            target=application,
-            after=_application_summary(application),
-        )
+    application = CouncilApplication(
+        council_name=council_name.strip(),
+        gss_code=gss_code,
+        requested_slug=requested_slug,
+        contact_name=contact_name.strip(),
+        contact_email=contact_email.strip().lower(),
+    )
+    application.full_clean(exclude=["council", "decided_by"])
+    try:
+        with schema_context(get_public_schema_name()), transaction.atomic():
+            application.save()
+            record_audit(
+                "application.submitted",
+                acting_user=acting_user,
+                target=application,
+                after=_application_summary(application),
+            )
+    except IntegrityError as clash:
+        # The same code or subdomain sent twice at the same moment: the database's unique
+        # constraints let one through.
+        raise ValidationError(
+            "An application with this ONS code or subdomain has just been sent."
+        ) from clash
     return application
 
 
 def approve_application(*, application: CouncilApplication, acting_user: User) -> Council:
     """Approve: build the council (schema, host name, defaults), invite its contact as the first
-    admin, and open it. Safe to repeat: approving again returns the same council."""
+    admin, and open it. Safe to repeat, and to race: approving again returns the same council."""
     require_platform_capability(acting_user, Capability.REVIEW_APPLICATIONS)
+    # Built (once per release) before the lock: building it runs migrations, and django-tenants
+    # closes the connection after them, which would let go of a session-level lock.
+    current_snapshot()
     with schema_context(get_public_schema_name()), _approval_lock(application.pk):
         with transaction.atomic():
             current = CouncilApplication.objects.select_for_update().get(pk=application.pk)
             if current.status == ApplicationStatus.DECLINED:
                 raise ValidationError("This application was declined: it cannot be approved.")
+            _refuse_if_taken_since(current)
             if current.status == ApplicationStatus.PENDING:
                 current.status = ApplicationStatus.APPROVED
                 current.decided_at = timezone.now()
@@ -144,6 +158,21 @@ def approve_application(*, application: CouncilApplication, acting_user: User) -
                     before={"status": ApplicationStatus.PENDING},
                     after={"status": ApplicationStatus.APPROVED},
                 )
+            if current.council_id is None:
+                # The council's row is made and linked in the same transaction as the
+                # approval, so a retry after a crash knows it is this application's.
+                current.council = Council.objects.create(
+                    name=current.council_name,
+                    slug=current.requested_slug,
+                    schema_name=schema_name_for_slug(current.requested_slug),
+                    gss_code=current.gss_code,
+                    status=CouncilStatus.PENDING,
+                    status_changed=timezone.now(),
+                )
+                current.save(update_fields=["council"])
+        # Each step below is idempotent and takes its own row lock, so even without the
+        # advisory lock (lost if a fallback to migrations closes the connection) two
+        # approvals end with one council, one invitation and one audit record of opening it.
         council = create_council(
             name=current.council_name,
             slug=current.requested_slug,
@@ -151,14 +180,15 @@ def approve_application(*, application: CouncilApplication, acting_user: User) -
             status=CouncilStatus.PENDING,
             acting_user=acting_user,
         )
-        if current.council_id is None:
-            CouncilApplication.objects.filter(pk=current.pk).update(council=council)
-        _invite_contact(current, council)
-        if council.status == CouncilStatus.PENDING:
-            with transaction.atomic():
-                Council.objects.filter(pk=council.pk).update(
-                    status=CouncilStatus.ACTIVE, status_changed=timezone.now()
-                )
+        with transaction.atomic():
+            locked = CouncilApplication.objects.select_for_update().get(pk=current.pk)
+            _invite_contact(locked, council)
+        with transaction.atomic():
+            council = Council.objects.select_for_update().get(pk=council.pk)
+            if council.status == CouncilStatus.PENDING:
+                council.status = CouncilStatus.ACTIVE
+                council.status_changed = timezone.now()
+                council.save(update_fields=["status", "status_changed"])
                 record_audit(
                     "council.provisioned",
                     acting_user=acting_user,
@@ -171,8 +201,7 @@ def approve_application(*, application: CouncilApplication, acting_user: User) -
                         "first_admin": current.contact_email,
                     },
                 )
-            council.status = CouncilStatus.ACTIVE
-            council_directory.forget()
+        council_directory.forget()
     return council
 
 
@@ -202,7 +231,36 @@ def decline_application(
             after={"status": ApplicationStatus.DECLINED},
             reason=reason,
         )
+        transaction.on_commit(lambda: _send_declined_email(current))
     return current
+
+
+def _send_declined_email(application: CouncilApplication) -> None:
+    context = {"application": application}
+    message = EmailMultiAlternatives(
+        subject=f"Your application to bring {application.council_name} to Counterfoil",
+        body=render_to_string("tenants/email/application_declined.txt", context),
+        to=[application.contact_email],
+    )
+    message.attach_alternative(
+        render_to_string("tenants/email/application_declined.html", context), "text/html"
+    )
+    message.send()
+
+
+def _refuse_if_taken_since(application: CouncilApplication) -> None:
+    """The subdomain or ONS code was free when the council applied; refuse to approve if another
+    council has taken either since (never hand one council's schema to another's contact)."""
+    for field, value, what in (
+        ("slug", application.requested_slug, f"The subdomain “{application.requested_slug}”"),
+        ("gss_code", application.gss_code, f"The ONS code {application.gss_code}"),
+    ):
+        other = Council.objects.filter(**{field: value}).exclude(pk=application.council_id).first()
+        if other is not None:
+            raise ValidationError(
+                f"{what} has been taken by {other.name} since this application was sent: "
+                "decline it, giving the reason."
+            )
 
 
 def _invite_contact(application: CouncilApplication, council: Council) -> None:

@@ -5,7 +5,7 @@ operator, and one chosen as primary. A name answers only once verified."""
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -30,21 +30,26 @@ def add_domain(*, council: Council, hostname: str, acting_user: User) -> Domain:
     """Add an unverified host name; the page then shows the TXT record to publish."""
     require_council_capability(acting_user, council, Capability.MANAGE_DOMAINS)
     hostname = validate_hostname(hostname)
-    with schema_context(get_public_schema_name()), transaction.atomic():
-        if Domain.objects.filter(domain=hostname).exists():
-            raise ValidationError(
-                f"{hostname} is already in use on Counterfoil.", code="hostname_taken"
+    taken = ValidationError(f"{hostname} is already in use on Counterfoil.", code="hostname_taken")
+    if Domain.objects.filter(domain=hostname).exists():
+        raise taken
+    try:
+        with schema_context(get_public_schema_name()), transaction.atomic():
+            domain = Domain.objects.create(
+                domain=hostname,
+                tenant=council,
+                is_primary=False,
+                verification_token=secrets.token_hex(16),
             )
-        domain = Domain.objects.create(
-            domain=hostname,
-            tenant=council,
-            is_primary=False,
-            verification_token=secrets.token_hex(16),
-        )
-        with schema_context(council.schema_name):
-            record_audit(
-                "domain.added", acting_user=acting_user, target=domain, after={"domain": hostname}
-            )
+            with schema_context(council.schema_name):
+                record_audit(
+                    "domain.added",
+                    acting_user=acting_user,
+                    target=domain,
+                    after={"domain": hostname},
+                )
+    except IntegrityError as clash:  # the same name added elsewhere at the same moment
+        raise taken from clash
     return domain
 
 

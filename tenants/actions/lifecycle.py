@@ -8,7 +8,8 @@ shows it too). Nothing is deleted silently: the schema is dropped only after the
 finished and an operator has typed the council's name.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -67,6 +68,24 @@ def begin_closing(*, council: Council, reason: str, acting_user: User) -> Counci
         export = CouncilExport.objects.create(council=council, requested_by=acting_user)
         record_audit("council.export_requested", acting_user=acting_user, target=council)
         with schema_context(council.schema_name):
+            export_council_data.delay_on_commit(export.pk)
+    return export
+
+
+def export_again(*, council: Council, acting_user: User) -> CouncilExport:
+    """A closing council whose export failed: try it again (the failure stays on record)."""
+    from tenants.tasks import export_council_data
+
+    require_platform_capability(acting_user, Capability.MANAGE_COUNCILS)
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        current = Council.objects.select_for_update().get(pk=council.pk)
+        if current.status != CouncilStatus.CLOSING:
+            raise ValidationError(f"{current.name} is not closing: there is nothing to export.")
+        if current.exports.exclude(status=ExportStatus.FAILED).exists():
+            raise ValidationError("An export is already done or under way.")
+        export = CouncilExport.objects.create(council=current, requested_by=acting_user)
+        record_audit("council.export_requested", acting_user=acting_user, target=current)
+        with schema_context(current.schema_name):
             export_council_data.delay_on_commit(export.pk)
     return export
 
@@ -144,6 +163,40 @@ def record_export_done(export: CouncilExport, archive: ExportedArchive) -> Counc
             },
         )
     return export
+
+
+def purge_expired_exports(*, today: date | None = None, acting_user: User | None) -> list[str]:
+    """Delete the archives of closed councils whose retention period has passed, each with an
+    audit record (and the export row kept, marked purged). Returns the archives deleted.
+
+    `acting_user` is None when the platform's scheduled housekeeping runs it.
+    """
+    today = today or timezone.localdate()
+    purged = []
+    with schema_context(get_public_schema_name()):
+        expired = CouncilExport.objects.select_related("council").filter(
+            status=ExportStatus.DONE,
+            council__status=CouncilStatus.CLOSED,
+            retain_until__lt=today,
+        )
+        for export in expired:
+            path = Path(settings.DATA_DIR) / export.archive_path
+            with transaction.atomic():
+                CouncilExport.objects.filter(pk=export.pk).update(status=ExportStatus.PURGED)
+                record_audit(
+                    "council.export_purged",
+                    acting_user=acting_user,
+                    target=export.council,
+                    before={
+                        "archive": export.archive_path,
+                        "sha256": export.archive_sha256,
+                        "retain_until": export.retain_until.isoformat(),
+                    },
+                    reason="The retention period has passed.",
+                )
+                path.unlink(missing_ok=True)
+            purged.append(export.archive_path)
+    return purged
 
 
 def _check_allowed(council: Council, change: str) -> None:

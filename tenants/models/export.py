@@ -8,6 +8,7 @@ class ExportStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+    PURGED = "purged", "Deleted after the retention period"
 
 
 class CouncilExport(models.Model):

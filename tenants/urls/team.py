@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tenants.views import domains, onboarding, team
+from tenants.views import audit, domains, onboarding, team
 
 app_name = "team"
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     path("members/<int:pk>/remove/", team.remove, name="remove"),
     path("invitations/<int:pk>/revoke/", team.revoke, name="revoke"),
     path("councils/", team.your_councils, name="councils"),
+    path("audit/", audit.audit_log, name="audit"),
     path("domains/", domains.domain_list, name="domains"),
     path("domains/add/", domains.add, name="domain-add"),
     path("domains/<int:pk>/verify/", domains.verify, name="domain-verify"),

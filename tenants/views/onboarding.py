@@ -2,6 +2,7 @@
 council's host, sets a password, and goes on to set up two-factor authentication."""
 
 from allauth.account.internal.flows.reauthentication import reauthenticate_by_password
+from allauth.core import ratelimit
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -18,11 +19,16 @@ from tenants.models import CouncilApplication, User
 
 
 class ApplicationForm(GovukForm):
-    council_name = forms.CharField(label="Council name", max_length=200)
+    council_name = forms.CharField(
+        label="Council name",
+        max_length=200,
+        error_messages={"required": "Enter the name of the council"},
+    )
     gss_code = forms.CharField(
         label="ONS code",
         help_text="The 9-character ONS (GSS) code of the council, like E08000016",
         max_length=20,
+        error_messages={"required": "Enter the ONS code of the council"},
         widget=forms.TextInput(attrs={"spellcheck": "false", "class": "govuk-input--width-10"}),
     )
     requested_slug = forms.CharField(
@@ -32,13 +38,20 @@ class ApplicationForm(GovukForm):
             "and hyphens, like northbrook"
         ),
         max_length=60,
+        error_messages={"required": "Enter the subdomain you would like"},
         widget=forms.TextInput(attrs={"spellcheck": "false", "class": "govuk-input--width-20"}),
     )
-    contact_name = forms.CharField(label="Your full name", max_length=200)
+    contact_name = forms.CharField(
+        label="Your full name", max_length=200, error_messages={"required": "Enter your full name"}
+    )
     contact_email = forms.EmailField(
         label="Your work email address",
         help_text="We will send the invitation to set up your council here",
         max_length=254,
+        error_messages={
+            "required": "Enter your work email address",
+            "invalid": "Enter an email address in the correct format, like name@council.gov.uk",
+        },
         widget=forms.EmailInput(attrs={"spellcheck": "false", "autocomplete": "email"}),
     )
 
@@ -54,7 +67,7 @@ class ApplicationForm(GovukForm):
 
 
 def apply(request: HttpRequest) -> HttpResponse:
-    form = ApplicationForm(request.POST or None)
+    form = ApplicationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             application = submit_application(
@@ -138,15 +151,19 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
     existing = User.objects.filter(email__iexact=invitation.email).first()
     form_class = ExistingAccountForm if existing else NewAccountForm
     kwargs = {} if existing else {"email": invitation.email}
-    form = form_class(request.POST or None, **kwargs)
+    form = form_class(request.POST if request.method == "POST" else None, **kwargs)
     if request.method == "POST" and form.is_valid():
         password = form.cleaned_data["password"]
-        if (
-            existing is not None
-            and authenticate(request, email=existing.email, password=password) is None
-        ):
-            form.add_error("password", "The password is not correct")
-            return _accept_page(request, invitation, form, existing)
+        if existing is not None:
+            # The same limit on wrong passwords as the sign-in page, for the same account.
+            key = existing.email.lower()
+            if not ratelimit.consume(request, action="login_failed", key=key, dry_run=True):
+                form.add_error("password", "Too many wrong passwords. Try again later.")
+                return _accept_page(request, invitation, form, existing)
+            if authenticate(request, email=existing.email, password=password) is None:
+                ratelimit.consume(request, action="login_failed", key=key)
+                form.add_error("password", "The password is not correct")
+                return _accept_page(request, invitation, form, existing)
         try:
             membership = accept_invitation(
                 council=request.council,
@@ -166,7 +183,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
                 request, f"You have joined {request.council.name}. Sign in to continue."
             )
             return redirect(reverse("account_login"))
-        login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, membership.user, backend="tenants.authentication.CouncilModelBackend")
         # They typed their password a moment ago: setting up the authenticator need not ask again.
         reauthenticate_by_password(request)
         messages.success(request, f"Welcome to {request.council.name}")

@@ -85,7 +85,7 @@ def team(request: HttpRequest) -> HttpResponse:
 
 @council_capability_required(Capability.MANAGE_MEMBERS)
 def invite(request: HttpRequest) -> HttpResponse:
-    form = InviteForm(request.POST or None)
+    form = InviteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             issued = invite_to_council(
@@ -107,7 +107,9 @@ def invite(request: HttpRequest) -> HttpResponse:
 def change_member_role(request: HttpRequest, pk: int) -> HttpResponse:
     membership = _council_membership(request, pk)
     check_may_manage(membership=membership, acting_user=request.user)
-    form = RoleForm(request.POST or None, initial={"role": membership.role})
+    form = RoleForm(
+        request.POST if request.method == "POST" else None, initial={"role": membership.role}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             change_role(

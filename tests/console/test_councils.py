@@ -37,6 +37,30 @@ def test_the_council_list_shows_status_members_last_activity_and_schema_size(
     assert "KB" in page or "MB" in page
 
 
+def test_the_council_list_shows_payments_and_value_this_month(council_a, operator):
+    from django.utils import timezone
+
+    from income.actions.receipts import Allocation, record_receipt
+    from income.models import Channel
+    from tests.factories import FundFactory
+
+    officer = make_member(council_a, CouncilRole.INCOME_OFFICER)
+    with schema_context(council_a.schema_name):
+        fund = FundFactory()
+        cash = Channel.objects.get(code="CASH")
+        for number, pence in enumerate((1250, 8000)):
+            record_receipt(
+                channel=cash, amount_pence=pence, received_on=timezone.localdate(),
+                allocations=[Allocation(fund, pence)], idempotency_key=f"console:{number}",
+                acting_user=officer,
+            )  # fmt: skip
+
+    usage = council_usage([council_a])[council_a.schema_name]
+    assert (usage.payments_this_month, usage.value_this_month_pence) == (2, 9250)
+    page = sign_in(host_client(None), operator).get("/console/").content.decode()
+    assert "£92.50" in page
+
+
 def test_support_staff_see_the_console(council_a):
     support = UserFactory(platform_role=PlatformRole.SUPPORT)
     client = sign_in(host_client(None), support)
@@ -56,3 +80,11 @@ def test_the_platform_audit_log_lists_platform_actions_only(council_a, operator)
     assert "Because" in page
     assert "council.thing" not in page
     assert AuditEvent.objects.filter(action="platform.thing").exists()
+
+
+def test_a_councils_console_page_is_a_platform_page(council_a, operator):
+    page = sign_in(host_client(None), operator).get(f"/console/councils/{council_a.pk}/")
+    html = page.content.decode()
+    assert "Counterfoil: shared income management for UK councils" in html  # the footer
+    assert "income management hosted by Counterfoil" not in html
+    assert '<h1 class="govuk-heading-l">Northbrook Test Council</h1>' in html

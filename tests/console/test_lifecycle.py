@@ -62,6 +62,9 @@ def test_a_suspended_council_is_read_only_until_reactivated(council, operator):
 
     assert client.get("/team/").status_code == 200  # looking still works
     assert client.get("/receipts/").status_code == 200
+    exported = client.get("/config/funds/?format=csv")  # and exporting
+    assert exported.status_code == 200
+    assert exported["Content-Type"] == "text/csv"
     for path in ("/team/invite/", "/receipts/new/", "/config/funds/new/"):
         refused = client.post(path, {"email": "x@example.org", "role": "auditor"})
         assert refused.status_code == 403, path
@@ -196,3 +199,56 @@ def test_a_closing_council_can_be_reactivated_while_its_schema_is_there(council,
     council.refresh_from_db()
     assert council.status == CouncilStatus.ACTIVE
     assert host_client(council).get("/health/live").status_code == 200
+
+
+def test_a_failed_export_can_be_run_again_and_stays_on_record(
+    council, operator, data_dir, django_capture_on_commit_callbacks
+):
+    from tenants.actions.lifecycle import export_again
+
+    with pytest.raises(ValidationError, match="is not closing"):
+        export_again(council=council, acting_user=operator)
+    first = begin_closing(council=council, reason="Leaving", acting_user=operator)
+    with pytest.raises(ValidationError, match="already done or under way"):
+        export_again(council=council, acting_user=operator)
+    CouncilExport.objects.filter(pk=first.pk).update(status="failed", error="disk full")
+
+    client = sign_in(host_client(None), operator)
+    assert (
+        "Export the data again" in client.get(f"/console/councils/{council.pk}/").content.decode()
+    )
+    with django_capture_on_commit_callbacks() as enqueued:
+        assert client.post(f"/console/councils/{council.pk}/export/").status_code == 302
+    assert len(enqueued) == 1
+    assert list(council.exports.values_list("status", flat=True)) == ["queued", "failed"]
+
+
+def test_archives_past_their_retention_are_deleted_with_an_audit_record_and_no_sooner(
+    council, operator, data_dir
+):
+    import datetime
+
+    from django.core.management import call_command
+
+    export = begin_closing(council=council, reason="Leaving", acting_user=operator)
+    with schema_context(council.schema_name):
+        export_council_data.run(export.pk)
+    drop_council_schema(council=council, typed_name=council.name, acting_user=operator)
+    export.refresh_from_db()
+    archive = data_dir / export.archive_path
+
+    call_command("purge_expired_exports", stdout=io.StringIO())
+    assert archive.exists()  # still within its retention period
+
+    CouncilExport.objects.filter(pk=export.pk).update(
+        retain_until=datetime.date.today() - datetime.timedelta(days=1)
+    )
+    output = io.StringIO()
+    call_command("purge_expired_exports", stdout=output)
+
+    assert not archive.exists()
+    assert "1 archive(s)" in output.getvalue()
+    export.refresh_from_db()
+    assert export.status == "purged"  # the row, its checksum and history stay
+    purged = AuditEvent.objects.get(action="council.export_purged")
+    assert purged.before["sha256"] == export.archive_sha256

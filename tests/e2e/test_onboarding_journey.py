@@ -9,13 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from allauth.mfa import app_settings as mfa_settings
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
 from counterfoil.environment import data_dir
 from tenants.models import PlatformRole
 from tests.e2e.conftest import axe_violations, committed
-from tests.factories import PASSWORD, UserFactory, totp_code_now
+from tests.factories import PASSWORD, UserFactory, totp_code_for_secret, totp_code_now
 
 # The server under test writes its email to files (it is another process: no mail.outbox).
 # Set when this module is collected, before the package's server starts.
@@ -28,10 +26,6 @@ CONTACT = "rhian.rivers@riverside.example"
 
 def url(port: int, host: str, path: str = "/") -> str:
     return f"http://{host}:{port}{path}"
-
-
-def code_now(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
 
 
 def invitation_link(to: str, timeout: float = 20) -> str:
@@ -117,7 +111,7 @@ def test_a_council_applies_is_approved_and_its_admin_joins_enrols_and_invites(
     page.goto(url(live_server_port, "riverside.localhost", "/team/"))
     page.wait_for_url("**/accounts/2fa/totp/activate/")
     secret = page.input_value("#authenticator_secret")
-    page.fill("input[name=code]", code_now(secret))
+    page.fill("input[name=code]", totp_code_for_secret(secret))
     page.click("button[type=submit]")
     page.wait_for_load_state()
 
@@ -136,3 +130,52 @@ def test_a_council_applies_is_approved_and_its_admin_joins_enrols_and_invites(
     assert_accessible(page)
     assert invitation_link("colleague@riverside.example").startswith("http://riverside.localhost")
     council.close()
+
+
+def test_the_console_and_host_name_pages_are_accessible(
+    browser, live_server_port, council_a, django_db_blocker
+):
+    from tenants.models import CouncilRole
+    from tests.conftest import make_member
+
+    operator = committed(
+        django_db_blocker,
+        lambda: UserFactory(
+            email="axe.operator@counterfoil.example", platform_role=PlatformRole.OPERATOR
+        ),
+    )
+    admin = committed(
+        django_db_blocker,
+        lambda: make_member(council_a, CouncilRole.ADMIN, email="axe.admin@example.org"),
+    )
+
+    def signed_in(host: str, person) -> object:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(url(live_server_port, host, "/accounts/login/"))
+        page.fill("input[name=login]", person.email)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/accounts/2fa/authenticate/")
+        page.fill("input[name=code]", totp_code_now(person.email))
+        page.click("button[type=submit]")
+        page.wait_for_url(url(live_server_port, host, "/"))
+        return context, page
+
+    context, page = signed_in("localhost", operator)
+    for path in ("/console/", f"/console/councils/{council_a.pk}/", "/console/audit/"):
+        page.goto(url(live_server_port, "localhost", path))
+        assert page.locator("h1").count() == 1, path
+        assert_accessible(page)
+    context.close()
+
+    host = f"{council_a.slug}.localhost"
+    context, page = signed_in(host, admin)
+    for path in ("/team/", "/team/audit/", "/team/domains/"):
+        page.goto(url(live_server_port, host, path))
+        assert_accessible(page)
+    page.fill("#id_hostname", "payments.axe-check.gov.uk")
+    page.click("text=Add host name")
+    page.wait_for_selector("text=_counterfoil.payments.axe-check.gov.uk")
+    assert_accessible(page)
+    context.close()

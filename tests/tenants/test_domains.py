@@ -125,6 +125,7 @@ def test_an_operator_confirms_a_host_name_from_the_console(council_a, admin):
         ("-bad.gov.uk", "Enter a full host name"),
         ("eastmere.localhost", "are the platform"),
         ("localhost", "Enter a full host name"),
+        ("127.0.0.1", "not an IP address"),
     ],
 )
 def test_bad_host_names_are_refused_with_a_message(council_a, admin, hostname, message):

@@ -1,12 +1,8 @@
 """A council joins: it applies on the platform's host, an operator approves (once, however
 often pressed), and its contact follows the emailed link, sets a password and enrols TOTP."""
 
-import time
-
 import pytest
-from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -34,7 +30,7 @@ from tenants.models import (
     User,
 )
 from tests.conftest import host_client, make_member, sign_in
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, totp_code_for_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -127,6 +123,16 @@ def test_an_ons_code_of_the_wrong_shape_is_refused(code):
     assert not CouncilApplication.objects.exists()
 
 
+def test_an_empty_application_says_what_to_enter():
+    page = host_client(None).post("/apply/", {}).content.decode()
+    for message in (
+        "Enter the name of the council", "Enter the ONS code of the council",
+        "Enter the subdomain you would like", "Enter your full name",
+        "Enter your work email address",
+    ):  # fmt: skip
+        assert message in page, message
+
+
 def test_the_same_council_cannot_apply_twice_but_may_after_a_decline(operator):
     first = apply()
     with pytest.raises(ValidationError, match="E07000999 has already applied"):
@@ -214,12 +220,13 @@ def test_approval_after_a_crash_halfway_finishes_the_job(
     """The state a crash after the first step leaves: approved, the council's row and host
     name written, no schema yet, nobody invited."""
     application = apply()
-    CouncilApplication.objects.filter(pk=application.pk).update(
-        status=ApplicationStatus.APPROVED, decided_at=timezone.now(), decided_by=operator
-    )
     half_built = Council.objects.create(
         name=GOOD["council_name"], slug="westford", schema_name="council_westford",
         status=CouncilStatus.PENDING,
+    )  # fmt: skip
+    CouncilApplication.objects.filter(pk=application.pk).update(
+        status=ApplicationStatus.APPROVED, decided_at=timezone.now(), decided_by=operator,
+        council=half_built,
     )  # fmt: skip
     Domain.objects.create(
         domain=council_host("westford"), tenant=half_built, is_primary=True,
@@ -229,6 +236,7 @@ def test_approval_after_a_crash_halfway_finishes_the_job(
 
     page = sign_in(host_client(None), operator).get(f"/console/applications/{application.pk}/")
     assert b"Setting up did not finish" in page.content  # the console offers to carry on
+    connection.set_schema_to_public()
 
     with django_capture_on_commit_callbacks(execute=True):
         council = approve_application(application=application, acting_user=operator)
@@ -240,12 +248,37 @@ def test_approval_after_a_crash_halfway_finishes_the_job(
     assert len(mail.outbox) == 1
 
 
-def test_declining_needs_a_reason_and_a_declined_application_cannot_be_approved(operator):
+def test_a_subdomain_taken_by_another_council_since_applying_is_never_handed_over(operator):
+    from tenants.actions.councils import create_council
+
+    application = apply()
+    other = create_council(name="Another Westford", slug="westford", acting_user=None)
+
+    with pytest.raises(ValidationError, match="“westford” has been taken by Another Westford"):
+        approve_application(application=application, acting_user=operator)
+
+    application.refresh_from_db()
+    assert (application.status, application.council_id) == ("pending", None)
+    assert not Invitation.objects.filter(council=other).exists()
+    response = sign_in(host_client(None), operator).post(
+        f"/console/applications/{application.pk}/approve/"
+    )
+    assert "has been taken by Another Westford" in response.content.decode()
+
+
+def test_declining_needs_a_reason_and_a_declined_application_cannot_be_approved(
+    operator, django_capture_on_commit_callbacks
+):
     application = apply()
     with pytest.raises(ValidationError, match="Enter the reason for declining"):
         decline_application(application=application, reason="  ", acting_user=operator)
 
-    decline_application(application=application, reason="Duplicate", acting_user=operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        decline_application(application=application, reason="Duplicate", acting_user=operator)
+
+    (email,) = mail.outbox  # the contact is told why, in plain text too
+    assert email.to == ["wendy.west@westford.example"]
+    assert "Duplicate" in email.body
 
     with pytest.raises(ValidationError, match="was declined"):
         approve_application(application=application, acting_user=operator)
@@ -341,7 +374,7 @@ def test_the_contact_follows_the_link_sets_a_password_enrols_totp_and_lands_home
     enrol = client.get("/accounts/2fa/totp/activate/")
     assert enrol.status_code == 200  # no second password prompt: it was typed a moment ago
     secret = client.session["mfa.totp.secret"]
-    code = format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
+    code = totp_code_for_secret(secret)
     assert client.post("/accounts/2fa/totp/activate/", {"code": code}).status_code == 302
     assert Authenticator.objects.filter(user=wendy, type="totp").exists()
 
@@ -377,6 +410,31 @@ def test_someone_with_an_account_accepts_with_their_password_then_signs_in(
     assert Membership.objects.get(user=existing, council=council_a).role == CouncilRole.AUDITOR
     assert "_auth_user_id" not in client.session  # they sign in with their second factor
     assert person.email  # unaffected
+    from django.core.cache import cache
+
+    cache.clear()  # the wrong password above counts towards the address's rate limit
+
+
+def test_wrong_passwords_on_an_invitation_are_rate_limited_like_sign_in(council_a):
+    from django.core.cache import cache
+
+    from tenants.actions.invitations import invite_to_council
+
+    existing = UserFactory(email="limited@example.org")
+    issued = invite_to_council(
+        council=council_a, email=existing.email, role=CouncilRole.AUDITOR, acting_user=None
+    )
+    path = issued.url.split("localhost", 1)[1]
+    client = host_client(council_a)
+    cache.clear()  # failures counted by earlier tests from the same address
+    try:
+        for _ in range(5):
+            assert b"The password is not correct" in client.post(path, {"password": "x"}).content
+        refused = client.post(path, {"password": PASSWORD})
+        assert b"Too many wrong passwords" in refused.content
+        assert not Membership.objects.filter(user=existing, council=council_a).exists()
+    finally:
+        cache.clear()
 
 
 def test_a_link_with_a_wrong_token_or_for_another_council_is_refused(

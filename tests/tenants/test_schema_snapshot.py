@@ -106,6 +106,9 @@ def test_the_snapshot_names_no_schema_but_the_placeholder(council_a):
     assert "tpl_" not in snapshot.script
     assert council_a.schema_name not in snapshot.script
     assert "public.tenants_user" in snapshot.script  # users stay in the public schema
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'tpl\\_%%'")
+        assert cursor.fetchone()[0] == 0  # the template is dropped once read
 
 
 def test_a_council_built_from_the_snapshot_migrates_as_a_no_op(council_a):

@@ -47,7 +47,8 @@ def council_page_context(request: HttpRequest, council: Council, **extra: object
     }
     return {
         **forms,
-        "council": council,
+        # Not "council": that name tells the page it is on a council's own host.
+        "this_council": council,
         "exports": council.exports.all(),
         "members": members,
         "usage": council_usage([council]).get(council.schema_name),

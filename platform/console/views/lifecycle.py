@@ -15,6 +15,7 @@ from tenants.actions.domains import confirm_domain_by_operator
 from tenants.actions.lifecycle import (
     begin_closing,
     drop_council_schema,
+    export_again,
     reactivate_council,
     suspend_council,
 )
@@ -122,3 +123,15 @@ def confirm_domain(request: HttpRequest, pk: int, domain_pk: int) -> HttpRespons
         messages.success(request, f"{domain.domain} is confirmed for {council.name}")
         return redirect("console:council", pk=pk)
     return _page(request, council, form=form, status=400)
+
+
+@require_POST
+@platform_capability_required(Capability.MANAGE_COUNCILS)
+def retry_export(request: HttpRequest, pk: int) -> HttpResponse:
+    council = get_object_or_404(Council, pk=pk)
+    try:
+        export_again(council=council, acting_user=request.user)
+    except ValidationError as refused:
+        return _page(request, council, error=refused.messages[0], status=409)
+    messages.success(request, f"The export of {council.name} has been started again")
+    return redirect("console:council", pk=pk)

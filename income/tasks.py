@@ -10,3 +10,12 @@ def record_worker_heartbeat(token: str, requested_at: str) -> None:
     WorkerHeartbeat.objects.get_or_create(
         token=token, defaults={"requested_at": datetime.fromisoformat(requested_at)}
     )
+
+
+@app.task(name="income.run_import", acks_late=True, reject_on_worker_lost=True)
+def run_import_task(batch_id: int) -> None:
+    """Import one uploaded payment file, all or nothing. A redelivered message (the worker
+    was killed) starts the unfinished import again; a finished one is left alone."""
+    from income.imports.pipeline import run_import
+
+    run_import(batch_id)

@@ -24,6 +24,7 @@ class Capability(StrEnum):
     APPROVE_REFUNDS = "approve_refunds"
     AUTHORISE_CASH_UPS = "authorise_cash_ups"
     IMPORT_FILES = "import_files"
+    MANAGE_IMPORT_RULES = "manage_import_rules"
     CONFIGURE_INCOME = "configure_income"
     MANAGE_MEMBERS = "manage_members"
     MANAGE_DOMAINS = "manage_domains"
@@ -52,13 +53,18 @@ COUNCIL_ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
         Capability.APPROVE_REFUNDS,
         Capability.AUTHORISE_CASH_UPS,
         Capability.CONFIGURE_INCOME,
+        Capability.MANAGE_IMPORT_RULES,
         Capability.MANAGE_MEMBERS,
         Capability.MANAGE_DOMAINS,
         Capability.MANAGE_INTEGRATIONS,
     },
     CouncilRole.FINANCE_MANAGER: READ_ONLY
     | _FINANCE_WORK
-    | {Capability.APPROVE_REFUNDS, Capability.AUTHORISE_CASH_UPS},
+    | {
+        Capability.APPROVE_REFUNDS,
+        Capability.AUTHORISE_CASH_UPS,
+        Capability.MANAGE_IMPORT_RULES,
+    },
     CouncilRole.INCOME_OFFICER: READ_ONLY | _FINANCE_WORK,
     CouncilRole.AUDITOR: READ_ONLY,
 }

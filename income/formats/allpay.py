@@ -160,6 +160,10 @@ def read(stream: BinaryIO, *, options: ReadOptions | None = None) -> Iterator:
 
 
 def _transaction(line_number: int, line: str, dates: _Dates) -> PaymentRecord | RejectedLine:
+    if not line.isprintable():
+        return RejectedLine(
+            line_number, shown(line), "the line holds control characters, not plain text"
+        )
     if len(line.rstrip()) != LINE_LENGTH:
         return RejectedLine(
             line_number,

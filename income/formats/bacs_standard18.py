@@ -98,6 +98,10 @@ def read(stream: BinaryIO, *, options: ReadOptions | None = None) -> Iterator:
 def _record(
     line_number: int, line: str, processing_day: datetime.date
 ) -> PaymentRecord | RejectedLine | None:
+    if not line.isprintable():
+        return RejectedLine(
+            line_number, shown(line), "the record holds control characters, not plain text"
+        )
     if len(line) != RECORD_LENGTH:
         return RejectedLine(
             line_number,

@@ -88,7 +88,11 @@ def shown(raw: bytes | str) -> str:
 
 
 def clean_text(value: str, limit: int) -> str:
-    return " ".join(value.split())[:limit]
+    """Whitespace runs as one space, control characters dropped, cut to `limit`."""
+    text = " ".join(value.split())
+    if not text.isprintable():
+        text = "".join(ch for ch in text if ch.isprintable())
+    return text[:limit]
 
 
 _POUNDS = re.compile(r"([-+]?)(?:£|GBP)?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?")

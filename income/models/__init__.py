@@ -2,6 +2,16 @@ from income.models.cash_up import CashUp, CashUpStatus
 from income.models.channel import Channel, ChannelKind
 from income.models.fund import Fund, FundGroup, OverpaymentHandling
 from income.models.fund_access import FundGroupAccess
+from income.models.imports import (
+    RETRYABLE_STATUSES,
+    CsvMapping,
+    ImportAdjustment,
+    ImportBatch,
+    ImportRejectedLine,
+    ImportRule,
+    ImportStatus,
+    ImportSuspendedLine,
+)
 from income.models.ledger import Account, AccountKind, Journal, JournalKind, Posting
 from income.models.receipt import Receipt, ReceiptStatus
 from income.models.reference_rule import ReferenceRule
@@ -10,15 +20,23 @@ from income.models.vat import VatCode
 from income.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
+    "RETRYABLE_STATUSES",
     "Account",
     "AccountKind",
     "CashUp",
     "CashUpStatus",
     "Channel",
     "ChannelKind",
+    "CsvMapping",
     "Fund",
     "FundGroup",
     "FundGroupAccess",
+    "ImportAdjustment",
+    "ImportBatch",
+    "ImportRejectedLine",
+    "ImportRule",
+    "ImportStatus",
+    "ImportSuspendedLine",
     "Journal",
     "JournalKind",
     "OverpaymentHandling",

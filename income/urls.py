@@ -1,6 +1,15 @@
 from django.urls import path
 
-from income.views import cash_up, config, home, receipts, refunds, suspense, transfers
+from income.views import (
+    cash_up,
+    config,
+    home,
+    imports,
+    receipts,
+    refunds,
+    suspense,
+    transfers,
+)
 
 app_name = "income"
 urlpatterns = [
@@ -18,6 +27,18 @@ urlpatterns = [
     path("cash-ups/", cash_up.cash_up_list, name="cash-ups"),
     path("cash-ups/new/", cash_up.submit, name="cash-up-submit"),
     path("cash-ups/<int:pk>/", cash_up.detail, name="cash-up"),
+    path("imports/", imports.import_list, name="imports"),
+    path("imports/new/", imports.upload, name="import-upload"),
+    path("imports/rules/", imports.rule_list, name="import-rules"),
+    path("imports/rules/new/", imports.rule_edit, name="import-rule-create"),
+    path("imports/rules/<int:pk>/", imports.rule_edit, name="import-rule-edit"),
+    path("imports/mappings/", imports.mapping_list, name="import-mappings"),
+    path("imports/mappings/new/", imports.mapping_edit, name="import-mapping-create"),
+    path("imports/mappings/<int:pk>/", imports.mapping_edit, name="import-mapping-edit"),
+    path("imports/<int:pk>/", imports.detail, name="import"),
+    path("imports/<int:pk>/rejected.csv", imports.rejected_csv, name="import-rejected-csv"),
+    path("imports/<int:pk>/file/", imports.original_file, name="import-file"),
+    path("imports/<int:pk>/reverse/", imports.reverse, name="import-reverse"),
     path("config/", config.index, name="config"),
     path("config/<slug:slug>/", config.object_list, name="config-list"),
     path("config/<slug:slug>/new/", config.edit, name="config-create"),

@@ -306,6 +306,7 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
         )
         cursor.execute(SUMMARY)
         by_fund = {fund_id: (count, pence) for fund_id, count, pence in cursor.fetchall()}
+        cursor.execute("DROP TABLE import_staging, import_alloc")
     names = {fund.pk: fund for fund in funds}
     return {
         "lines_read": lines_read,
@@ -350,6 +351,8 @@ def _stream_into_staging(
     lines_read = 0
     channel_ids = {code: channel.pk for code, channel in channels.items()}
     with connection.cursor() as cursor:
+        # ON COMMIT DROP, but a caller's outer transaction (a test) may run two imports.
+        cursor.execute("DROP TABLE IF EXISTS import_staging, import_alloc")
         cursor.execute(STAGING)
         raw_cursor = cursor.cursor
         with open(stored_path(batch.sha256), "rb") as stream:

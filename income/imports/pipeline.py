@@ -13,6 +13,8 @@ allocate and post set-wise in SQL:
 It is one transaction: a crash or a killed worker leaves nothing, and the task runs again.
 """
 
+import logging
+import time
 from typing import Any
 
 from django.db import connection, transaction
@@ -30,6 +32,7 @@ from tenants.audit.recording import record_audit
 from tenants.models import User
 
 PROGRESS_EVERY = 8192
+logger = logging.getLogger(__name__)
 
 STAGING = """
 CREATE TEMP TABLE import_staging (
@@ -271,6 +274,7 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
         if rule.set_channel is not None:
             clearing_account(rule.set_channel)
     matcher = FundMatcher(funds)
+    started = time.perf_counter()
     lines_read, rejected = _stream_into_staging(
         batch, format_module, options, channels, matcher, progress
     )
@@ -280,13 +284,22 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
         lines_read=lines_read,
         force=True,
     )
+    timings: dict[str, float] = {"read_and_copy": time.perf_counter() - started}
+
+    def timed(name: str, sql: str, params: Any = None) -> None:
+        began = time.perf_counter()
+        cursor.execute(sql, params)
+        timings[name] = time.perf_counter() - began
+
     with connection.cursor() as cursor:
         for rule in rules:
             code = rule.set_channel.code if rule.set_channel is not None else None
             cursor.execute(*rule_update_sql(rule, code))
         _rematch_rewritten_references(cursor, matcher)
         refused_pairs = _refused_fund_channels(funds, rules, channels)
+        began = time.perf_counter()
         _allocate(cursor, refused_pairs)
+        timings["allocate"] = time.perf_counter() - began
         params = {
             "user_id": getattr(user, "pk", None),
             "user_email": getattr(user, "email", "") or "",
@@ -294,9 +307,9 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
             "batch_id": batch.pk,
             "suspense": suspense.pk,
         }
-        cursor.execute(INSERT_JOURNALS, params)
-        cursor.execute(INSERT_RECEIPTS, params)
-        cursor.execute(INSERT_POSTINGS, params)
+        timed("journals", INSERT_JOURNALS, params)
+        timed("receipts", INSERT_RECEIPTS, params)
+        timed("postings", INSERT_POSTINGS, params)
         adjustment_journal_id = _post_adjustments(cursor, batch, params)
         cursor.execute(INSERT_ADJUSTMENTS, params)
         cursor.execute(INSERT_SUSPENDED, params)
@@ -307,6 +320,11 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
         cursor.execute(SUMMARY)
         by_fund = {fund_id: (count, pence) for fund_id, count, pence in cursor.fetchall()}
         cursor.execute("DROP TABLE import_staging, import_alloc")
+    logger.info(
+        "import %s: %s",
+        batch.pk,
+        ", ".join(f"{name} {seconds:.2f}s" for name, seconds in timings.items()),
+    )
     names = {fund.pk: fund for fund in funds}
     return {
         "lines_read": lines_read,

@@ -26,7 +26,7 @@ from django_tenants.utils import schema_context
 from income.accounts import fund_account
 from income.actions.receipts import Allocation, record_receipt
 from income.actions.refunds import raise_refund
-from income.models import Channel, Fund, ReferenceRule, VatCode
+from income.models import Channel, CsvMapping, Fund, ImportRule, ReferenceRule, VatCode
 from income.reference_rules import expected_check_character
 from tenants.actions.councils import create_council
 from tenants.models import Council, CouncilRole, Membership, PlatformRole, User
@@ -107,6 +107,7 @@ def seed_demo() -> list[DemoLogin]:
             user=shared, council=council, defaults={"role": CouncilRole.INCOME_OFFICER}
         )
         _seed_funds(council, demo)
+        _seed_import_config(council)
         _seed_payments(council, officer=User.objects.get(email=f"officer@{demo.slug}.example"))
     logins.append(DemoLogin(SHARED_SERVICES_EMAIL, "both councils", "Income officer"))
     return logins
@@ -176,6 +177,35 @@ def _seed_funds(council: Council, demo: DemoCouncil) -> None:
                 },
             )
             fund_account(fund)
+
+
+def _seed_import_config(council: Council) -> None:
+    """A bank CSV column mapping for the sample file in income/demo_files/bank.csv, and one
+    import rule (Acme Ltd's bank credits are business rates, whatever their reference)."""
+    with schema_context(council.schema_name), transaction.atomic():
+        CsvMapping.objects.get_or_create(
+            name="Bank statement CSV (Date, Description, Paid in, Paid out, Reference)",
+            defaults={
+                "date_column": 1,
+                "narrative_column": 2,
+                "credit_column": 3,
+                "debit_column": 4,
+                "reference_column": 5,
+                "channel": Channel.objects.filter(code="BANK").first(),
+            },
+        )
+        rates = Fund.objects.filter(code="NNDR").first()
+        if rates is not None:
+            ImportRule.objects.get_or_create(
+                name="Acme Ltd pays business rates",
+                defaults={
+                    "position": 10,
+                    "conditions": [
+                        {"field": "payer_name", "operator": "contains", "value": "ACME"}
+                    ],
+                    "set_fund": rates,
+                },
+            )
 
 
 # A month and a half of payments, the same on every run (their idempotency keys see to that).

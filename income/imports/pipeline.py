@@ -32,6 +32,16 @@ from tenants.audit.recording import record_audit
 from tenants.models import User
 
 PROGRESS_EVERY = 8192
+COPY_CHUNK = 2000
+NULL = "\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    """A value for COPY's text format: backslash, tab and line breaks escaped."""
+    return value.translate(_COPY_ESCAPES)
+
+
 logger = logging.getLogger(__name__)
 
 STAGING = """
@@ -113,16 +123,15 @@ FROM import_alloc WHERE amount_pence > 0
 # All of every journal's postings in one statement, as the ledger's balance trigger requires.
 INSERT_POSTINGS = """
 INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id)
-SELECT journal_id, clearing_account_id, amount_pence, receipt_id
-FROM import_alloc WHERE amount_pence > 0
-UNION ALL
-SELECT journal_id,
-    CASE WHEN suspense_reason IS NULL THEN fund_account_id ELSE %(suspense)s END,
-    -(amount_pence - excess_pence), receipt_id
-FROM import_alloc WHERE amount_pence > 0
-UNION ALL
-SELECT journal_id, %(suspense)s, -excess_pence, receipt_id
-FROM import_alloc WHERE amount_pence > 0 AND excess_pence > 0 AND suspense_reason IS NULL
+SELECT a.journal_id, side.account_id, side.amount, a.receipt_id
+FROM import_alloc a
+CROSS JOIN LATERAL (VALUES
+    (a.clearing_account_id, a.amount_pence),
+    (CASE WHEN a.suspense_reason IS NULL THEN a.fund_account_id ELSE %(suspense)s END,
+     -(a.amount_pence - a.excess_pence)),
+    (%(suspense)s, -a.excess_pence)
+) AS side(account_id, amount)
+WHERE a.amount_pence > 0 AND side.amount <> 0
 """
 INSERT_ADJUSTMENT_POSTINGS = """
 INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id)
@@ -366,6 +375,7 @@ def _stream_into_staging(
     progress: ProgressReporter,
 ) -> tuple[int, int]:
     rejected: list[tuple[int, int, str, str]] = []
+    pending: list[str] = []
     lines_read = 0
     channel_ids = {code: channel.pk for code, channel in channels.items()}
     with connection.cursor() as cursor:
@@ -393,26 +403,27 @@ def _stream_into_staging(
                             )
                             continue
                         fund_id, reason = matcher.match(item.reference)
-                        copy.write_row(
-                            (
-                                item.line_number,
-                                item.amount_pence,
-                                item.received_on,
-                                item.reference,
-                                item.narrative,
-                                item.payer_name,
-                                item.channel_code,
-                                channel_id,
-                                fund_id,
-                                reason,
-                            )
+                        # COPY's text format, written directly: several times faster than
+                        # adapting each value through write_row, for a million lines.
+                        pending.append(
+                            f"{item.line_number}\t{item.amount_pence}\t"
+                            f"{item.received_on.isoformat()}\t{_copy_text(item.reference)}\t"
+                            f"{_copy_text(item.narrative)}\t{_copy_text(item.payer_name)}\t"
+                            f"{_copy_text(item.channel_code)}\t{channel_id}\t"
+                            f"{NULL if fund_id is None else fund_id}\t"
+                            f"{NULL if reason is None else _copy_text(reason)}\n"
                         )
+                        if len(pending) >= COPY_CHUNK:
+                            copy.write("".join(pending))
+                            pending.clear()
                     if lines_read % PROGRESS_EVERY == 0:
                         progress.report(
                             phase="Reading the file",
                             bytes_read=stream.tell(),
                             lines_read=lines_read,
                         )
+                if pending:
+                    copy.write("".join(pending))
         if rejected:
             with raw_cursor.copy(
                 "COPY income_importrejectedline (batch_id, line_number, content, reason) FROM STDIN"

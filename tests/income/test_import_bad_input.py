@@ -219,6 +219,7 @@ def test_a_csv_with_formula_cells_imports_the_rest_and_lists_the_formulas(counci
         b'20/11/2026,HACK,5.00,"=HYPERLINK(""http://x"")"\r\n'
         b"20/11/2026,@SUM(A1),6.00,PCN000002\r\n"
         b"20/11/2026,RETURNED,-4.00,PCN000001\r\n"
+        b'20/11/2026,"A\\B\tC \\N",7.00,PCN000003\r\n'
     )
     batch = run(council_a, content, fmt="bank_csv", mapping=mapping)
 
@@ -227,7 +228,8 @@ def test_a_csv_with_formula_cells_imports_the_rest_and_lists_the_formulas(counci
         (3, 'the reference starts with "=": it looks like a spreadsheet formula, not a payment'),
         (4, 'the narrative starts with "@": it looks like a spreadsheet formula, not a payment'),
     ]
-    assert (batch.receipts_created, batch.adjustments_count, batch.adjustments_pence) == (1, 1, 400)
+    assert (batch.receipts_created, batch.adjustments_count, batch.adjustments_pence) == (2, 1, 400)
+    assert Receipt.objects.get(idempotency_key=f"file:{batch.sha256}:6").narrative == "A\\B C \\N"
     accounted_once(batch)
 
 

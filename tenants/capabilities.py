@@ -25,6 +25,7 @@ class Capability(StrEnum):
     AUTHORISE_CASH_UPS = "authorise_cash_ups"
     IMPORT_FILES = "import_files"
     MANAGE_IMPORT_RULES = "manage_import_rules"
+    RUN_EXPORTS = "run_exports"
     CONFIGURE_INCOME = "configure_income"
     MANAGE_MEMBERS = "manage_members"
     MANAGE_DOMAINS = "manage_domains"
@@ -43,6 +44,7 @@ _FINANCE_WORK = frozenset(
         Capability.WORK_SUSPENSE,
         Capability.RAISE_REFUNDS,
         Capability.IMPORT_FILES,
+        Capability.RUN_EXPORTS,
     }
 )
 

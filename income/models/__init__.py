@@ -1,5 +1,12 @@
 from income.models.cash_up import CashUp, CashUpStatus
 from income.models.channel import Channel, ChannelKind
+from income.models.exports import (
+    AmountFormat,
+    ExportedReceipt,
+    ExportLayout,
+    ExportRun,
+    ExportTarget,
+)
 from income.models.fund import Fund, FundGroup, OverpaymentHandling
 from income.models.fund_access import FundGroupAccess
 from income.models.imports import (
@@ -23,11 +30,16 @@ __all__ = [
     "RETRYABLE_STATUSES",
     "Account",
     "AccountKind",
+    "AmountFormat",
     "CashUp",
     "CashUpStatus",
     "Channel",
     "ChannelKind",
     "CsvMapping",
+    "ExportLayout",
+    "ExportRun",
+    "ExportTarget",
+    "ExportedReceipt",
     "Fund",
     "FundGroup",
     "FundGroupAccess",

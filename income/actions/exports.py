@@ -1,13 +1,15 @@
 """Running an export: every receipt not yet sent to the target whose money sits in the
 target's funds, once, in the target's layout; the file kept byte for byte."""
 
+import csv
 import hashlib
+import io
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from income.exports.layout import FieldSpec, LayoutSpec, render
+from income.exports.layout import FieldSpec, LayoutSpec, neutralise, render
 from income.imports.storage import council_folder
 from income.models import ExportRun, ExportTarget
 from tenants.audit.recording import record_audit
@@ -42,6 +44,18 @@ JOIN income_channel c ON c.id = r.channel_id
 JOIN income_fund f ON f.id = l.fund_id
 LEFT JOIN income_vatcode v ON v.id = f.vat_code_id
 ORDER BY r.received_on, r.id, f.code
+"""
+# The general-ledger journal: income credited per day, ledger code, cost centre and VAT
+# code, and each day's total debited to the control code, so debits equal credits.
+GL_LINES = """
+SELECT r.received_on, f.ledger_code, f.cost_centre, coalesce(v.code, ''), sum(l.pence)::bigint,
+    count(DISTINCT l.receipt_id)
+FROM export_lines l
+JOIN income_receipt r ON r.id = l.receipt_id
+JOIN income_fund f ON f.id = l.fund_id
+LEFT JOIN income_vatcode v ON v.id = f.vat_code_id
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
 """
 COLUMNS = (
     "receipt_number", "received_on", "reference", "payer_name", "narrative", "channel",
@@ -78,7 +92,7 @@ def run_export(*, council: Council, target: ExportTarget, acting_user: User | No
     target = ExportTarget.objects.select_for_update().get(pk=target.pk)
     if not target.is_active:
         raise ValidationError(f"{target.name} is not in use.")
-    if not target.fields:
+    if not target.fields and target.layout != "gl_journal":
         raise ValidationError(f"{target.name} has no fields in its layout.")
     made_at = timezone.now()
     run = ExportRun.objects.create(
@@ -99,7 +113,12 @@ def run_export(*, council: Council, target: ExportTarget, acting_user: User | No
         cursor.execute(CLAIM, {"funds": funds, "target": target.pk})
         cursor.execute(RECORD, {"target": target.pk, "run": run.pk})
         receipts = cursor.rowcount
-        cursor.execute(LINES)
+        if target.layout == "gl_journal":
+            cursor.execute(GL_LINES)
+            chunks, lines, total = _gl_journal(cursor.fetchall(), target)
+        else:
+            cursor.execute(LINES)
+            chunks = None
 
         def rows():
             nonlocal lines, total
@@ -110,7 +129,7 @@ def run_export(*, council: Council, target: ExportTarget, acting_user: User | No
                     yield dict(zip(COLUMNS, values, strict=True))
 
         with partial.open("wb") as out:
-            for chunk in render(layout_of(target), rows(), made_on=made_at.date()):
+            for chunk in chunks or render(layout_of(target), rows(), made_on=made_at.date()):
                 data = chunk.encode("utf-8")
                 digest.update(data)
                 size += len(data)
@@ -135,6 +154,46 @@ def run_export(*, council: Council, target: ExportTarget, acting_user: User | No
         after={"target": target.name, "receipts": receipts, "total_pence": total},
     )
     return run
+
+
+def _gl_journal(rows: list[tuple], target: ExportTarget) -> tuple[list[str], int, int]:
+    """CSV lines: date, ledger code, cost centre, VAT code, debit, credit, description."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        ["date", "ledger_code", "cost_centre", "vat_code", "debit", "credit", "description"]
+    )
+    control = target.control_ledger_code or "CONTROL"
+    lines = total = 0
+    by_day: dict = {}
+    for day, ledger_code, cost_centre, vat_code, pence, receipts in rows:
+        by_day.setdefault(day, []).append((ledger_code, cost_centre, vat_code, pence, receipts))
+    for day, entries in by_day.items():
+        day_total = sum(entry[3] for entry in entries)
+        when = day.strftime(target.date_format)
+        writer.writerow([when, control, "", "", _pounds(day_total), "", "Income banked"])
+        for ledger_code, cost_centre, vat_code, pence, receipts in entries:
+            writer.writerow(
+                [
+                    when,
+                    neutralise(ledger_code),
+                    neutralise(cost_centre),
+                    neutralise(vat_code),
+                    "",
+                    _pounds(pence),
+                    f"{receipts} receipt{'s' if receipts != 1 else ''}",
+                ]
+            )
+        lines += len(entries) + 1
+        total += day_total
+    debits = credits = _pounds(total)
+    writer.writerow(["TOTAL", "", "", "", debits, credits, f"{lines} lines"])
+    return [out.getvalue()], lines, total
+
+
+def _pounds(pence: int) -> str:
+    whole, part = divmod(pence, 100)
+    return f"{whole}.{part:02d}"
 
 
 def export_path(run: ExportRun):

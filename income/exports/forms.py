@@ -9,6 +9,7 @@ from income.models import ExportTarget, Fund
 
 class ExportTargetForm(GovukModelForm):
     field_lines = forms.CharField(
+        required=False,
         label="Fields, one a line",
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         help_text="Each line: field, width, left or right, pad character; for example "
@@ -27,6 +28,7 @@ class ExportTargetForm(GovukModelForm):
             "include_trailer",
             "date_format",
             "amount_format",
+            "control_ledger_code",
             "funds",
             "is_active",
         ]
@@ -41,6 +43,9 @@ class ExportTargetForm(GovukModelForm):
 
     def clean_field_lines(self) -> str:
         text = self.cleaned_data["field_lines"]
+        if not text.strip() and self.data.get("layout") == "gl_journal":
+            self.instance.fields = []
+            return text
         try:
             self.instance.fields = parse_fields(text)
         except ValueError as error:

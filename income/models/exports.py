@@ -9,6 +9,7 @@ from income.models.fund import Fund
 class ExportLayout(models.TextChoices):
     CSV = "csv", "CSV"
     FIXED = "fixed", "Fixed width"
+    GL_JOURNAL = "gl_journal", "General-ledger journal (CSV, summarised per day)"
 
 
 class AmountFormat(models.TextChoices):
@@ -35,6 +36,10 @@ class ExportTarget(models.Model):
     )
     funds = models.ManyToManyField(
         Fund, blank=True, related_name="+", help_text="None chosen: every fund"
+    )
+    # For a general-ledger journal: the ledger code each day's total is debited to.
+    control_ledger_code = models.CharField(
+        max_length=30, blank=True, help_text="General-ledger journals: the bank or control code"
     )
     is_active = models.BooleanField(default=True)
 

@@ -26,7 +26,15 @@ from django_tenants.utils import schema_context
 from income.accounts import fund_account
 from income.actions.receipts import Allocation, record_receipt
 from income.actions.refunds import raise_refund
-from income.models import Channel, CsvMapping, Fund, ImportRule, ReferenceRule, VatCode
+from income.models import (
+    Channel,
+    CsvMapping,
+    ExportTarget,
+    Fund,
+    ImportRule,
+    ReferenceRule,
+    VatCode,
+)
 from income.reference_rules import expected_check_character
 from tenants.actions.councils import create_council
 from tenants.models import Council, CouncilRole, Membership, PlatformRole, User
@@ -180,8 +188,9 @@ def _seed_funds(council: Council, demo: DemoCouncil) -> None:
 
 
 def _seed_import_config(council: Council) -> None:
-    """A bank CSV column mapping for the sample file in income/demo_files/bank.csv, and one
-    import rule (Acme Ltd's bank credits are business rates, whatever their reference)."""
+    """A bank CSV column mapping for the sample file in income/demo_files/bank.csv, one
+    import rule (Acme Ltd's bank credits are business rates, whatever their reference), and
+    two export targets: a revenues system cash file and a general-ledger journal."""
     with schema_context(council.schema_name), transaction.atomic():
         CsvMapping.objects.get_or_create(
             name="Bank statement CSV (Date, Description, Paid in, Paid out, Reference)",
@@ -193,6 +202,26 @@ def _seed_import_config(council: Council) -> None:
                 "reference_column": 5,
                 "channel": Channel.objects.filter(code="BANK").first(),
             },
+        )
+        ExportTarget.objects.get_or_create(
+            name="Revenues and benefits cash file",
+            defaults={
+                "layout": "fixed",
+                "amount_format": "pence",
+                "date_format": "%Y%m%d",
+                "fields": [
+                    {"field": "fund_code", "width": 5, "align": "left", "pad": " "},
+                    {"field": "reference", "width": 16, "align": "left", "pad": " "},
+                    {"field": "received_on", "width": 8, "align": "left", "pad": " "},
+                    {"field": "amount", "width": 11, "align": "right", "pad": "0"},
+                    {"field": "receipt_number", "width": 12, "align": "left", "pad": " "},
+                    {"field": "channel", "width": 10, "align": "left", "pad": " "},
+                ],
+            },
+        )
+        ExportTarget.objects.get_or_create(
+            name="General ledger journal",
+            defaults={"layout": "gl_journal", "control_ledger_code": "9100", "fields": []},
         )
         rates = Fund.objects.filter(code="NNDR").first()
         if rates is not None:

@@ -143,3 +143,29 @@ def test_the_pages_run_an_export_and_download_the_same_bytes(council_a):
     client.login(email=auditor.email, password=PASSWORD)
     assert client.post("/exports/", {"target": target.pk}).status_code == 403
     assert client.get(f"/exports/runs/{run_id}/file/").status_code == 200
+
+
+def test_the_general_ledger_journal_is_summarised_per_day_and_balances(
+    council_a, cash, council_tax, parking, officer
+):
+    council_tax.ledger_code, council_tax.cost_centre = "4001", "CC10"
+    council_tax.save()
+    parking.ledger_code, parking.cost_centre = "4002", "CC11"
+    parking.save()
+    pay(cash, council_tax, 10_000, "k1")
+    pay(cash, council_tax, 2_500, "k2")
+    pay(cash, parking, 500, "k3")
+    target = ExportTarget.objects.create(
+        name="General ledger", layout="gl_journal", control_ledger_code="9000", fields=[]
+    )
+
+    run = run_export(council=council_a, target=target, acting_user=officer)
+
+    assert export_path(run).read_text().splitlines() == [
+        "date,ledger_code,cost_centre,vat_code,debit,credit,description",
+        "20/11/2026,9000,,,130.00,,Income banked",
+        "20/11/2026,4001,CC10,,,125.00,2 receipts",
+        "20/11/2026,4002,CC11,,,5.00,1 receipt",
+        "TOTAL,,,,130.00,130.00,3 lines",
+    ]
+    assert (run.receipt_count, run.total_pence) == (3, 13_000)

@@ -26,6 +26,7 @@ class Capability(StrEnum):
     IMPORT_FILES = "import_files"
     MANAGE_IMPORT_RULES = "manage_import_rules"
     RUN_EXPORTS = "run_exports"
+    SIGN_OFF_RECONCILIATION = "sign_off_reconciliation"
     CONFIGURE_INCOME = "configure_income"
     MANAGE_MEMBERS = "manage_members"
     MANAGE_DOMAINS = "manage_domains"
@@ -56,6 +57,7 @@ COUNCIL_ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
         Capability.AUTHORISE_CASH_UPS,
         Capability.CONFIGURE_INCOME,
         Capability.MANAGE_IMPORT_RULES,
+        Capability.SIGN_OFF_RECONCILIATION,
         Capability.MANAGE_MEMBERS,
         Capability.MANAGE_DOMAINS,
         Capability.MANAGE_INTEGRATIONS,
@@ -66,6 +68,7 @@ COUNCIL_ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
         Capability.APPROVE_REFUNDS,
         Capability.AUTHORISE_CASH_UPS,
         Capability.MANAGE_IMPORT_RULES,
+        Capability.SIGN_OFF_RECONCILIATION,
     },
     CouncilRole.INCOME_OFFICER: READ_ONLY | _FINANCE_WORK,
     CouncilRole.AUDITOR: READ_ONLY,

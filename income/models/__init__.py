@@ -21,6 +21,12 @@ from income.models.imports import (
 )
 from income.models.ledger import Account, AccountKind, Journal, JournalKind, Posting
 from income.models.receipt import Receipt, ReceiptStatus
+from income.models.reconciliation import (
+    BankStatement,
+    MatchKind,
+    ReconciliationSignOff,
+    StatementLine,
+)
 from income.models.reference_rule import ReferenceRule
 from income.models.refund import Refund, RefundApprovalLimit, RefundRoute, RefundStatus
 from income.models.vat import VatCode
@@ -31,6 +37,7 @@ __all__ = [
     "Account",
     "AccountKind",
     "AmountFormat",
+    "BankStatement",
     "CashUp",
     "CashUpStatus",
     "Channel",
@@ -51,15 +58,18 @@ __all__ = [
     "ImportSuspendedLine",
     "Journal",
     "JournalKind",
+    "MatchKind",
     "OverpaymentHandling",
     "Posting",
     "Receipt",
     "ReceiptStatus",
+    "ReconciliationSignOff",
     "ReferenceRule",
     "Refund",
     "RefundApprovalLimit",
     "RefundRoute",
     "RefundStatus",
+    "StatementLine",
     "VatCode",
     "WorkerHeartbeat",
 ]

@@ -65,3 +65,36 @@ def test_an_upload_is_imported_by_the_worker_once_it_commits(
         assert Receipt.objects.filter(import_batch=batch).count() == 50
         assert "Task income.run_import[" in celery_worker_process.log()
         stored_path(batch.sha256).unlink()
+
+
+def test_progress_is_written_from_a_connection_of_its_own(council_a, committed):
+    """The import's own transaction hides everything until it commits; progress must not."""
+    from django.db import connection
+
+    from income.imports.progress import ProgressReporter
+
+    with schema_context(council_a.schema_name):
+        batch = ImportBatch.objects.create(
+            file_name="x.txt",
+            sha256=secrets.token_hex(32),
+            size_bytes=1000,
+            format="allpay",
+            default_date=datetime.date(2026, 11, 20),
+            status=ImportStatus.RUNNING,
+        )
+        try:
+            with transaction.atomic():
+                reporter = ProgressReporter(batch.pk)
+                reporter.report(phase="Reading the file", bytes_read=500, lines_read=42, force=True)
+                reporter.close()
+                # Seen from outside the (still open) transaction, as the page would see it.
+                batch.refresh_from_db()
+                assert connection.in_atomic_block
+            assert (batch.phase, batch.bytes_read, batch.lines_read) == (
+                "Reading the file",
+                500,
+                42,
+            )
+            assert batch.percent_done == 45
+        finally:
+            ImportBatch.objects.filter(pk=batch.pk).delete()

@@ -4,6 +4,8 @@ target's funds, once, in the target's layout; the file kept byte for byte."""
 import csv
 import hashlib
 import io
+import logging
+import time
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -15,6 +17,8 @@ from income.models import ExportRun, ExportTarget
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User
+
+logger = logging.getLogger(__name__)
 
 # Receipts not yet sent to this target, with what each holds in the target's funds now.
 CLAIM = """
@@ -110,9 +114,12 @@ def run_export(*, council: Council, target: ExportTarget, acting_user: User | No
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS export_lines")
         funds = list(target.funds.values_list("pk", flat=True))
+        began = time.perf_counter()
         cursor.execute(CLAIM, {"funds": funds, "target": target.pk})
+        claimed = time.perf_counter()
         cursor.execute(RECORD, {"target": target.pk, "run": run.pk})
         receipts = cursor.rowcount
+        recorded = time.perf_counter()
         if target.layout == "gl_journal":
             cursor.execute(GL_LINES)
             chunks, lines, total = _gl_journal(cursor.fetchall(), target)
@@ -135,6 +142,13 @@ def run_export(*, council: Council, target: ExportTarget, acting_user: User | No
                 size += len(data)
                 out.write(data)
         cursor.execute("DROP TABLE export_lines")
+    logger.info(
+        "export %s: claim %.2fs, record %.2fs, write %.2fs",
+        run.pk,
+        claimed - began,
+        recorded - claimed,
+        time.perf_counter() - recorded,
+    )
     sha256 = digest.hexdigest()
     extension = "csv" if target.layout == "csv" else "txt"
     run.file_name = (

@@ -51,3 +51,31 @@ def test_each_demo_file_imports(council_a, ledger, name, fmt, expected):
     )
     assert counts == expected, [(r.line_number, r.reason) for r in batch.rejected.all()]
     assert batch.lines_accounted == batch.lines_read
+
+
+def test_the_demo_reconciliation_statement_matches_the_demo_allpay_import(
+    council_a, ledger, manager
+):
+    from income.actions.reconciliation import load_statement, match_statement
+
+    _seed_funds(council_a, DEMO_COUNCILS[0])
+    batch = upload_import(
+        council=council_a,
+        uploaded_file=SimpleUploadedFile("allpay.txt", (DEMO_FILES / "allpay.txt").read_bytes()),
+        format_name="allpay",
+        acting_user=None,
+    )
+    batch = run_import(batch.pk)
+    statement = load_statement(
+        council=council_a,
+        uploaded_file=SimpleUploadedFile(
+            "statement.xml", (DEMO_FILES / "reconciliation_statement.xml").read_bytes()
+        ),
+        format_name="camt053",
+        acting_user=manager,
+    )
+
+    assert match_statement(council=council_a, statement=statement, acting_user=manager) == 1
+    line = statement.lines.get(line_number=1)
+    # The allpay settlement is the day's receipts less what allpay took back.
+    assert line.expected_pence == batch.receipts_pence - batch.adjustments_pence == 478_999

@@ -26,8 +26,10 @@ from income.formats.records import (
     RejectedLine,
     check_not_empty,
     check_not_utf16,
+    numbered_lines,
     pence_text,
     shown,
+    too_long_reason,
 )
 
 NAME = "allpay"
@@ -108,7 +110,13 @@ def read(stream: BinaryIO, *, options: ReadOptions | None = None) -> Iterator:
     total_amount: tuple[int, str, int | None] | None = None
     total_count: tuple[int, str, int | None] | None = None
     line_number = 0
-    for line_number, raw in enumerate(stream, start=1):
+    for line_number, raw, too_long in numbered_lines(stream):
+        if too_long:
+            if ended_at is None:
+                transactions += 1
+                unreadable_amounts += 1
+            yield RejectedLine(line_number, shown(raw), too_long_reason())
+            continue
         try:
             line = raw.rstrip(b"\r\n").decode("ascii")
         except UnicodeDecodeError as error:

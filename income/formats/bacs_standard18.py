@@ -22,7 +22,9 @@ from income.formats.records import (
     check_not_empty,
     check_not_utf16,
     clean_text,
+    numbered_lines,
     shown,
+    too_long_reason,
 )
 
 NAME = "bacs18"
@@ -67,7 +69,10 @@ def read(stream: BinaryIO, *, options: ReadOptions | None = None) -> Iterator:
     check_not_utf16(head)
     stream.seek(0)
     processing_day = (options.default_date if options else None) or datetime.date.today()
-    for line_number, raw in enumerate(stream, start=1):
+    for line_number, raw, too_long in numbered_lines(stream):
+        if too_long:
+            yield RejectedLine(line_number, shown(raw), too_long_reason())
+            continue
         try:
             line = raw.rstrip(b"\r\n").decode("ascii")
         except UnicodeDecodeError as error:

@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from income.formats.records import (
     FORMULA_STARTS,
+    MAX_LINE_BYTES,
     CsvMappingSpec,
     FileRefused,
     PaymentRecord,
@@ -21,6 +22,7 @@ from income.formats.records import (
     check_not_empty,
     check_not_utf16,
     clean_text,
+    numbered_lines,
     pounds_to_pence,
     shown,
 )
@@ -36,7 +38,12 @@ def looks_like(head: bytes) -> bool:
 
 
 def _decoded(stream: BinaryIO) -> Iterator[str]:
-    for raw in stream:
+    for line_number, raw, too_long in numbered_lines(stream):
+        if too_long:
+            raise FileRefused(
+                f"Line {line_number} is longer than {MAX_LINE_BYTES:,} characters: this is not "
+                "a CSV file of payments."
+            )
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError:

@@ -8,8 +8,12 @@ format, in the wrong encoding, an XML bomb) raises `FileRefused`, and then nothi
 
 import datetime
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
+# No line of a payment file is anywhere near this long; a longer one is refused, unread.
+MAX_LINE_BYTES = 64 * 1024
 # How much of a refused line is kept to show people (a line can be any length).
 MAX_RAW_LENGTH = 500
 MAX_REFERENCE_LENGTH = 50
@@ -129,3 +133,26 @@ def pence_text(pence: int) -> str:
     sign = "-" if pence < 0 else ""
     whole, part = divmod(abs(pence), 100)
     return f"{sign}£{whole:,}.{part:02d}"
+
+
+def numbered_lines(
+    stream: BinaryIO, limit: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, bytes, too long) for each line, never holding more than `limit` bytes of
+    one line: a file with no line breaks cannot fill the memory."""
+    number = 0
+    while True:
+        raw = stream.readline(limit)
+        if not raw:
+            return
+        number += 1
+        too_long = len(raw) >= limit and not raw.endswith(b"\n")
+        while too_long:
+            rest = stream.readline(limit)
+            if not rest or rest.endswith(b"\n"):
+                break
+        yield number, raw, too_long
+
+
+def too_long_reason(limit: int = MAX_LINE_BYTES) -> str:
+    return f"the line is longer than {limit:,} characters, so it was not read"

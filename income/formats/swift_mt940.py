@@ -36,8 +36,13 @@ def looks_like(head: bytes) -> bool:
     return b":20:" in head and (b":60F:" in head or b":60M:" in head or b":61:" in head)
 
 
+MAX_STATEMENT_BYTES = 20 * 1024 * 1024
+
+
 def read(stream: BinaryIO, *, options: ReadOptions | None = None) -> Iterator:
-    content = stream.read()
+    content = stream.read(MAX_STATEMENT_BYTES + 1)
+    if len(content) > MAX_STATEMENT_BYTES:
+        raise FileRefused("An MT940 statement is at most 20 MB; this file is larger.")
     check_not_empty(content)
     check_not_utf16(content[:4096])
     try:

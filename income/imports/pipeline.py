@@ -14,6 +14,7 @@ It is one transaction: a crash or a killed worker leaves nothing, and the task r
 """
 
 import logging
+import tempfile
 import time
 from typing import Any
 
@@ -186,7 +187,20 @@ FROM import_alloc
 
 def run_import(batch_id: int) -> ImportBatch:
     """Import the batch's file, all or nothing. Safe to run again: a finished batch is left
-    as it is, and an unfinished one (a crash, a killed worker) starts again from nothing."""
+    as it is, and an unfinished one (a crash, a killed worker) starts again from nothing.
+    Two workers given the same batch (a message delivered twice) take turns: the second
+    finds it finished and leaves it."""
+    key = [connection.schema_name, batch_id]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s), %s::integer)", key)
+    try:
+        return _run_import(batch_id)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s), %s::integer)", key)
+
+
+def _run_import(batch_id: int) -> ImportBatch:
     batch = ImportBatch.objects.select_related("mapping", "mapping__channel").get(pk=batch_id)
     if batch.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
         return batch
@@ -243,7 +257,7 @@ def run_import(batch_id: int) -> ImportBatch:
 
 
 def _finish(batch: ImportBatch, status: str, message: str) -> None:
-    ImportBatch.objects.filter(pk=batch.pk).update(
+    ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.RUNNING).update(
         status=status, message=message, finished_at=timezone.now(), phase=""
     )
 
@@ -309,6 +323,12 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
         began = time.perf_counter()
         _allocate(cursor, refused_pairs)
         timings["allocate"] = time.perf_counter() - began
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM import_staging), (SELECT count(*) FROM import_alloc)"
+        )
+        staged, allocated = cursor.fetchone()
+        if staged != allocated:  # a line without its channel's clearing account: never drop it
+            raise RuntimeError(f"{staged - allocated} staged lines could not be allocated")
         params = {
             "user_id": getattr(user, "pk", None),
             "user_email": getattr(user, "email", "") or "",
@@ -374,11 +394,16 @@ def _stream_into_staging(
     matcher: FundMatcher,
     progress: ProgressReporter,
 ) -> tuple[int, int]:
-    rejected: list[tuple[int, int, str, str]] = []
+    # Rejected lines wait in a spool (memory, then disk): a file of nothing but bad lines
+    # must not fill the worker's memory.
+    rejected_count = 0
     pending: list[str] = []
     lines_read = 0
     channel_ids = {code: channel.pk for code, channel in channels.items()}
-    with connection.cursor() as cursor:
+    with (
+        tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+") as rejected,
+        connection.cursor() as cursor,
+    ):
         # ON COMMIT DROP, but a caller's outer transaction (a test) may run two imports.
         cursor.execute("DROP TABLE IF EXISTS import_staging, import_alloc")
         cursor.execute(STAGING)
@@ -389,17 +414,19 @@ def _stream_into_staging(
                 for item in records:
                     lines_read += 1
                     if isinstance(item, RejectedLine):
-                        rejected.append((batch.pk, item.line_number, item.raw, item.reason))
+                        rejected_count += 1
+                        rejected.write(
+                            f"{batch.pk}\t{item.line_number}\t{_copy_text(item.raw)}\t"
+                            f"{_copy_text(item.reason)}\n"
+                        )
                     elif isinstance(item, PaymentRecord):
                         channel_id = channel_ids.get(item.channel_code)
                         if channel_id is None:
-                            rejected.append(
-                                (
-                                    batch.pk,
-                                    item.line_number,
-                                    item.reference,
-                                    f'there is no channel "{item.channel_code}"',
-                                )
+                            rejected_count += 1
+                            rejected.write(
+                                f"{batch.pk}\t{item.line_number}\t"
+                                f"{_copy_text(item.reference)}\t"
+                                f"{_copy_text(f'there is no channel {item.channel_code!r}')}\n"
                             )
                             continue
                         fund_id, reason = matcher.match(item.reference)
@@ -424,14 +451,15 @@ def _stream_into_staging(
                         )
                 if pending:
                     copy.write("".join(pending))
-        if rejected:
+        if rejected_count:
+            rejected.seek(0)
             with raw_cursor.copy(
                 "COPY income_importrejectedline (batch_id, line_number, content, reason) FROM STDIN"
             ) as copy:
-                for row in rejected:
-                    copy.write_row(row)
+                while chunk := rejected.read(1024 * 1024):
+                    copy.write(chunk)
         cursor.execute("ANALYZE import_staging")
-    return lines_read, len(rejected)
+    return lines_read, rejected_count
 
 
 def _rematch_rewritten_references(cursor: Any, matcher: FundMatcher) -> None:

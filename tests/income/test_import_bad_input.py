@@ -268,3 +268,17 @@ def test_bacs_camt_and_mt940_files_import_through_the_same_pipeline(council_a, p
     assert batch.status == ImportStatus.COMPLETED, batch.message
     assert (batch.receipts_created, batch.receipts_pence) == (1, 750)
     assert batch.fund_totals[0]["code"] == "PARK"
+
+
+def test_a_line_without_end_is_refused_unread_and_the_rest_imported(council_a, parking):
+    huge = "X" * 200_000  # no line break for 200,000 characters
+    content = allpay_file([good(1), huge, good(3)], total=2_000, count=3)
+
+    batch = run(council_a, content)
+
+    assert [(r.line_number, r.reason) for r in batch.rejected.all()] == [
+        (2, "the line is longer than 65,536 characters, so it was not read")
+    ]
+    assert len(batch.rejected.get().content) <= 501
+    assert batch.receipts_created == 2
+    accounted_once(batch)

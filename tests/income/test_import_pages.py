@@ -67,8 +67,11 @@ def test_upload_shows_progress_that_refreshes_itself_then_the_summary(council_a_
     assert response["Location"] == f"/imports/{batch.pk}/"
     waiting = client.get(response["Location"])
     assert waiting["Refresh"] == "2"
-    assert b'<meta http-equiv="refresh" content="2">' in waiting.content
     assert b'role="progressbar"' in waiting.content
+    assert b"stop refreshing" in waiting.content
+    stopped = client.get(response["Location"] + "?refresh=off")
+    assert "Refresh" not in stopped
+    assert b"does not refresh itself" in stopped.content
 
     with schema_context(council_a_ready.schema_name):
         run_import(batch.pk)

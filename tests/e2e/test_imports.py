@@ -61,3 +61,8 @@ def test_an_officer_uploads_an_allpay_file_watches_it_import_and_reads_the_summa
             return ImportBatch.objects.get().receipts_created
 
     assert committed(django_db_blocker, imported) == 41
+
+    for path in ("/imports/", "/imports/rules/", "/imports/mappings/", "/exports/",
+                 "/reconciliation/"):  # fmt: skip
+        page.goto(f"{base}{path}")
+        assert axe_violations(page) == [], path

@@ -37,6 +37,7 @@ urlpatterns = [
     path("imports/mappings/", imports.mapping_list, name="import-mappings"),
     path("imports/mappings/new/", imports.mapping_edit, name="import-mapping-create"),
     path("imports/mappings/<int:pk>/", imports.mapping_edit, name="import-mapping-edit"),
+    path("imports/returned-debits/", imports.returned_debits, name="returned-debits"),
     path("imports/<int:pk>/", imports.detail, name="import"),
     path("imports/<int:pk>/rejected.csv", imports.rejected_csv, name="import-rejected-csv"),
     path("imports/<int:pk>/file/", imports.original_file, name="import-file"),

@@ -130,3 +130,11 @@ class ReverseImportForm(GovukForm):
         max_length=500,
         help_text="This is kept in the audit log and on the reversing journal.",
     )
+
+
+class ArudForm(GovukForm):
+    file = forms.FileField(
+        label="ARUDD report (XML)",
+        help_text="BACS's Advice of Unpaid Direct Debits, as downloaded from Bacs Payment "
+        "Services.",
+    )

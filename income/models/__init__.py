@@ -18,6 +18,8 @@ from income.models.imports import (
     ImportRule,
     ImportStatus,
     ImportSuspendedLine,
+    ReturnedDebit,
+    ReturnedDebitStatus,
 )
 from income.models.ledger import Account, AccountKind, Journal, JournalKind, Posting
 from income.models.receipt import Receipt, ReceiptStatus
@@ -69,6 +71,8 @@ __all__ = [
     "RefundApprovalLimit",
     "RefundRoute",
     "RefundStatus",
+    "ReturnedDebit",
+    "ReturnedDebitStatus",
     "StatementLine",
     "VatCode",
     "WorkerHeartbeat",

@@ -227,3 +227,38 @@ class ImportAdjustment(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line_number} {format_pounds(-self.amount_pence)}"
+
+
+class ReturnedDebitStatus(models.TextChoices):
+    REVERSED = "reversed", "Receipt reversed"
+    UNMATCHED = "unmatched", "No receipt found"
+    REJECTED = "rejected", "Could not be read"
+
+
+class ReturnedDebit(models.Model):
+    """One Direct Debit returned unpaid (from an ARUDD report): its original receipt reversed
+    with the reason code, or left on the worklist when no receipt matches."""
+
+    # arudd:<sha256 of the report>:<item number>: a report applied twice changes nothing.
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    file_name = models.CharField(max_length=255)
+    item_number = models.PositiveIntegerField()
+    reference = models.CharField(max_length=50, blank=True)
+    amount_pence = models.BigIntegerField(default=0)
+    original_date = models.DateField(null=True, blank=True)
+    return_code = models.CharField(max_length=10, blank=True)
+    return_description = models.CharField(max_length=100, blank=True)
+    payer_name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=ReturnedDebitStatus.choices)
+    reason = models.TextField(blank=True)
+    receipt = models.ForeignKey(
+        "income.Receipt", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by_email = models.CharField(max_length=254, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "item_number"]
+
+    def __str__(self) -> str:
+        return f"Returned Direct Debit {self.reference} {format_pounds(self.amount_pence)}"

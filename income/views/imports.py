@@ -8,11 +8,18 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from income.actions.imports import reverse_import, save_csv_mapping, save_import_rule, upload_import
+from income.actions.imports import (
+    apply_returned_debits,
+    reverse_import,
+    save_csv_mapping,
+    save_import_rule,
+    upload_import,
+)
 from income.formats.config_csv import neutralise
 from income.formats.registry import FORMATS
 from income.imports.forms import (
     CONDITION_ROWS,
+    ArudForm,
     CsvMappingForm,
     ImportRuleForm,
     ReverseImportForm,
@@ -20,7 +27,14 @@ from income.imports.forms import (
 )
 from income.imports.rules_sql import FIELD_CHOICES, OPERATOR_CHOICES
 from income.imports.storage import stored_path
-from income.models import CsvMapping, ImportBatch, ImportRule, ImportStatus
+from income.models import (
+    CsvMapping,
+    ImportBatch,
+    ImportRule,
+    ImportStatus,
+    ReturnedDebit,
+    ReturnedDebitStatus,
+)
 from income.money import format_pounds
 from tenants.capabilities import Capability, council_capabilities
 from tenants.view_permissions import council_capability_required
@@ -222,6 +236,44 @@ def mapping_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         request,
         "income/imports/mapping_edit.html",
         {"form": form, "mapping": mapping if pk else None},
+    )
+
+
+@council_capability_required(Capability.VIEW_INCOME)
+def returned_debits(request: HttpRequest) -> HttpResponse:
+    """ARUDD reports: upload one to reverse the returned Direct Debits' receipts; the
+    worklist shows what matched no receipt."""
+    form = ArudForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not _may(request, Capability.IMPORT_FILES):
+            return HttpResponse("Your role does not allow this.", status=403)
+        if form.is_valid():
+            try:
+                results = apply_returned_debits(
+                    council=request.council,
+                    uploaded_file=form.cleaned_data["file"],
+                    acting_user=request.user,
+                )
+            except ValidationError as error:
+                form.add_error("file", error)
+            else:
+                reversed_count = sum(r.status == ReturnedDebitStatus.REVERSED for r in results)
+                messages.success(
+                    request,
+                    f"{len(results)} returned Direct Debit{'s' if len(results) != 1 else ''}: "
+                    f"{reversed_count} receipt{'s' if reversed_count != 1 else ''} reversed",
+                )
+                return redirect("income:returned-debits")
+    items = ReturnedDebit.objects.select_related("receipt")
+    return render(
+        request,
+        "income/imports/returned_debits.html",
+        {
+            "form": form,
+            "worklist": items.exclude(status=ReturnedDebitStatus.REVERSED)[:200],
+            "reversed_items": items.filter(status=ReturnedDebitStatus.REVERSED)[:100],
+            "may_import": _may(request, Capability.IMPORT_FILES),
+        },
     )
 
 

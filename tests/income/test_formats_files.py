@@ -308,3 +308,15 @@ def test_allpay_lines_built_from_pieces_never_crash_and_are_all_accounted_for(pi
         r.line_number for r in rejected if r.line_number <= len(lines)
     }
     assert transaction_lines == set(range(1, len(lines) + 1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.one_of(st.binary(max_size=600), st.text(max_size=400).map(str.encode)))
+def test_no_bytes_make_the_arudd_parser_crash(data):
+    from income.formats import arudd
+
+    try:
+        for item in arudd.read(io.BytesIO(data)):
+            assert isinstance(item, arudd.ReturnedDebitItem | RejectedLine)
+    except FileRefused as refusal:
+        assert str(refusal)

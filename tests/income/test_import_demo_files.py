@@ -79,3 +79,24 @@ def test_the_demo_reconciliation_statement_matches_the_demo_allpay_import(
     line = statement.lines.get(line_number=1)
     # The allpay settlement is the day's receipts less what allpay took back.
     assert line.expected_pence == batch.receipts_pence - batch.adjustments_pence == 478_999
+
+
+def test_the_demo_arudd_report_reverses_a_receipt_of_the_demo_bacs_import(
+    council_a, ledger, officer
+):
+    from income.actions.imports import apply_returned_debits
+
+    _seed_funds(council_a, DEMO_COUNCILS[0])
+    batch = upload_import(
+        council=council_a,
+        uploaded_file=SimpleUploadedFile("bacs18.txt", (DEMO_FILES / "bacs18.txt").read_bytes()),
+        format_name="bacs18",
+        acting_user=None,
+    )
+    run_import(batch.pk)
+    results = apply_returned_debits(
+        council=council_a,
+        uploaded_file=SimpleUploadedFile("arudd.xml", (DEMO_FILES / "arudd.xml").read_bytes()),
+        acting_user=officer,
+    )
+    assert [r.status for r in results] == ["reversed", "unmatched"]

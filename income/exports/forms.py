@@ -30,6 +30,7 @@ class ExportTargetForm(GovukModelForm):
             "amount_format",
             "control_ledger_code",
             "funds",
+            "runs_daily",
             "is_active",
         ]
         widgets = {"funds": forms.CheckboxSelectMultiple}

@@ -41,6 +41,10 @@ class ExportTarget(models.Model):
     control_ledger_code = models.CharField(
         max_length=30, blank=True, help_text="General-ledger journals: the bank or control code"
     )
+    # Made every day by `manage.py run_daily_exports` (run it from cron or a scheduler).
+    runs_daily = models.BooleanField(
+        default=False, help_text="Make this export every day, without anyone asking"
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

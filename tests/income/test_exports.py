@@ -169,3 +169,31 @@ def test_the_general_ledger_journal_is_summarised_per_day_and_balances(
         "TOTAL,,,,130.00,130.00,3 lines",
     ]
     assert (run.receipt_count, run.total_pence) == (3, 13_000)
+
+
+def test_daily_exports_run_for_the_targets_that_ask_for_them(council_a, cash, council_tax):
+    from income.models import ExportRun
+    from income.tasks import run_daily_exports_task
+
+    pay(cash, council_tax, 1_000, "k1")
+    daily = ExportTarget.objects.create(
+        name="Daily", fields=parse_fields("amount"), runs_daily=True
+    )
+    ExportTarget.objects.create(name="On demand", fields=parse_fields("amount"))
+
+    run_daily_exports_task()
+    run_daily_exports_task()  # again the same day: nothing is sent twice
+
+    runs = list(ExportRun.objects.order_by("id"))
+    assert [(run.target, run.receipt_count) for run in runs] == [(daily, 1), (daily, 0)]
+
+
+@pytest.mark.django_db
+def test_the_command_queues_each_active_councils_daily_exports(council_a, council_b):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("run_daily_exports", stdout=out)
+    assert "Queued the daily exports of" in out.getvalue()

@@ -170,25 +170,40 @@ def copy_reference(rows_path: str, schema: str) -> tuple[int, float]:
     return rows, seconds
 
 
+def timed_import(council, path: str) -> tuple[object, float]:
+    started = time.perf_counter()
+    with open(path, "rb") as handle:
+        batch = upload_import(
+            council=council,
+            uploaded_file=File(handle, name="allpay.txt"),
+            format_name="allpay",
+            acting_user=None,
+        )
+    batch = run_import(batch.pk)
+    seconds = time.perf_counter() - started
+    stored_path(batch.sha256).unlink()
+    return batch, seconds
+
+
 def test_import_1m_allpay_lines(import_council, django_db_blocker, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "files"
     path = str(tmp_path / "allpay.txt")
     good = write_file(path, LINES)
+    # Smaller files first: the time per line should not grow with the file (linear time).
+    scaling = []
+    for size in (10_000, 100_000):
+        if size < LINES:
+            small = str(tmp_path / f"allpay-{size}.txt")
+            write_file(small, size)
+            with django_db_blocker.unblock(), schema_context(import_council.schema_name):
+                connection.set_schema(import_council.schema_name)
+                _, small_seconds = timed_import(import_council, small)
+            scaling.append((size, size / small_seconds))
     with django_db_blocker.unblock(), schema_context(import_council.schema_name):
         copy_rows, copy_seconds = copy_reference(path, import_council.schema_name)
         connection.set_schema(import_council.schema_name)
-        started = time.perf_counter()
-        with open(path, "rb") as handle:
-            batch = upload_import(
-                council=import_council,
-                uploaded_file=File(handle, name="allpay.txt"),
-                format_name="allpay",
-                acting_user=None,
-            )
-        batch = run_import(batch.pk)
-        seconds = time.perf_counter() - started
+        batch, seconds = timed_import(import_council, path)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        stored_path(batch.sha256).unlink()
 
     assert batch.status == ImportStatus.COMPLETED, batch.message
     assert batch.receipts_created == good == copy_rows
@@ -207,4 +222,9 @@ def test_import_1m_allpay_lines(import_council, django_db_blocker, tmp_path, set
             target=TARGET_RATIO,
         )
         + f" peak_mb={peak_mb:.0f}"
+    )
+    scaling.append((LINES, LINES / seconds))
+    print(
+        "import bench: rows per second by file size (linear time keeps them level): "
+        + ", ".join(f"{size:,} lines {rate:,.0f}/s" for size, rate in scaling)
     )

@@ -47,3 +47,27 @@ def govuk_pay_mop_up() -> dict:
 
     summary = run_mop_up(council=getattr(connection, "tenant", None), acting_user=None)
     return {"seen": summary.seen, "applied": summary.applied, "problems": summary.problems}
+
+
+@app.task(name="income.run_import", acks_late=True, reject_on_worker_lost=True)
+def run_import_task(batch_id: int) -> None:
+    """Import one uploaded payment file, all or nothing. A redelivered message (the worker
+    was killed) starts the unfinished import again; a finished one is left alone."""
+    from income.imports.pipeline import run_import
+
+    run_import(batch_id)
+
+
+@app.task(name="income.run_daily_exports", acks_late=True, reject_on_worker_lost=True)
+def run_daily_exports_task() -> None:
+    """Make this council's daily exports. Safe to repeat: a receipt already sent to a target
+    is never sent again, so a second run that day makes an empty file at most."""
+    from django.db import connection
+
+    from income.actions.exports import run_export
+    from income.models import ExportTarget
+    from tenants.models import Council
+
+    council = Council.objects.get(schema_name=connection.schema_name)
+    for target in ExportTarget.objects.filter(is_active=True, runs_daily=True):
+        run_export(council=council, target=target, acting_user=None)

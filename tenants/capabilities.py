@@ -24,6 +24,9 @@ class Capability(StrEnum):
     APPROVE_REFUNDS = "approve_refunds"
     AUTHORISE_CASH_UPS = "authorise_cash_ups"
     IMPORT_FILES = "import_files"
+    MANAGE_IMPORT_RULES = "manage_import_rules"
+    RUN_EXPORTS = "run_exports"
+    SIGN_OFF_RECONCILIATION = "sign_off_reconciliation"
     CONFIGURE_INCOME = "configure_income"
     MANAGE_MEMBERS = "manage_members"
     MANAGE_DOMAINS = "manage_domains"
@@ -42,6 +45,7 @@ _FINANCE_WORK = frozenset(
         Capability.WORK_SUSPENSE,
         Capability.RAISE_REFUNDS,
         Capability.IMPORT_FILES,
+        Capability.RUN_EXPORTS,
     }
 )
 
@@ -52,13 +56,20 @@ COUNCIL_ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
         Capability.APPROVE_REFUNDS,
         Capability.AUTHORISE_CASH_UPS,
         Capability.CONFIGURE_INCOME,
+        Capability.MANAGE_IMPORT_RULES,
+        Capability.SIGN_OFF_RECONCILIATION,
         Capability.MANAGE_MEMBERS,
         Capability.MANAGE_DOMAINS,
         Capability.MANAGE_INTEGRATIONS,
     },
     CouncilRole.FINANCE_MANAGER: READ_ONLY
     | _FINANCE_WORK
-    | {Capability.APPROVE_REFUNDS, Capability.AUTHORISE_CASH_UPS},
+    | {
+        Capability.APPROVE_REFUNDS,
+        Capability.AUTHORISE_CASH_UPS,
+        Capability.MANAGE_IMPORT_RULES,
+        Capability.SIGN_OFF_RECONCILIATION,
+    },
     CouncilRole.INCOME_OFFICER: READ_ONLY | _FINANCE_WORK,
     CouncilRole.AUDITOR: READ_ONLY,
 }

@@ -1,5 +1,12 @@
 from income.models.cash_up import CashUp, CashUpStatus
 from income.models.channel import Channel, ChannelKind
+from income.models.exports import (
+    AmountFormat,
+    ExportedReceipt,
+    ExportLayout,
+    ExportRun,
+    ExportTarget,
+)
 from income.models.fund import Fund, FundGroup, OverpaymentHandling
 from income.models.fund_access import FundGroupAccess
 from income.models.govuk_pay import (
@@ -13,21 +20,47 @@ from income.models.govuk_pay import (
     PaymentStatus,
     WebhookOutcome,
 )
+from income.models.imports import (
+    RETRYABLE_STATUSES,
+    CsvMapping,
+    ImportAdjustment,
+    ImportBatch,
+    ImportRejectedLine,
+    ImportRule,
+    ImportStatus,
+    ImportSuspendedLine,
+    ReturnedDebit,
+    ReturnedDebitStatus,
+)
 from income.models.ledger import Account, AccountKind, Journal, JournalKind, Posting
 from income.models.receipt import Receipt, ReceiptStatus
+from income.models.reconciliation import (
+    BankStatement,
+    MatchKind,
+    ReconciliationSignOff,
+    StatementLine,
+)
 from income.models.reference_rule import ReferenceRule
 from income.models.refund import Refund, RefundApprovalLimit, RefundRoute, RefundStatus
 from income.models.vat import VatCode
 from income.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
+    "RETRYABLE_STATUSES",
     "Account",
     "AccountKind",
+    "AmountFormat",
+    "BankStatement",
     "CardRefundStatus",
     "CashUp",
     "CashUpStatus",
     "Channel",
     "ChannelKind",
+    "CsvMapping",
+    "ExportLayout",
+    "ExportRun",
+    "ExportTarget",
+    "ExportedReceipt",
     "Fund",
     "FundGroup",
     "FundGroupAccess",
@@ -36,19 +69,30 @@ __all__ = [
     "GovukPayPaymentItem",
     "GovukPayRefund",
     "GovukPayWebhookMessage",
+    "ImportAdjustment",
+    "ImportBatch",
+    "ImportRejectedLine",
+    "ImportRule",
+    "ImportStatus",
+    "ImportSuspendedLine",
     "Journal",
     "JournalKind",
+    "MatchKind",
     "OverpaymentHandling",
     "PaymentOrigin",
     "PaymentStatus",
     "Posting",
     "Receipt",
     "ReceiptStatus",
+    "ReconciliationSignOff",
     "ReferenceRule",
     "Refund",
     "RefundApprovalLimit",
     "RefundRoute",
     "RefundStatus",
+    "ReturnedDebit",
+    "ReturnedDebitStatus",
+    "StatementLine",
     "VatCode",
     "WebhookOutcome",
     "WorkerHeartbeat",

@@ -31,6 +31,12 @@ class Receipt(models.Model):
     journal = models.OneToOneField(
         "income.Journal", on_delete=models.PROTECT, related_name="receipt_recorded"
     )
+    # The payment file it came from, if any. No foreign-key constraint or btree index: a
+    # million-line import would pay for both on every row (a BRIN index serves the lookups).
+    import_batch = models.ForeignKey(
+        "income.ImportBatch", null=True, blank=True, on_delete=models.DO_NOTHING,
+        db_constraint=False, db_index=False, related_name="receipts",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-received_on", "-id"]

@@ -27,7 +27,15 @@ from django_tenants.utils import schema_context
 from income.accounts import fund_account
 from income.actions.receipts import Allocation, record_receipt
 from income.actions.refunds import raise_refund
-from income.models import Channel, Fund, ReferenceRule, VatCode
+from income.models import (
+    Channel,
+    CsvMapping,
+    ExportTarget,
+    Fund,
+    ImportRule,
+    ReferenceRule,
+    VatCode,
+)
 from income.reference_rules import expected_check_character
 from tenants.actions.applications import submit_application
 from tenants.actions.councils import create_council
@@ -120,6 +128,7 @@ def seed_demo(govuk_pay_url: str = "", webhook_port: int | None = None) -> list[
             user=shared, council=council, defaults={"role": CouncilRole.INCOME_OFFICER}
         )
         _seed_funds(council, demo)
+        _seed_import_config(council)
         _seed_payments(council, officer=User.objects.get(email=f"officer@{demo.slug}.example"))
         if govuk_pay_url:
             _connect_govuk_pay(council, govuk_pay_url, webhook_port)
@@ -247,6 +256,56 @@ def _seed_funds(council: Council, demo: DemoCouncil) -> None:
                 },
             )
             fund_account(fund)
+
+
+def _seed_import_config(council: Council) -> None:
+    """A bank CSV column mapping for the sample file in income/demo_files/bank.csv, one
+    import rule (Acme Ltd's bank credits are business rates, whatever their reference), and
+    two export targets: a revenues system cash file and a general-ledger journal."""
+    with schema_context(council.schema_name), transaction.atomic():
+        CsvMapping.objects.get_or_create(
+            name="Bank statement CSV (Date, Description, Paid in, Paid out, Reference)",
+            defaults={
+                "date_column": 1,
+                "narrative_column": 2,
+                "credit_column": 3,
+                "debit_column": 4,
+                "reference_column": 5,
+                "channel": Channel.objects.filter(code="BANK").first(),
+            },
+        )
+        ExportTarget.objects.get_or_create(
+            name="Revenues and benefits cash file",
+            defaults={
+                "layout": "fixed",
+                "amount_format": "pence",
+                "date_format": "%Y%m%d",
+                "fields": [
+                    {"field": "fund_code", "width": 5, "align": "left", "pad": " "},
+                    {"field": "reference", "width": 16, "align": "left", "pad": " "},
+                    {"field": "received_on", "width": 8, "align": "left", "pad": " "},
+                    {"field": "amount", "width": 11, "align": "right", "pad": "0"},
+                    {"field": "receipt_number", "width": 12, "align": "left", "pad": " "},
+                    {"field": "channel", "width": 10, "align": "left", "pad": " "},
+                ],
+            },
+        )
+        ExportTarget.objects.get_or_create(
+            name="General ledger journal",
+            defaults={"layout": "gl_journal", "control_ledger_code": "9100", "fields": []},
+        )
+        rates = Fund.objects.filter(code="NNDR").first()
+        if rates is not None:
+            ImportRule.objects.get_or_create(
+                name="Acme Ltd pays business rates",
+                defaults={
+                    "position": 10,
+                    "conditions": [
+                        {"field": "payer_name", "operator": "contains", "value": "ACME"}
+                    ],
+                    "set_fund": rates,
+                },
+            )
 
 
 # A month and a half of payments, the same on every run (their idempotency keys see to that).

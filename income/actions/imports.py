@@ -1,0 +1,370 @@
+"""Payment-file imports: uploading a file, reversing a whole import, and the council's import
+rules and CSV column mappings."""
+
+import datetime
+import hashlib
+import io
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
+
+from income.actions.receipts import reverse_receipt
+from income.formats import arudd
+from income.formats.records import FileRefused, RejectedLine
+from income.formats.registry import get_format
+from income.imports.rules_sql import Condition
+from income.imports.storage import store_upload
+from income.models import (
+    RETRYABLE_STATUSES,
+    CsvMapping,
+    ImportBatch,
+    ImportRule,
+    ImportStatus,
+    Journal,
+    JournalKind,
+    Receipt,
+    RefundStatus,
+    ReturnedDebit,
+    ReturnedDebitStatus,
+)
+from income.money import format_pounds
+from tenants.audit.recording import record_audit
+from tenants.capabilities import Capability, require_council_capability
+from tenants.models import Council, User
+
+# A million-line allpay file is about 45 MB; bank statements are far smaller.
+MAX_IMPORT_BYTES = 150 * 1024 * 1024
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):,.1f} MB"
+
+
+def _already_imported(sha256: str) -> ImportBatch | None:
+    return (
+        ImportBatch.objects.filter(sha256=sha256)
+        .exclude(status__in=RETRYABLE_STATUSES)
+        .order_by("uploaded_at")
+        .first()
+    )
+
+
+def _duplicate_message(first: ImportBatch) -> str:
+    when = timezone.localtime(first.uploaded_at)
+    who = f" by {first.uploaded_by_email}" if first.uploaded_by_email else ""
+    reversed_note = " (and later reversed)" if first.status == ImportStatus.REVERSED else ""
+    return (
+        f"This file was already imported on {when:%-d %B %Y at %H:%M}{who} as import "
+        f"{first.pk} ({first.file_name}){reversed_note}. The same file is never imported twice."
+    )
+
+
+def upload_import(
+    *,
+    council: Council,
+    uploaded_file: Any,
+    format_name: str,
+    acting_user: User | None,
+    mapping: CsvMapping | None = None,
+    default_date: datetime.date | None = None,
+) -> ImportBatch:
+    """Store the file in the council's own area, refuse a file already imported, and queue
+    its import (the task is sent when this transaction commits)."""
+    if acting_user is not None:
+        require_council_capability(acting_user, council, Capability.IMPORT_FILES)
+    size = getattr(uploaded_file, "size", None) or 0
+    if size > MAX_IMPORT_BYTES:
+        raise ValidationError(
+            f"The file is {_megabytes(size)}; the largest file Counterfoil imports is "
+            f"{_megabytes(MAX_IMPORT_BYTES)}. Ask the sender to split it, and import each part."
+        )
+    if size == 0:
+        raise ValidationError("The file is empty: there is nothing to import.")
+    try:
+        format_module = get_format(format_name)
+    except FileRefused as refusal:
+        raise ValidationError(str(refusal)) from None
+    if format_module.NEEDS_MAPPING and mapping is None:
+        raise ValidationError("Choose the column mapping that says which column holds what.")
+    sha256, size = store_upload(uploaded_file)
+    first = _already_imported(sha256)
+    if first is not None:
+        raise ValidationError(_duplicate_message(first))
+    try:
+        with transaction.atomic():
+            batch = ImportBatch.objects.create(
+                file_name=(getattr(uploaded_file, "name", "") or "upload")[:255],
+                sha256=sha256,
+                size_bytes=size,
+                format=format_name,
+                mapping=mapping if format_module.NEEDS_MAPPING else None,
+                default_date=default_date or timezone.localdate(),
+                uploaded_by_id=getattr(acting_user, "pk", None),
+                uploaded_by_email=getattr(acting_user, "email", "") or "",
+            )
+    except IntegrityError:
+        first = _already_imported(sha256)
+        if first is None:
+            raise
+        raise ValidationError(_duplicate_message(first)) from None
+    record_audit(
+        "import.uploaded",
+        acting_user=acting_user,
+        target=batch,
+        after={"file_name": batch.file_name, "sha256": sha256, "format": format_name},
+    )
+    from income.tasks import run_import_task
+
+    run_import_task.delay_on_commit(batch.pk)
+    return batch
+
+
+REVERSE_RECEIPTS = """
+INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id)
+SELECT %(journal)s, p.account_id, -sum(p.amount_pence), p.receipt_id
+FROM income_posting p
+JOIN income_receipt r ON r.id = p.receipt_id
+WHERE r.import_batch_id = %(batch)s AND r.status = 'active'
+GROUP BY p.receipt_id, p.account_id
+HAVING sum(p.amount_pence) <> 0
+UNION ALL
+SELECT %(journal)s, p.account_id, -p.amount_pence, NULL
+FROM income_posting p
+WHERE p.journal_id = %(adjustments)s
+"""
+
+
+@transaction.atomic
+def reverse_import(
+    *, council: Council, batch: ImportBatch, reason: str, acting_user: User | None
+) -> Journal:
+    """Take a whole import back out of the ledger with one journal: every receipt it made
+    that is still active (wherever its money sits now: a fund, suspense, another fund it
+    was moved to) and the money it took back. Receipts with refunds must be settled first."""
+    if acting_user is not None:
+        require_council_capability(acting_user, council, Capability.IMPORT_FILES)
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status == ImportStatus.REVERSED:
+        raise ValidationError(f"Import {batch.pk} has already been reversed.")
+    if batch.status != ImportStatus.COMPLETED:
+        raise ValidationError(
+            f"Import {batch.pk} has not been imported, so there is nothing to reverse."
+        )
+    if not reason.strip():
+        raise ValidationError("Say why the import is being reversed.")
+    receipts = batch.receipts.filter(status="active")
+    with_refunds = receipts.filter(refunds__isnull=False).exclude(
+        refunds__status=RefundStatus.REJECTED
+    )
+    numbers = list(with_refunds.values_list("number", flat=True).distinct()[:5])
+    if numbers:
+        raise ValidationError(
+            f"Receipts from this import have refunds raised against them ({', '.join(numbers)}); "
+            "settle those first."
+        )
+    journal = Journal.objects.create(
+        kind=JournalKind.REVERSAL,
+        description=f"Reversal of import {batch.pk} ({batch.file_name}): {reason}"[:300],
+        created_by_id=getattr(acting_user, "pk", None),
+        created_by_email=getattr(acting_user, "email", "") or "",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            REVERSE_RECEIPTS,
+            {
+                "journal": journal.pk,
+                "batch": batch.pk,
+                "adjustments": batch.adjustment_journal_id or 0,
+            },
+        )
+        cursor.execute(
+            "UPDATE income_receipt SET status = 'reversed' "
+            "WHERE import_batch_id = %s AND status = 'active'",
+            [batch.pk],
+        )
+        reversed_receipts = cursor.rowcount
+    batch.status = ImportStatus.REVERSED
+    batch.reversal_journal = journal
+    batch.reversed_at = timezone.now()
+    batch.reversed_by_email = getattr(acting_user, "email", "") or ""
+    batch.reversal_reason = reason
+    batch.save(
+        update_fields=[
+            "status",
+            "reversal_journal",
+            "reversed_at",
+            "reversed_by_email",
+            "reversal_reason",
+        ]
+    )
+    record_audit(
+        "import.reversed",
+        acting_user=acting_user,
+        target=batch,
+        after={"journal": journal.pk, "receipts_reversed": reversed_receipts},
+        reason=reason,
+    )
+    return journal
+
+
+def _check_rule(rule: ImportRule) -> None:
+    problems = []
+    conditions = [Condition(**c) for c in rule.conditions]
+    if not conditions:
+        problems.append("Give the rule at least one condition.")
+    for condition in conditions:
+        problem = condition.problem()
+        if problem:
+            problems.append(problem[0].upper() + problem[1:] + ".")
+        elif condition.operator == "matches":
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute("SELECT '' ~* %s", [condition.value])
+            except DatabaseError:
+                problems.append(f'"{condition.value}" is not a valid regular expression.')
+    if not (rule.set_fund_id or rule.set_reference or rule.set_channel_id):
+        problems.append("Say what the rule does: set the fund, the reference or the channel.")
+    if problems:
+        raise ValidationError(problems)
+
+
+@transaction.atomic
+def save_import_rule(*, council: Council, rule: ImportRule, acting_user: User) -> ImportRule:
+    require_council_capability(acting_user, council, Capability.MANAGE_IMPORT_RULES)
+    _check_rule(rule)
+    created = rule.pk is None
+    rule.save()
+    record_audit(
+        "import_rule.created" if created else "import_rule.changed",
+        acting_user=acting_user,
+        target=rule,
+        after={
+            "conditions": rule.conditions,
+            "set_fund": rule.set_fund.code if rule.set_fund else None,
+            "set_reference": rule.set_reference,
+            "set_channel": rule.set_channel.code if rule.set_channel else None,
+            "position": rule.position,
+            "is_active": rule.is_active,
+        },
+    )
+    return rule
+
+
+@transaction.atomic
+def save_csv_mapping(*, council: Council, mapping: CsvMapping, acting_user: User) -> CsvMapping:
+    require_council_capability(acting_user, council, Capability.MANAGE_IMPORT_RULES)
+    if not mapping.amount_column and not (mapping.credit_column or mapping.debit_column):
+        raise ValidationError("Say which column holds the amount (or money in and money out).")
+    created = mapping.pk is None
+    mapping.save()
+    record_audit(
+        "csv_mapping.created" if created else "csv_mapping.changed",
+        acting_user=acting_user,
+        target=mapping,
+    )
+    return mapping
+
+
+def describe_pence(pence: int) -> str:
+    return format_pounds(pence)
+
+
+# A returned Direct Debit is matched to a receipt collected within this many days of the
+# report's original processing date.
+RETURN_MATCH_DAYS = 3
+
+
+def apply_returned_debits(
+    *, council: Council, uploaded_file: Any, acting_user: User
+) -> list[ReturnedDebit]:
+    """Apply an ARUDD report: each returned Direct Debit reverses its original receipt (the
+    Direct Debit receipt with that reference and amount collected around the original
+    processing date), with the return code as the reason. What matches nothing, or cannot be
+    read, goes on the worklist. Applying the same report again changes nothing."""
+    require_council_capability(acting_user, council, Capability.IMPORT_FILES)
+    content = b"".join(uploaded_file.chunks())
+    if len(content) > 20 * 1024 * 1024:
+        raise ValidationError("An ARUDD report is at most 20 MB.")
+    sha256 = hashlib.sha256(content).hexdigest()
+    name = (getattr(uploaded_file, "name", "") or "arudd.xml")[:255]
+    try:
+        items = list(arudd.read(io.BytesIO(content)))
+    except FileRefused as refusal:
+        raise ValidationError(str(refusal)) from None
+    results = []
+    for item in items:
+        key = f"arudd:{sha256}:{item.line_number}"
+        existing = ReturnedDebit.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            results.append(existing)
+            continue
+        with transaction.atomic():
+            if isinstance(item, RejectedLine):
+                results.append(
+                    ReturnedDebit.objects.create(
+                        idempotency_key=key,
+                        file_name=name,
+                        item_number=item.line_number,
+                        status=ReturnedDebitStatus.REJECTED,
+                        reason=item.reason,
+                        created_by_email=acting_user.email,
+                    )
+                )
+                continue
+            window = datetime.timedelta(days=RETURN_MATCH_DAYS)
+            candidates = Receipt.objects.select_related("channel").filter(
+                channel__kind="direct_debit",
+                status="active",
+                payer_reference__iexact=item.reference,
+                amount_pence=item.amount_pence,
+                received_on__range=(item.original_date - window, item.original_date + window),
+            )
+            receipt = min(
+                candidates,
+                key=lambda r: abs((r.received_on - item.original_date).days),
+                default=None,
+            )
+            status, reason = (
+                ReturnedDebitStatus.UNMATCHED,
+                (
+                    f"no active Direct Debit receipt for {item.reference} of "
+                    f"{format_pounds(item.amount_pence)} around {item.original_date:%-d %b %Y}"
+                ),
+            )
+            if receipt is not None:
+                why = f"Direct Debit returned unpaid (ARUDD {item.return_code}: "
+                why += f"{item.return_description})"
+                try:
+                    with transaction.atomic():
+                        reverse_receipt(
+                            council=council, receipt=receipt, reason=why, acting_user=acting_user
+                        )
+                except ValidationError as error:
+                    reason = f"{receipt.number} could not be reversed: {' '.join(error.messages)}"
+                else:
+                    status, reason = ReturnedDebitStatus.REVERSED, why
+            results.append(
+                ReturnedDebit.objects.create(
+                    idempotency_key=key,
+                    file_name=name,
+                    item_number=item.line_number,
+                    reference=item.reference,
+                    amount_pence=item.amount_pence,
+                    original_date=item.original_date,
+                    return_code=item.return_code,
+                    return_description=item.return_description,
+                    payer_name=item.payer_name,
+                    status=status,
+                    reason=reason,
+                    receipt=receipt if status == ReturnedDebitStatus.REVERSED else None,
+                    created_by_email=acting_user.email,
+                )
+            )
+    record_audit(
+        "import.returned_debits",
+        acting_user=acting_user,
+        after={"file_name": name, "sha256": sha256, "items": len(items)},
+    )
+    return results

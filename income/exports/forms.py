@@ -1,0 +1,54 @@
+"""The form for an export target: its layout's fields as lines of text."""
+
+from django import forms
+
+from counterfoil.govuk_forms import GovukModelForm
+from income.exports.layout import FIELDS, fields_text, parse_fields
+from income.models import ExportTarget, Fund
+
+
+class ExportTargetForm(GovukModelForm):
+    field_lines = forms.CharField(
+        required=False,
+        label="Fields, one a line",
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text="Each line: field, width, left or right, pad character; for example "
+        "“amount,10,right,0”. Widths matter for fixed width only. Fields: "
+        + ", ".join(FIELDS)
+        + ".",
+    )
+
+    class Meta:
+        model = ExportTarget
+        fields = [
+            "name",
+            "layout",
+            "delimiter",
+            "include_header",
+            "include_trailer",
+            "date_format",
+            "amount_format",
+            "control_ledger_code",
+            "funds",
+            "runs_daily",
+            "is_active",
+        ]
+        widgets = {"funds": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["funds"].queryset = Fund.objects.all()
+        if self.instance.pk:
+            self.fields["field_lines"].initial = fields_text(self.instance.fields)
+        self._decorate_widgets()
+
+    def clean_field_lines(self) -> str:
+        text = self.cleaned_data["field_lines"]
+        if not text.strip() and self.data.get("layout") == "gl_journal":
+            self.instance.fields = []
+            return text
+        try:
+            self.instance.fields = parse_fields(text)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        return text

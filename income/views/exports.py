@@ -1,0 +1,81 @@
+"""Pages for exports: targets and their layouts, running an export now, and each run's
+contents and file (the same bytes every time it is downloaded)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from income.actions.exports import export_path, run_export, save_export_target
+from income.exports.forms import ExportTargetForm
+from income.models import ExportRun, ExportTarget
+from tenants.capabilities import Capability, council_capabilities
+from tenants.view_permissions import council_capability_required
+
+SHOWN = 200
+
+
+def _may(request: HttpRequest, capability: Capability) -> bool:
+    return capability in council_capabilities(getattr(request, "membership", None))
+
+
+@council_capability_required(Capability.VIEW_INCOME)
+def export_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        if not _may(request, Capability.RUN_EXPORTS):
+            return HttpResponse("Your role does not allow this.", status=403)
+        target = get_object_or_404(ExportTarget, pk=request.POST.get("target"))
+        try:
+            run = run_export(council=request.council, target=target, acting_user=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("income:exports")
+        return redirect("income:export-run", pk=run.pk)
+    return render(
+        request,
+        "income/exports/list.html",
+        {
+            "targets": ExportTarget.objects.prefetch_related("funds"),
+            "runs": ExportRun.objects.select_related("target")[:50],
+            "may_run": _may(request, Capability.RUN_EXPORTS),
+            "may_change": _may(request, Capability.CONFIGURE_INCOME),
+        },
+    )
+
+
+@council_capability_required(Capability.CONFIGURE_INCOME)
+def target_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    target = get_object_or_404(ExportTarget, pk=pk) if pk else ExportTarget()
+    form = ExportTargetForm(request.POST or None, instance=target)
+    if request.method == "POST" and form.is_valid():
+        target = form.save(commit=False)
+        save_export_target(council=request.council, target=target, acting_user=request.user)
+        form.save_m2m()
+        messages.success(request, f"Export target “{target.name}” saved")
+        return redirect("income:exports")
+    return render(
+        request, "income/exports/target_edit.html", {"form": form, "target": target if pk else None}
+    )
+
+
+@council_capability_required(Capability.VIEW_INCOME)
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(ExportRun.objects.select_related("target"), pk=pk)
+    return render(
+        request,
+        "income/exports/run.html",
+        {
+            "run": run,
+            "receipts": run.receipts.select_related("receipt").order_by("id")[:SHOWN],
+            "shown": SHOWN,
+        },
+    )
+
+
+@council_capability_required(Capability.EXPORT_DATA)
+def run_file(request: HttpRequest, pk: int) -> FileResponse:
+    run = get_object_or_404(ExportRun, pk=pk)
+    path = export_path(run)
+    if not path.is_file():
+        raise Http404("The file is no longer kept.")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=run.file_name)

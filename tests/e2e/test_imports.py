@@ -1,0 +1,72 @@
+"""An officer imports a payment file in a real browser: the progress page refreshes itself
+(no JavaScript needed) until a real worker has imported the file, then shows the summary;
+both pages pass axe-core's WCAG 2.2 AA checks."""
+
+import secrets
+from pathlib import Path
+
+import pytest
+
+from tenants.actions.councils import council_host, create_council
+from tests.e2e.conftest import axe_violations, committed
+from tests.factories import PASSWORD, totp_code_now
+
+pytestmark = pytest.mark.worker
+DEMO_FILES = Path(__file__).resolve().parents[2] / "income" / "demo_files"
+
+
+def test_an_officer_uploads_an_allpay_file_watches_it_import_and_reads_the_summary(
+    page, live_server_port, celery_worker_process, django_db_blocker
+):
+    from django_tenants.utils import schema_context
+
+    from counterfoil.demo_seed import DEMO_COUNCILS, _seed_funds
+    from tenants.models import CouncilRole
+    from tests.conftest import make_member
+
+    def setup():
+        # A council of its own: the import is committed and must not touch other tests' councils.
+        council = create_council(
+            name="Browser Import Council", slug=f"bimp-{secrets.token_hex(3)}", acting_user=None
+        )
+        _seed_funds(council, DEMO_COUNCILS[0])
+        member = make_member(council, CouncilRole.INCOME_OFFICER)
+        return council, member
+
+    council, member = committed(django_db_blocker, setup)
+    base = f"http://{council_host(council.slug)}:{live_server_port}"
+    page.goto(f"{base}/imports/new/")
+    page.fill("input[name=login]", member.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    # Staff have a second factor: the code from their authenticator comes next.
+    page.wait_for_url("**/accounts/2fa/authenticate/")
+    page.fill("input[name=code]", totp_code_now(member.email))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/imports/new/")
+    assert axe_violations(page) == []
+
+    page.check("input[value=allpay]")
+    page.set_input_files("input[name=file]", str(DEMO_FILES / "allpay.txt"))
+    page.click("button:has-text('Import')")
+    page.wait_for_url("**/imports/*/")
+    assert axe_violations(page) == []
+    # The page refreshes itself until the worker is done.
+    page.wait_for_selector("text=Receipts created", timeout=60_000)
+    text = page.inner_text("main")
+    assert "41, worth £4,804.99" in text
+    assert "31/11/2026 is not a real date" in text
+    assert axe_violations(page) == []
+
+    def imported():
+        with schema_context(council.schema_name):
+            from income.models import ImportBatch
+
+            return ImportBatch.objects.get().receipts_created
+
+    assert committed(django_db_blocker, imported) == 41
+
+    for path in ("/imports/", "/imports/rules/", "/imports/mappings/", "/exports/",
+                 "/reconciliation/"):  # fmt: skip
+        page.goto(f"{base}{path}")
+        assert axe_violations(page) == [], path

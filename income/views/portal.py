@@ -31,6 +31,7 @@ from income.fund_checks import fund_reference_problem
 from income.govuk_pay.client import GovukPayError
 from income.govuk_pay.connections import default_connection
 from income.models import Fund, GovukPayPayment, PaymentOrigin, PaymentStatus
+from tenants.models.council import CouncilStatus
 
 BASKET = "portal_basket"
 LANGUAGE = "portal_language"
@@ -98,6 +99,9 @@ def _save_basket(request: HttpRequest, items: list[BasketItem]) -> None:
 
 
 def _online(request: HttpRequest) -> bool:
+    # A suspended council takes no new payments (its staff's posts are refused upstream too).
+    if request.council.status == CouncilStatus.SUSPENDED:
+        return False
     connection = default_connection()
     return connection is not None and connection.is_ready
 

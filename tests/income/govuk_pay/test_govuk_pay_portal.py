@@ -16,6 +16,8 @@ from income.models import (
     ReferenceRule,
 )
 from tenants.audit.models import AuditEvent
+from tenants.council_directory import council_directory
+from tenants.models.council import CouncilStatus
 from tests.conftest import host_client
 
 
@@ -251,3 +253,19 @@ def test_a_wrong_check_digit_is_refused_without_giving_the_right_one_away(paying
     assert "Enter the reference exactly as it is on your Council Tax bill or notice" in text
     assert "should be 9" not in text and "not 1" not in text
     assert add(citizen, council_tax, "5000 0009", "10.00").status_code == 302
+
+
+def test_a_suspended_councils_portal_takes_no_payments(paying_council, citizen):
+    add(citizen, paying_council["council_tax"], "CT1", "10.00")  # a basket from before
+    council = paying_council["council"]
+    council.status = CouncilStatus.SUSPENDED
+    council.save(update_fields=["status"])
+    council_directory.forget()
+
+    page = citizen.get("/pay/")
+    assert page.status_code == 503
+    assert "Online payments are not available" in page.content.decode()
+    refused = citizen.post("/pay/checkout/")
+    assert refused.status_code == 403
+    assert "is suspended" in refused.content.decode()
+    assert not GovukPayPayment.objects.exists() and not Receipt.objects.exists()

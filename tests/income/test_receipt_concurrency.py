@@ -1,16 +1,16 @@
 """The same payment submitted many times at once still makes one receipt."""
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from income.actions.receipts import Allocation, record_receipt
 from income.defaults import seed_income_defaults
 from income.models import Channel, Fund, Posting, Receipt
 from tenants.actions.councils import create_council
+from tests.concurrency import run_at_once
 from tests.factories import FundFactory
 
 SUBMISSIONS = 8
@@ -30,37 +30,23 @@ def committed_council(django_db_setup, django_db_blocker):
 
 
 def test_concurrent_submissions_of_one_payment_create_one_receipt(committed_council):
-    barrier = threading.Barrier(SUBMISSIONS)
-    outcomes: list[tuple[str, bool]] = []
-    errors: list[BaseException] = []
+    def submit(ready) -> tuple[str, bool]:
+        with schema_context(committed_council.schema_name):
+            channel = Channel.objects.get(code="CARD")
+            fund = Fund.objects.get(code="CTAX")
+            ready()
+            recorded = record_receipt(
+                channel=channel,
+                amount_pence=12_345,
+                received_on=datetime.date(2026, 11, 24),
+                allocations=[Allocation(fund, 12_345)],
+                idempotency_key="govukpay:concurrent-payment",
+                acting_user=None,
+            )
+            return recorded.receipt.number, recorded.created
 
-    def submit() -> None:
-        try:
-            with schema_context(committed_council.schema_name):
-                channel = Channel.objects.get(code="CARD")
-                fund = Fund.objects.get(code="CTAX")
-                barrier.wait(timeout=10)
-                recorded = record_receipt(
-                    channel=channel,
-                    amount_pence=12_345,
-                    received_on=datetime.date(2026, 11, 24),
-                    allocations=[Allocation(fund, 12_345)],
-                    idempotency_key="govukpay:concurrent-payment",
-                    acting_user=None,
-                )
-                outcomes.append((recorded.receipt.number, recorded.created))
-        except BaseException as error:  # collected and re-raised in the test thread
-            errors.append(error)
-        finally:
-            connections.close_all()
+    outcomes = run_at_once(submit, [()] * SUBMISSIONS, timeout=30)
 
-    threads = [threading.Thread(target=submit) for _ in range(SUBMISSIONS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert not errors, errors
     assert len({number for number, _ in outcomes}) == 1
     assert sum(created for _, created in outcomes) == 1
     with schema_context(committed_council.schema_name):

@@ -1,13 +1,11 @@
 """Two operators pressing Approve at the same moment still make one council and one invitation:
 approval runs under an advisory lock on the application, and each step checks what is done."""
 
-import threading
-
 import pytest
-from django.db import connections
 
 from tenants.actions.applications import approve_application, submit_application
 from tenants.models import Council, CouncilApplication, Invitation, PlatformRole
+from tests.concurrency import run_at_once
 from tests.factories import UserFactory
 
 
@@ -25,25 +23,13 @@ def test_two_approvals_at_once_make_one_council(committed):
         council_name="Twinfield Council", gss_code="W06000099", requested_slug="twinfield",
         contact_name="Tam", contact_email="tam@twinfield.example", acting_user=None,
     )  # fmt: skip
-    start = threading.Barrier(2)
-    results, errors = [], []
 
-    def approve(operator) -> None:
-        try:
-            start.wait()
-            results.append(approve_application(application=application, acting_user=operator).pk)
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
+    def approve(ready, operator) -> int:
+        ready()
+        return approve_application(application=application, acting_user=operator).pk
 
-    threads = [threading.Thread(target=approve, args=(op,)) for op in operators]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results = run_at_once(approve, [(operator,) for operator in operators], timeout=120)
 
-    assert errors == []
     assert len(set(results)) == 1
     assert Council.objects.filter(slug="twinfield").count() == 1
     council = Council.objects.get(slug="twinfield")

@@ -1,12 +1,11 @@
 """The team pages and the membership actions behind them: roles, removal, invitations."""
 
 import re
-import threading
 
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, connections
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from tenants.actions.councils import create_council
@@ -16,6 +15,7 @@ from tenants.audit.models import AuditEvent
 from tenants.capabilities import CouncilReadOnly
 from tenants.council_directory import council_directory
 from tenants.models import Council, CouncilRole, CouncilStatus, Invitation, Membership, User
+from tests.concurrency import run_at_once
 from tests.conftest import host_client, make_member, sign_in
 from tests.factories import PASSWORD
 
@@ -191,31 +191,16 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(django_db_setup,
 
 
 def _demote_each_other_at_once(council: Council, first: User, second: User) -> list[str]:
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def demote(acting_user: User, target_user: User) -> None:
+    def demote(ready, acting_user: User, target_user: User) -> str:
+        target = membership_of(target_user, council)
+        ready()
         try:
-            target = membership_of(target_user, council)
-            barrier.wait(timeout=10)
             change_role(membership=target, role=MANAGER, acting_user=acting_user)
-            outcomes.append("ok")
         except (PermissionDenied, ValidationError):
-            outcomes.append("refused")
-        except BaseException as error:  # reported in the test thread
-            outcomes.append(repr(error))
-        finally:
-            connections.close_all()
+            return "refused"
+        return "ok"
 
-    threads = [
-        threading.Thread(target=demote, args=(first, second)),
-        threading.Thread(target=demote, args=(second, first)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
+    return run_at_once(demote, [(first, second), (second, first)], timeout=30)
 
 
 # The pages

@@ -1,11 +1,9 @@
 """Card refunds approved in Counterfoil go back through GOV.UK Pay with the compare-and-set
 amount, and are followed to success or error; two approvals at once make one refund."""
 
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from income.accounts import clearing_account, fund_account, refunds_payable_account
@@ -23,6 +21,7 @@ from income.models import (
 )
 from tenants.actions.councils import create_council
 from tenants.models import CouncilRole
+from tests.concurrency import run_at_once
 from tests.conftest import make_member
 from tests.income.govuk_pay.conftest import connect, public_funds, take_card_payment
 
@@ -213,29 +212,17 @@ def committed_refund(django_db_setup, django_db_blocker, standin):
 
 def test_two_approvals_at_once_make_one_refund(committed_refund, standin):
     council, payment, refund, managers = committed_refund
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-    errors: list[BaseException] = []
 
-    def approve(manager) -> None:
-        try:
-            with schema_context(council.schema_name):
-                barrier.wait(timeout=10)
+    def approve(ready, manager) -> str:
+        with schema_context(council.schema_name):
+            ready()
+            try:
                 approve_refund(council=council, refund=refund, acting_user=manager)
-                outcomes.append("approved")
-        except ValidationError as refusal:
-            outcomes.append(refusal.messages[0])
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
+            except ValidationError as refusal:
+                return refusal.messages[0]
+            return "approved"
 
-    threads = [threading.Thread(target=approve, args=(m,)) for m in managers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors, errors
+    outcomes = run_at_once(approve, [(manager,) for manager in managers], timeout=30)
     assert sorted(outcomes) == ["This refund is already approved: to be paid.", "approved"]
     with schema_context(council.schema_name):
         card_refunds = list(GovukPayRefund.objects.all())

@@ -4,10 +4,9 @@ Messages come from the stand-in (as GOV.UK Pay would send them) and go through t
 real endpoint; the inbox is then applied as the worker would (`apply_webhook_message`)."""
 
 import json
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from income.actions.govuk_pay import (
@@ -28,6 +27,7 @@ from income.models import (
 from tenants.actions.councils import create_council
 from tenants.council_directory import council_directory
 from tenants.models.council import CouncilStatus
+from tests.concurrency import run_at_once
 from tests.conftest import host_client
 from tests.income.govuk_pay.conftest import connect, public_funds
 
@@ -268,46 +268,24 @@ def test_fifty_copies_at_once_make_one_receipt(committed_paying_council, standin
         standin.webhook_body(api_key, payment.payment_id, "card_payment_captured")
         for _ in range(COPIES - COPIES // 2)
     ]
-    barrier = threading.Barrier(COPIES)
-    statuses: list[int] = []
-    errors: list[BaseException] = []
 
-    def deliver(body: bytes) -> None:
-        try:
-            barrier.wait(timeout=30)
-            statuses.append(post(council, body, sign(body, secret)).status_code)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
+    def deliver(ready, body: bytes) -> int:
+        ready()
+        return post(council, body, sign(body, secret)).status_code
 
-    threads = [threading.Thread(target=deliver, args=(body,)) for body in bodies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    statuses = run_at_once(deliver, [(body,) for body in bodies])
     assert statuses == [200] * COPIES
 
     with schema_context(council.schema_name):
         pending = list(GovukPayWebhookMessage.objects.values_list("pk", flat=True))
     assert len(pending) == 1 + COPIES - COPIES // 2
 
-    def apply(pk: int) -> None:
-        try:
-            with schema_context(council.schema_name):
-                apply_webhook_message(message_pk=pk)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
+    def apply(ready, pk: int) -> None:
+        with schema_context(council.schema_name):
+            ready()
+            apply_webhook_message(message_pk=pk)
 
-    appliers = [threading.Thread(target=apply, args=(pk,)) for pk in pending]
-    for thread in appliers:
-        thread.start()
-    for thread in appliers:
-        thread.join(timeout=60)
-    assert not errors, errors
+    run_at_once(apply, [(pk,) for pk in pending])
     with schema_context(council.schema_name):
         assert Receipt.objects.count() == 1
         assert Receipt.objects.get().amount_pence == 7_700

@@ -6,6 +6,7 @@ HTTP/1.1 over a socket: http.client would cost the client more CPU than the serv
 small machine, and the server is what we are measuring.
 """
 
+import itertools
 import math
 import multiprocessing
 import socket
@@ -109,13 +110,16 @@ def gunicorn(
             process.wait()
 
 
-def _client(port: int, request: bytes, start_at: float, seconds: float) -> LoadResult:
+def timed_requests(
+    port: int, requests: Iterator[bytes], start_at: float, seconds: float
+) -> LoadResult:
+    """Send `requests` one after another from `start_at` for `seconds`, timing each."""
     # Every client starts on the same tick of the shared monotonic clock, and a request that
     # ends after the window closes is not counted, so the window is exactly `seconds` long.
     time.sleep(max(0.0, start_at - time.monotonic()))
     end_at = start_at + seconds
     result = LoadResult(seconds=seconds)
-    while True:
+    for request in requests:
         began = time.monotonic()
         try:
             status = str(fetch_status(port, request))
@@ -123,10 +127,15 @@ def _client(port: int, request: bytes, start_at: float, seconds: float) -> LoadR
             status = type(error).__name__
         ended = time.monotonic()
         if ended > end_at:
-            return result
+            break
         result.latencies.append(ended - began)
         if status != "200":
             result.failures[status] += 1
+    return result
+
+
+def _client(port: int, request: bytes, start_at: float, seconds: float) -> LoadResult:
+    return timed_requests(port, itertools.repeat(request), start_at, seconds)
 
 
 class LoadGenerator:

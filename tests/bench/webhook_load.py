@@ -5,9 +5,8 @@ spawned processes that never set Django up."""
 import hashlib
 import hmac
 import itertools
-import time
 
-from tests.bench.http_load import LoadResult, fetch_status
+from tests.bench.http_load import LoadResult, timed_requests
 
 MESSAGE_ID_PLACEHOLDER = "@MESSAGE_ID@"
 
@@ -33,21 +32,10 @@ def webhook_client(
     seconds: float,
 ) -> LoadResult:
     """Like http_load's client, but each request is a new, correctly signed message."""
-    time.sleep(max(0.0, start_at - time.monotonic()))
-    end_at = start_at + seconds
-    result = LoadResult(seconds=seconds)
-    for number in itertools.count():
-        body = template.replace(MESSAGE_ID_PLACEHOLDER, f"{prefix}-{number}").encode()
-        request = webhook_request(host, path, body, secret)
-        began = time.monotonic()
-        try:
-            status = str(fetch_status(port, request))
-        except (OSError, ValueError, IndexError) as error:
-            status = type(error).__name__
-        ended = time.monotonic()
-        if ended > end_at:
-            return result
-        result.latencies.append(ended - began)
-        if status != "200":
-            result.failures[status] += 1
-    return result
+    requests = (
+        webhook_request(
+            host, path, template.replace(MESSAGE_ID_PLACEHOLDER, f"{prefix}-{n}").encode(), secret
+        )
+        for n in itertools.count()
+    )
+    return timed_requests(port, requests, start_at, seconds)

@@ -104,6 +104,9 @@ LEFT JOIN income_fund f ON f.id = coalesce(s.rule_fund_id, s.reference_fund_id)
 LEFT JOIN income_account fa ON fa.fund_id = f.id
 LEFT JOIN (VALUES {refused_pairs}) AS bad(fund_id, channel_id)
     ON bad.fund_id = f.id AND bad.channel_id = s.channel_id
+-- PostgreSQL evaluates the nextval()s above after this sort: receipt numbers follow the
+-- file's lines, whatever order the joins produce rows in.
+ORDER BY s.line_number
 """
 
 INSERT_JOURNALS = """

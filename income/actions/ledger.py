@@ -1,5 +1,6 @@
 """Posting journals: the only way money moves in the ledger."""
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -71,10 +72,14 @@ def open_journal(
     )
 
 
-def write_postings(journal: Journal, lines: Sequence[PostingLine]) -> None:
+def write_postings(
+    journal: Journal, lines: Sequence[PostingLine], *, booked_on: datetime.date | None = None
+) -> None:
     """All of a journal's postings in one statement, as the database's balance trigger
-    requires (migration income/0003)."""
+    requires (migration income/0003). `booked_on` dates them in the books (a receipt's own
+    journal: the day it was received); by default, today."""
     check_balanced(lines)
+    dated = {"booked_on": booked_on} if booked_on is not None else {}
     Posting.objects.bulk_create(
         [
             Posting(
@@ -82,6 +87,7 @@ def write_postings(journal: Journal, lines: Sequence[PostingLine]) -> None:
                 account=line.account,
                 amount_pence=line.amount_pence,
                 receipt=line.receipt,
+                **dated,
             )
             for line in lines
         ]

@@ -26,6 +26,7 @@ from income.models import (
     ReceiptStatus,
     RefundStatus,
 )
+from income.text_fields import one_line
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User
@@ -191,9 +192,9 @@ def _write_receipt(
         amount_pence=amount_pence,
         channel=channel,
         received_on=received_on,
-        payer_reference=payer_reference[:50],
-        payer_name=payer_name[:200],
-        narrative=narrative[:300],
+        payer_reference=one_line(payer_reference)[:50],
+        payer_name=one_line(payer_name)[:200],
+        narrative=one_line(narrative)[:300],
         idempotency_key=idempotency_key,
         created_by_id=getattr(acting_user, "pk", None),
         journal=journal,
@@ -202,7 +203,7 @@ def _write_receipt(
     for allocation in allocations:
         account = fund_account(allocation.fund) if allocation.fund else suspense_account()
         lines.append(PostingLine(account, -allocation.amount_pence, receipt))
-    write_postings(journal, lines)
+    write_postings(journal, lines, booked_on=received_on)
     record_audit(
         "receipt.recorded",
         acting_user=acting_user,

@@ -126,8 +126,8 @@ FROM import_alloc WHERE amount_pence > 0
 """
 # All of every journal's postings in one statement, as the ledger's balance trigger requires.
 INSERT_POSTINGS = """
-INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id)
-SELECT a.journal_id, side.account_id, side.amount, a.receipt_id
+INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id, booked_on)
+SELECT a.journal_id, side.account_id, side.amount, a.receipt_id, a.received_on
 FROM import_alloc a
 CROSS JOIN LATERAL (VALUES
     (a.clearing_account_id, a.amount_pence),

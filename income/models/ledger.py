@@ -6,9 +6,11 @@ and a statement-level trigger refuses an unbalanced journal: migration 0003); a 
 corrected by a reversing journal.
 """
 
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 
 from income.models.channel import Channel
+from income.models.database_defaults import CurrentTransactionId, TodayInLondon
 from income.models.fund import Fund
 
 
@@ -94,12 +96,25 @@ class Posting(models.Model):
     receipt = models.ForeignKey(
         "income.Receipt", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
     )
+    # The day the posting counts in the books: a receipt's own journal is booked on the day
+    # the money was received, every later movement (allocation, transfer, refund, reversal) on
+    # the day it was written.
+    booked_on = models.DateField(db_default=TodayInLondon())
+    # PostgreSQL's 64-bit id of the transaction that wrote the posting. Exports take the
+    # postings whose transactions committed between two snapshots (income.exports.window), so
+    # each posting reaches each target once even when transactions commit out of order.
+    xact_id = models.BigIntegerField(db_default=CurrentTransactionId(), editable=False)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=~models.Q(amount_pence=0), name="postings_move_money"),
         ]
-        indexes = [models.Index(fields=["account", "journal"])]
+        indexes = [
+            models.Index(fields=["account", "journal"]),
+            # Transaction ids rise as postings are appended (they are never updated), so a
+            # BRIN index finds an export's recent postings for almost nothing per insert.
+            BrinIndex(fields=["xact_id"], name="posting_xact_brin", autosummarize=True),
+        ]
 
     def __str__(self) -> str:
         side = "Dr" if self.amount_pence > 0 else "Cr"

@@ -78,8 +78,9 @@ def load_receipts(count: int, fund_account_ids: list[int], clearing_account_ids:
             )
             cursor.execute(
                 """
-                INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id)
-                SELECT r.journal_id, side.account_id, side.amount, r.id
+                INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id,
+                    booked_on)
+                SELECT r.journal_id, side.account_id, side.amount, r.id, r.received_on
                 FROM income_receipt r
                 CROSS JOIN LATERAL (VALUES
                     ((%(clearing)s::int[])[1 + r.id %% cardinality(%(clearing)s::int[])],

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from income.text_fields import one_line
+
 # No line of a payment file is anywhere near this long; a longer one is refused, unread.
 MAX_LINE_BYTES = 64 * 1024
 # How much of a refused line is kept to show people (a line can be any length).
@@ -34,6 +36,13 @@ class PaymentRecord:
     payer_name: str = ""
     # The method of payment, as a channel code (e.g. ALLPAY-PO, BANK, DD).
     channel_code: str = ""
+
+    def __post_init__(self) -> None:
+        # Each text on one line, whatever the file held (a CSV cell or an XML element can
+        # hold line breaks): every file a receipt goes out in has one line per entry.
+        self.reference = one_line(self.reference)
+        self.narrative = one_line(self.narrative)
+        self.payer_name = one_line(self.payer_name)
 
 
 @dataclass(slots=True)

@@ -58,10 +58,22 @@ def run_import_task(batch_id: int) -> None:
     run_import(batch_id)
 
 
+@app.task(name="income.make_export", acks_late=True, reject_on_worker_lost=True)
+def make_export_task(run_id: int) -> None:
+    """Make one queued export file, all or nothing. A redelivered message (the worker was
+    killed) makes it from the start; a finished one is left alone."""
+    from income.actions.exports import make_export
+
+    make_export(run_id)
+
+
 @app.task(name="income.run_daily_exports", acks_late=True, reject_on_worker_lost=True)
 def run_daily_exports_task() -> None:
-    """Make this council's daily exports. Safe to repeat: a receipt already sent to a target
-    is never sent again, so a second run that day makes an empty file at most."""
+    """Make this council's daily exports. Safe to repeat: nothing already sent to a target is
+    sent again, so a second run that day makes an empty file at most. A target whose file
+    fails (the run records why) does not hold up the others."""
+    import logging
+
     from django.db import connection
 
     from income.actions.exports import run_export
@@ -70,4 +82,7 @@ def run_daily_exports_task() -> None:
 
     council = Council.objects.get(schema_name=connection.schema_name)
     for target in ExportTarget.objects.filter(is_active=True, runs_daily=True):
-        run_export(council=council, target=target, acting_user=None)
+        try:
+            run_export(council=council, target=target, acting_user=None)
+        except Exception:
+            logging.getLogger(__name__).exception("daily export to %s failed", target.name)

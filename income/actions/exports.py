@@ -1,70 +1,44 @@
-"""Running an export: every receipt not yet sent to the target whose money sits in the
-target's funds, once, in the target's layout; the file kept byte for byte."""
+"""Exports: each target's next file holds every posting to its funds not yet sent to it
+(income.exports.window), in its layout, written by PostgreSQL straight into the file; the file
+is kept byte for byte and its contents can be listed again.
+
+"Export now" queues the file for the worker (`request_export`); the daily exports and scripts
+make it in the process that asks (`run_export`). Runs for one target queue behind each other
+(the target's row is locked while a file is made), so nothing is ever in two of its files."""
 
 import csv
-import hashlib
+import datetime
 import io
 import logging
 import time
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from income.exports.layout import FieldSpec, LayoutSpec, neutralise, render
-from income.imports.storage import council_folder
-from income.models import ExportRun, ExportTarget
+from income.exports.export_file import ExportFile, exports_folder
+from income.exports.gl_journal import make_journal
+from income.exports.layout import FieldSpec, LayoutSpec
+from income.exports.lines_sql import lines_query, listing_sql, totals_sql
+from income.exports.window import LedgerSnapshot, take_snapshot, window_condition
+from income.models import (
+    Account,
+    AccountKind,
+    ExportRun,
+    ExportStatus,
+    ExportTarget,
+    JournalKind,
+)
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User
 
 logger = logging.getLogger(__name__)
 
-# Receipts not yet sent to this target, with what each holds in the target's funds now.
-CLAIM = """
-CREATE TEMP TABLE export_lines ON COMMIT DROP AS
-SELECT p.receipt_id, a.fund_id, -sum(p.amount_pence)::bigint AS pence
-FROM income_posting p
-JOIN income_account a ON a.id = p.account_id AND a.kind = 'fund'
-JOIN income_receipt r ON r.id = p.receipt_id AND r.status = 'active'
-WHERE (cardinality(%(funds)s::bigint[]) = 0 OR a.fund_id = ANY(%(funds)s::bigint[]))
-  AND NOT EXISTS (
-      SELECT 1 FROM income_exportedreceipt e
-      WHERE e.target_id = %(target)s AND e.receipt_id = p.receipt_id
-  )
-GROUP BY p.receipt_id, a.fund_id
-HAVING sum(p.amount_pence) < 0
-"""
-RECORD = """
-INSERT INTO income_exportedreceipt (target_id, run_id, receipt_id, amount_pence)
-SELECT %(target)s, %(run)s, receipt_id, sum(pence) FROM export_lines GROUP BY receipt_id
-"""
-LINES = """
-SELECT r.number, r.received_on, r.payer_reference, r.payer_name, r.narrative, c.code,
-    f.code, f.name, f.ledger_code, f.cost_centre, f.subjective, v.code, l.pence
-FROM export_lines l
-JOIN income_receipt r ON r.id = l.receipt_id
-JOIN income_channel c ON c.id = r.channel_id
-JOIN income_fund f ON f.id = l.fund_id
-LEFT JOIN income_vatcode v ON v.id = f.vat_code_id
-ORDER BY r.received_on, r.id, f.code
-"""
-# The general-ledger journal: income credited per day, ledger code, cost centre and VAT
-# code, and each day's total debited to the control code, so debits equal credits.
-GL_LINES = """
-SELECT r.received_on, f.ledger_code, f.cost_centre, coalesce(v.code, ''), sum(l.pence)::bigint,
-    count(DISTINCT l.receipt_id)
-FROM export_lines l
-JOIN income_receipt r ON r.id = l.receipt_id
-JOIN income_fund f ON f.id = l.fund_id
-LEFT JOIN income_vatcode v ON v.id = f.vat_code_id
-GROUP BY 1, 2, 3, 4
-ORDER BY 1, 2, 3, 4
-"""
-COLUMNS = (
-    "receipt_number", "received_on", "reference", "payer_name", "narrative", "channel",
-    "fund_code", "fund_name", "ledger_code", "cost_centre", "subjective", "vat_code", "amount",
-)  # fmt: skip
+UNDER_WAY = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+# COPY hands over a row at a time; the file takes them a megabyte at a time.
+WRITE_BYTES = 1 << 20
 
 
 def layout_of(target: ExportTarget) -> LayoutSpec:
@@ -87,131 +61,256 @@ def layout_of(target: ExportTarget) -> LayoutSpec:
     )
 
 
-@transaction.atomic
+def request_export(*, council: Council, target: ExportTarget, acting_user: User) -> ExportRun:
+    """Queue the target's next file for the worker. Asked for again while one waits or is
+    being made, it is that one."""
+    run = _open_run(council=council, target=target, acting_user=acting_user)
+    if run.status == ExportStatus.QUEUED:
+        from income.tasks import make_export_task
+
+        make_export_task.delay_on_commit(run.pk)
+    return run
+
+
 def run_export(*, council: Council, target: ExportTarget, acting_user: User | None) -> ExportRun:
-    """Make the target's next file. Runs for one target queue behind each other (the
-    target's row is locked), so no receipt is ever in two of its files."""
+    """Make the target's next file here and now."""
+    run = _open_run(council=council, target=target, acting_user=acting_user)
+    return make_export(run.pk)
+
+
+@transaction.atomic
+def _open_run(*, council: Council, target: ExportTarget, acting_user: User | None) -> ExportRun:
     if acting_user is not None:
         require_council_capability(acting_user, council, Capability.RUN_EXPORTS)
-    target = ExportTarget.objects.select_for_update().get(pk=target.pk)
     if not target.is_active:
         raise ValidationError(f"{target.name} is not in use.")
     if not target.fields and target.layout != "gl_journal":
         raise ValidationError(f"{target.name} has no fields in its layout.")
-    made_at = timezone.now()
-    run = ExportRun.objects.create(
-        target=target,
-        file_name="",
-        sha256="",
-        created_by_id=getattr(acting_user, "pk", None),
-        created_by_email=getattr(acting_user, "email", "") or "",
-    )
-    folder = council_folder().parent / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = lines = total = 0
-    partial = folder / f".run-{run.pk}"
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS export_lines")
-        funds = list(target.funds.values_list("pk", flat=True))
-        began = time.perf_counter()
-        cursor.execute(CLAIM, {"funds": funds, "target": target.pk})
-        claimed = time.perf_counter()
-        cursor.execute(RECORD, {"target": target.pk, "run": run.pk})
-        receipts = cursor.rowcount
-        recorded = time.perf_counter()
-        if target.layout == "gl_journal":
-            cursor.execute(GL_LINES)
-            chunks, lines, total = _gl_journal(cursor.fetchall(), target)
-        else:
-            cursor.execute(LINES)
-            chunks = None
-
-        def rows():
-            nonlocal lines, total
-            while batch := cursor.fetchmany(5000):
-                for values in batch:
-                    lines += 1
-                    total += values[-1]
-                    yield dict(zip(COLUMNS, values, strict=True))
-
-        with partial.open("wb") as out:
-            for chunk in chunks or render(layout_of(target), rows(), made_on=made_at.date()):
-                data = chunk.encode("utf-8")
-                digest.update(data)
-                size += len(data)
-                out.write(data)
-        cursor.execute("DROP TABLE export_lines")
-    logger.info(
-        "export %s: claim %.2fs, record %.2fs, write %.2fs",
-        run.pk,
-        claimed - began,
-        recorded - claimed,
-        time.perf_counter() - recorded,
-    )
-    sha256 = digest.hexdigest()
-    extension = "csv" if target.layout == "csv" else "txt"
-    run.file_name = (
-        f"{_slug(target.name)}-{timezone.localtime(made_at):%Y%m%d-%H%M%S}-{run.pk}.{extension}"
-    )
-    run.sha256 = sha256
-    run.size_bytes = size
-    run.line_count = lines
-    run.receipt_count = receipts
-    run.total_pence = total
-    run.save()
-    partial.replace(folder / sha256)
+    under_way = ExportRun.objects.filter(target=target, status__in=UNDER_WAY).first()
+    if under_way is not None:
+        return under_way
+    try:
+        with transaction.atomic():
+            run = ExportRun.objects.create(
+                target=target,
+                created_by_id=getattr(acting_user, "pk", None),
+                created_by_email=getattr(acting_user, "email", "") or "",
+            )
+    except IntegrityError:  # asked for at the same moment by someone else
+        return ExportRun.objects.get(target=target, status__in=UNDER_WAY)
     record_audit(
-        "export.run",
-        acting_user=acting_user,
-        target=run,
-        after={"target": target.name, "receipts": receipts, "total_pence": total},
+        "export.requested", acting_user=acting_user, target=run, after={"target": target.name}
     )
     return run
 
 
-def _gl_journal(rows: list[tuple], target: ExportTarget) -> tuple[list[str], int, int]:
-    """CSV lines: date, ledger code, cost centre, VAT code, debit, credit, description."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        ["date", "ledger_code", "cost_centre", "vat_code", "debit", "credit", "description"]
+def make_export(run_id: int) -> ExportRun:
+    """Make a queued run's file, all or nothing. Safe to repeat: a finished run is left as it
+    is, and one a killed worker left half made starts again from nothing."""
+    ExportRun.objects.filter(pk=run_id, status__in=UNDER_WAY).update(
+        status=ExportStatus.RUNNING, started_at=timezone.now()
     )
-    control = target.control_ledger_code or "CONTROL"
-    lines = total = 0
-    by_day: dict = {}
-    for day, ledger_code, cost_centre, vat_code, pence, receipts in rows:
-        by_day.setdefault(day, []).append((ledger_code, cost_centre, vat_code, pence, receipts))
-    for day, entries in by_day.items():
-        day_total = sum(entry[3] for entry in entries)
-        when = day.strftime(target.date_format)
-        writer.writerow([when, control, "", "", _pounds(day_total), "", "Income banked"])
-        for ledger_code, cost_centre, vat_code, pence, receipts in entries:
-            writer.writerow(
-                [
-                    when,
-                    neutralise(ledger_code),
-                    neutralise(cost_centre),
-                    neutralise(vat_code),
-                    "",
-                    _pounds(pence),
-                    f"{receipts} receipt{'s' if receipts != 1 else ''}",
-                ]
+    try:
+        with transaction.atomic():
+            run = _make(run_id)
+    except Exception as error:
+        ExportRun.objects.filter(pk=run_id, status=ExportStatus.RUNNING).update(
+            status=ExportStatus.FAILED,
+            finished_at=timezone.now(),
+            message="The export stopped before it finished, so nothing was marked as sent; "
+            f"export again when it is mended. ({type(error).__name__}: {str(error)[:300]})",
+        )
+        raise
+    return run
+
+
+def _make(run_id: int) -> ExportRun:
+    run = ExportRun.objects.select_related("target").get(pk=run_id)
+    # The target's lock puts runs for it one behind another, and comes before the snapshot:
+    # a run's window opens where the one before it closed.
+    target = ExportTarget.objects.select_for_update().get(pk=run.target_id)
+    run = ExportRun.objects.select_for_update().get(pk=run_id)
+    if run.status != ExportStatus.RUNNING:
+        return run
+    previous = (
+        ExportRun.objects.filter(target=target, status=ExportStatus.COMPLETED)
+        .order_by("-id")
+        .first()
+    )
+    began = time.perf_counter()
+    export_file = ExportFile(run.pk)
+    try:
+        with connection.cursor() as cursor:
+            snapshot = take_snapshot(cursor)
+            window, params = window_condition(
+                snapshot, snapshot_of(previous) if previous is not None else None
             )
-        lines += len(entries) + 1
-        total += day_total
-    debits = credits = _pounds(total)
-    writer.writerow(["TOTAL", "", "", "", debits, credits, f"{lines} lines"])
-    return [out.getvalue()], lines, total
+            params["accounts"] = _fund_accounts(target)
+            if target.layout == "gl_journal":
+                journal = make_journal(
+                    cursor,
+                    window,
+                    params,
+                    date_format=target.date_format,
+                    control_ledger_code=target.control_ledger_code,
+                )
+                export_file.write_text(journal.text)
+                lines, income, outgoing = (
+                    journal.line_count,
+                    journal.income_pence,
+                    journal.outgoing_pence,
+                )
+                first, last = journal.first_posting_id, journal.last_posting_id
+            else:
+                cursor.execute(totals_sql(window), params)
+                lines, income, outgoing, first, last = cursor.fetchone()
+                _write_lines(cursor, export_file, layout_of(target), window, params, lines)
+                _write_trailer(export_file, layout_of(target), lines, income - outgoing)
+        sha256 = export_file.keep()
+    except BaseException:
+        export_file.discard()
+        raise
+    made_at = timezone.now()
+    run.previous = previous
+    run.snapshot_xmin, run.snapshot_xmax = snapshot.xmin, snapshot.xmax
+    run.snapshot_xip = list(snapshot.xip)
+    run.own_xact_id, run.own_last_posting_id = snapshot.own_xact_id, snapshot.own_last_posting_id
+    run.account_ids = params["accounts"]
+    run.first_posting_id, run.last_posting_id = first, last
+    run.line_count, run.income_pence, run.outgoing_pence = lines, income, outgoing
+    run.total_pence = income - outgoing
+    run.sha256, run.size_bytes = sha256, export_file.size
+    extension = "csv" if target.layout in ("csv", "gl_journal") else "txt"
+    run.file_name = (
+        f"{_slug(target.name)}-{timezone.localtime(made_at):%Y%m%d-%H%M%S}-{run.pk}.{extension}"
+    )
+    run.status, run.finished_at = ExportStatus.COMPLETED, made_at
+    run.save()
+    logger.info(
+        "export %s: %s lines, %s bytes in %.2fs",
+        run.pk,
+        lines,
+        export_file.size,
+        time.perf_counter() - began,
+    )
+    record_audit(
+        "export.made",
+        acting_user=None,
+        target=run,
+        after={"target": target.name, "lines": lines, "total_pence": run.total_pence},
+    )
+    return run
 
 
-def _pounds(pence: int) -> str:
-    whole, part = divmod(pence, 100)
-    return f"{whole}.{part:02d}"
+def _fund_accounts(target: ExportTarget) -> list[int]:
+    accounts = Account.objects.filter(kind=AccountKind.FUND)
+    funds = list(target.funds.values_list("pk", flat=True))
+    if funds:
+        accounts = accounts.filter(fund__in=funds)
+    return sorted(accounts.values_list("pk", flat=True))
+
+
+def _write_lines(
+    cursor: object,
+    export_file: ExportFile,
+    layout: LayoutSpec,
+    window: str,
+    params: dict,
+    lines: int,
+) -> None:
+    header_breaks = 0
+    if layout.include_header:
+        if layout.layout == "csv":
+            out = io.StringIO()
+            csv.writer(out, delimiter=layout.delimiter, lineterminator="\r\n").writerow(
+                spec.field for spec in layout.fields
+            )
+            export_file.write_text(out.getvalue())
+        else:
+            export_file.write_text(f"HDR{timezone.localdate():%Y%m%d}\r\n")
+        header_breaks = 1
+    if lines:
+        query = lines_query(layout, window)
+        statement = f"COPY ({query.select}) TO STDOUT WITH ({query.copy_options})"
+        pending = bytearray()
+        with cursor.cursor.copy(statement, params) as copy:  # type: ignore[attr-defined]
+            for row in copy:
+                pending += row
+                if len(pending) >= WRITE_BYTES:
+                    export_file.write(pending.replace(b"\n", b"\r\n"))
+                    pending.clear()
+        export_file.write(pending.replace(b"\n", b"\r\n"))
+    # Every line is one posting: a line break inside a value would make two.
+    if export_file.line_breaks != header_breaks + lines:
+        raise RuntimeError(
+            f"the file has {export_file.line_breaks - header_breaks} lines for {lines} postings"
+        )
+
+
+def _write_trailer(export_file: ExportFile, layout: LayoutSpec, lines: int, total: int) -> None:
+    if not layout.include_trailer:
+        return
+    if layout.layout == "csv":
+        out = io.StringIO()
+        csv.writer(out, delimiter=layout.delimiter, lineterminator="\r\n").writerow(
+            ["TRAILER", lines, _amount(total, layout.amount_format)]
+        )
+        export_file.write_text(out.getvalue())
+    else:
+        export_file.write_text(f"TRL{lines:09d}{total:015d}\r\n")
+
+
+def _amount(pence: int, amount_format: str) -> str:
+    if amount_format == "pence":
+        return str(pence)
+    sign = "-" if pence < 0 else ""
+    whole, part = divmod(abs(pence), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+def snapshot_of(run: ExportRun) -> LedgerSnapshot:
+    return LedgerSnapshot(
+        xmin=run.snapshot_xmin,
+        xmax=run.snapshot_xmax,
+        xip=tuple(run.snapshot_xip),
+        own_xact_id=run.own_xact_id,
+        own_last_posting_id=run.own_last_posting_id,
+    )
+
+
+@dataclass(frozen=True)
+class ExportedLine:
+    posting_id: int
+    receipt_number: str | None
+    received_on: datetime.date
+    reference: str | None
+    fund_code: str
+    entry: str
+    amount_pence: int
+
+
+def run_contents(run: ExportRun, *, limit: int) -> list[ExportedLine]:
+    """The run's first lines, in the order they were written."""
+    if run.status != ExportStatus.COMPLETED or run.first_posting_id is None:
+        return []
+    previous = snapshot_of(run.previous) if run.previous is not None else None
+    window, params = window_condition(snapshot_of(run), previous)
+    params |= {
+        "accounts": run.account_ids,
+        "first": run.first_posting_id,
+        "last": run.last_posting_id,
+        "limit": limit,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(listing_sql(window), params)
+        return [
+            ExportedLine(posting, number, day, reference, fund, JournalKind(kind).label, pence)
+            for posting, number, day, reference, fund, kind, pence in cursor.fetchall()
+        ]
 
 
 def export_path(run: ExportRun):
-    return council_folder().parent / "exports" / run.sha256
+    return exports_folder() / run.sha256
 
 
 def _slug(name: str) -> str:

@@ -3,7 +3,7 @@
 from django import forms
 
 from counterfoil.govuk_forms import GovukModelForm
-from income.exports.layout import FIELDS, fields_text, parse_fields
+from income.exports.layout import DATE_DIRECTIVES, FIELDS, fields_text, parse_fields, to_char_format
 from income.models import ExportTarget, Fund
 
 
@@ -40,7 +40,18 @@ class ExportTargetForm(GovukModelForm):
         self.fields["funds"].queryset = Fund.objects.all()
         if self.instance.pk:
             self.fields["field_lines"].initial = fields_text(self.instance.fields)
+        self.fields["date_format"].help_text = (
+            "For example %d/%m/%Y or %Y%m%d, from the parts " + ", ".join(DATE_DIRECTIVES) + "."
+        )
         self._decorate_widgets()
+
+    def clean_date_format(self) -> str:
+        value = self.cleaned_data["date_format"]
+        try:
+            to_char_format(value)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        return value
 
     def clean_field_lines(self) -> str:
         text = self.cleaned_data["field_lines"]

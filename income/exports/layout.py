@@ -1,19 +1,15 @@
-"""Turning exported lines into a file in a target's layout: CSV (text cells a spreadsheet
-would run as formulas are neutralised) or fixed width (each field padded or cut to its width),
-with an optional header and a trailer holding the line count and total."""
+"""A target's layout: which fields its lines hold, in which order and widths, and how dates
+and amounts are written. Checked here when a layout is saved; turned into SQL by
+income.exports.lines_sql, which PostgreSQL runs straight into the file."""
 
-import csv
-import datetime
-import io
-from collections.abc import Iterable, Iterator
+import re
 from dataclasses import dataclass
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-# What a layout can hold: name → (label, kind).
+# What a line can hold: name → (label, kind).
 FIELDS: dict[str, tuple[str, str]] = {
     "receipt_number": ("Receipt number", "text"),
     "received_on": ("Date received", "date"),
+    "booked_on": ("Date booked in the ledger", "date"),
     "reference": ("Payer's reference", "text"),
     "payer_name": ("Payer's name", "text"),
     "narrative": ("Narrative", "text"),
@@ -24,8 +20,14 @@ FIELDS: dict[str, tuple[str, str]] = {
     "cost_centre": ("Cost centre", "text"),
     "subjective": ("Subjective", "text"),
     "vat_code": ("VAT code", "text"),
-    "amount": ("Amount", "amount"),
+    "entry": ("What the line is (receipt, reversal, transfer…)", "text"),
+    "amount": ("Amount (into the fund; negative out of it)", "amount"),
 }
+
+# strftime directives a date format may use, and PostgreSQL's to_char equivalents.
+DATE_DIRECTIVES = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%b": "Mon", "%j": "DDD"}
+_DATE_PART = re.compile(r"%.|[^%]+")
+_LITERAL = re.compile(r"[^%\"\\]+")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def parse_fields(text: str) -> list[dict]:
         if align not in {"left", "right"}:
             raise ValueError(f'Line {number}: alignment is "left" or "right".')
         pad = parts[3] if len(parts) > 3 and parts[3] else " "
-        if len(pad) != 1:
+        if len(pad) != 1 or not pad.isprintable():
             raise ValueError(f"Line {number}: the pad is one character, such as 0.")
         fields.append({"field": name, "width": int(width), "align": align, "pad": pad})
     if not fields:
@@ -82,80 +84,23 @@ def fields_text(fields: list[dict]) -> str:
     )
 
 
-def _amount(pence: int, amount_format: str) -> str:
-    if amount_format == "pence":
-        return str(pence)
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(pence), 100)
-    return f"{sign}{whole}.{part:02d}"
-
-
-def _value(row: dict, spec: FieldSpec, layout: LayoutSpec) -> str:
-    value = row.get(spec.field)
-    kind = FIELDS[spec.field][1]
-    if value is None:
-        return ""
-    if kind == "date":
-        return value.strftime(layout.date_format) if isinstance(value, datetime.date) else ""
-    if kind == "amount":
-        return _amount(int(value), layout.amount_format)
-    return " ".join(str(value).split())
-
-
-def _fixed(text: str, spec: FieldSpec) -> str:
-    if not spec.width:
-        return text
-    text = text[: spec.width]
-    return (
-        text.rjust(spec.width, spec.pad)
-        if spec.align == "right"
-        else text.ljust(spec.width, spec.pad)
-    )
-
-
-def neutralise(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def render(layout: LayoutSpec, rows: Iterable[dict], *, made_on: datetime.date) -> Iterator[str]:
-    """The file, a chunk at a time. `rows` are dicts keyed by FIELDS names."""
-    count = 0
-    total = 0
-    if layout.layout == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter=layout.delimiter or ",", lineterminator="\r\n")
-        if layout.include_header:
-            writer.writerow([spec.field for spec in layout.fields])
-        for row in rows:
-            count += 1
-            total += int(row["amount"])
-            writer.writerow(
-                [
-                    neutralise(_value(row, spec, layout))
-                    if FIELDS[spec.field][1] == "text"
-                    else _value(row, spec, layout)
-                    for spec in layout.fields
-                ]
-            )
-            if count % 1000 == 0:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        if layout.include_trailer:
-            writer.writerow(["TRAILER", count, _amount(total, layout.amount_format)])
-        yield out.getvalue()
-        return
-    chunk: list[str] = []
-    if layout.include_header:
-        chunk.append(f"HDR{made_on:%Y%m%d}\r\n")
-    for row in rows:
-        count += 1
-        total += int(row["amount"])
-        chunk.append("".join(_fixed(_value(row, spec, layout), spec) for spec in layout.fields))
-        chunk.append("\r\n")
-        if len(chunk) >= 2000:
-            yield "".join(chunk)
-            chunk.clear()
-    if layout.include_trailer:
-        chunk.append(f"TRL{count:09d}{total:015d}\r\n")
-    yield "".join(chunk)
+def to_char_format(date_format: str) -> str:
+    """A strftime date format as PostgreSQL's to_char pattern ("%d/%m/%Y" → "DD/MM/YYYY"),
+    everything between the directives kept literally; raises ValueError for anything else."""
+    pattern = []
+    for part in _DATE_PART.findall(date_format):
+        if part.startswith("%"):
+            if part not in DATE_DIRECTIVES:
+                raise ValueError(
+                    f"{part} is not a date part Counterfoil writes; use "
+                    + ", ".join(DATE_DIRECTIVES)
+                    + "."
+                )
+            pattern.append(DATE_DIRECTIVES[part])
+        elif not _LITERAL.fullmatch(part) or not part.isprintable():
+            raise ValueError("Between the date parts use plain characters (no quotes).")
+        else:
+            pattern.append(f'"{part}"')
+    if not pattern:
+        raise ValueError("Give a date format, such as %d/%m/%Y.")
+    return "".join(pattern)

@@ -2,9 +2,9 @@ from income.models.cash_up import CashUp, CashUpStatus
 from income.models.channel import Channel, ChannelKind
 from income.models.exports import (
     AmountFormat,
-    ExportedReceipt,
     ExportLayout,
     ExportRun,
+    ExportStatus,
     ExportTarget,
 )
 from income.models.fund import Fund, FundGroup, OverpaymentHandling
@@ -59,8 +59,8 @@ __all__ = [
     "CsvMapping",
     "ExportLayout",
     "ExportRun",
+    "ExportStatus",
     "ExportTarget",
-    "ExportedReceipt",
     "Fund",
     "FundGroup",
     "FundGroupAccess",

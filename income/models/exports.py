@@ -1,6 +1,7 @@
-"""Exports to back-office systems: each target's layout, each run's file, and which receipts
-went to which target (each receipt goes to each target once)."""
+"""Exports to back-office systems: each target's layout, and each run's file with the ledger
+snapshot that says what it holds (each posting goes to each target once)."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from income.models.fund import Fund
@@ -54,39 +55,72 @@ class ExportTarget(models.Model):
         return self.name
 
 
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting to start"
+    RUNNING = "running", "Being made"
+    COMPLETED = "completed", "Made"
+    FAILED = "failed", "Failed"
+
+
 class ExportRun(models.Model):
-    """One file made for a target: kept byte for byte, with what it holds."""
+    """One file made for a target: kept byte for byte, with what it holds.
+
+    A run holds every posting to the target's funds whose transaction committed after the
+    previous run's snapshot and by its own (income.exports.window): each movement of money
+    into or out of those funds (a receipt, an allocation from suspense, a transfer, a refund,
+    a reversal) goes to each target once, however transactions interleave. The snapshot is
+    PostgreSQL's (`pg_current_snapshot()`), kept as its three parts."""
 
     target = models.ForeignKey(ExportTarget, on_delete=models.PROTECT, related_name="runs")
-    file_name = models.CharField(max_length=255)
-    sha256 = models.CharField(max_length=64)
-    size_bytes = models.BigIntegerField(default=0)
-    line_count = models.PositiveIntegerField(default=0)
-    receipt_count = models.PositiveIntegerField(default=0)
-    total_pence = models.BigIntegerField(default=0)
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
     created_by_id = models.BigIntegerField(null=True, blank=True)
     created_by_email = models.CharField(max_length=254, blank=True)
+    # The run this one follows on from: its snapshot is where this one's window opens.
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next"
+    )
+    snapshot_xmin = models.BigIntegerField(null=True, blank=True)
+    snapshot_xmax = models.BigIntegerField(null=True, blank=True)
+    snapshot_xip = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # A run made inside a transaction that also wrote postings (a test; a script) sees its
+    # own transaction's postings up to this id; later ones follow in the next run.
+    own_xact_id = models.BigIntegerField(null=True, blank=True)
+    own_last_posting_id = models.BigIntegerField(null=True, blank=True)
+    # The fund accounts it took postings from, so its contents can be listed again later
+    # whatever happens to the target's funds.
+    account_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    first_posting_id = models.BigIntegerField(null=True, blank=True)
+    last_posting_id = models.BigIntegerField(null=True, blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    line_count = models.PositiveIntegerField(default=0)
+    # What came into the funds, what went back out of them, and the net of the two.
+    income_pence = models.BigIntegerField(default=0)
+    outgoing_pence = models.BigIntegerField(default=0)
+    total_pence = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # One run at a time per target waits or is being made: "Export now" pressed
+            # twice queues one.
+            models.UniqueConstraint(
+                fields=["target"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="one_export_under_way_per_target",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Export {self.pk} to {self.target}"
 
-
-class ExportedReceipt(models.Model):
-    target = models.ForeignKey(ExportTarget, on_delete=models.PROTECT, related_name="+")
-    run = models.ForeignKey(ExportRun, on_delete=models.PROTECT, related_name="receipts")
-    receipt = models.ForeignKey("income.Receipt", on_delete=models.PROTECT, related_name="+")
-    amount_pence = models.BigIntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["target", "receipt"], name="a_receipt_goes_to_a_target_once"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"receipt {self.receipt_id} in export {self.run_id}"
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ExportStatus.COMPLETED, ExportStatus.FAILED)

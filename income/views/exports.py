@@ -6,13 +6,14 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from income.actions.exports import export_path, run_export, save_export_target
+from income.actions.exports import export_path, request_export, run_contents, save_export_target
 from income.exports.forms import ExportTargetForm
-from income.models import ExportRun, ExportTarget
+from income.models import ExportRun, ExportStatus, ExportTarget
 from tenants.capabilities import Capability, council_capabilities
 from tenants.view_permissions import council_capability_required
 
 SHOWN = 200
+REFRESH_SECONDS = 2
 
 
 def _may(request: HttpRequest, capability: Capability) -> bool:
@@ -26,7 +27,7 @@ def export_list(request: HttpRequest) -> HttpResponse:
             return HttpResponse("Your role does not allow this.", status=403)
         target = get_object_or_404(ExportTarget, pk=request.POST.get("target"))
         try:
-            run = run_export(council=request.council, target=target, acting_user=request.user)
+            run = request_export(council=request.council, target=target, acting_user=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("income:exports")
@@ -61,20 +62,30 @@ def target_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @council_capability_required(Capability.VIEW_INCOME)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(ExportRun.objects.select_related("target"), pk=pk)
-    return render(
+    # Refreshed by the HTTP Refresh header until the file is made (no JavaScript needed; see
+    # the import page for why not a meta refresh).
+    refreshing = not run.is_finished and request.GET.get("refresh") != "off"
+    response = render(
         request,
         "income/exports/run.html",
         {
             "run": run,
-            "receipts": run.receipts.select_related("receipt").order_by("id")[:SHOWN],
+            "lines": run_contents(run, limit=SHOWN),
             "shown": SHOWN,
+            "refresh_seconds": REFRESH_SECONDS if refreshing else None,
+            "completed": run.status == ExportStatus.COMPLETED,
         },
     )
+    if refreshing:
+        response["Refresh"] = str(REFRESH_SECONDS)
+    if not run.is_finished:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 @council_capability_required(Capability.EXPORT_DATA)
 def run_file(request: HttpRequest, pk: int) -> FileResponse:
-    run = get_object_or_404(ExportRun, pk=pk)
+    run = get_object_or_404(ExportRun, pk=pk, status=ExportStatus.COMPLETED)
     path = export_path(run)
     if not path.is_file():
         raise Http404("The file is no longer kept.")

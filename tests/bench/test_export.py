@@ -83,7 +83,8 @@ def test_export_1m_and_gl_journal(export_council, django_db_blocker, tmp_path, s
         export_path(run).unlink()
         export_path(gl_run).unlink()
 
-    assert run.receipt_count == RECEIPTS == gl_run.receipt_count
+    assert run.line_count == RECEIPTS
+    assert run.total_pence == gl_run.total_pence == gl_run.income_pence
     print(
         f"\nexport bench: {run.line_count:,} lines in {export_seconds:.1f}s; COPY TO STDOUT "
         f"{size / 1e6:.0f} MB in {copy_seconds:.1f}s; general-ledger journal {gl_seconds:.2f}s "
@@ -100,8 +101,8 @@ def test_export_1m_and_gl_journal(export_council, django_db_blocker, tmp_path, s
     print(
         bench_line(
             "gl_journal",
-            ("seconds", gl_seconds, "s"),
-            ("target_seconds", 1.0, "s"),
+            ("ms", gl_seconds * 1000, "ms"),
+            ("target_ms", 1000, "ms"),
             target=1.0,
             op="<=",
         )

@@ -30,6 +30,13 @@ def test_an_officer_uploads_an_allpay_file_watches_it_import_and_reads_the_summa
             name="Browser Import Council", slug=f"bimp-{secrets.token_hex(3)}", acting_user=None
         )
         _seed_funds(council, DEMO_COUNCILS[0])
+        with schema_context(council.schema_name):
+            from income.exports.layout import parse_fields
+            from income.models import ExportTarget
+
+            ExportTarget.objects.create(
+                name="Revenues cash file", fields=parse_fields("reference\nfund_code\namount")
+            )
         member = make_member(council, CouncilRole.INCOME_OFFICER)
         return council, member
 
@@ -70,3 +77,23 @@ def test_an_officer_uploads_an_allpay_file_watches_it_import_and_reads_the_summa
                  "/reconciliation/"):  # fmt: skip
         page.goto(f"{base}{path}")
         assert axe_violations(page) == [], path
+
+    # The import's receipts go out in an export the worker makes while its page refreshes.
+    page.goto(f"{base}/exports/")
+    page.click("button:has-text('Export now')")
+    page.wait_for_url("**/exports/runs/*/")
+    page.wait_for_selector("text=Download revenues-cash-file", timeout=60_000)
+    assert axe_violations(page) == []
+
+    def export_and_ledger():
+        with schema_context(council.schema_name):
+            from django.db.models import Sum
+
+            from income.models import ExportRun, Posting
+
+            in_funds = Posting.objects.filter(account__kind="fund").aggregate(Sum("amount_pence"))
+            return ExportRun.objects.get().total_pence, -in_funds["amount_pence__sum"]
+
+    exported, in_funds = committed(django_db_blocker, export_and_ledger)
+    assert exported == in_funds > 0
+    assert f"£{in_funds / 100:,.2f}" in page.inner_text("main")

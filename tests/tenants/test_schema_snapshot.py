@@ -28,7 +28,9 @@ def describe(schema: str) -> dict[str, object]:
     return {
         "columns": rows(
             "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,"
-            " a.attidentity, a.attgenerated, pg_get_expr(d.adbin, d.adrelid), a.attnum"
+            " a.attidentity, a.attgenerated, pg_get_expr(d.adbin, d.adrelid),"
+            # The column's place among the table's columns (attnum counts dropped ones too).
+            " row_number() OVER (PARTITION BY c.relname ORDER BY a.attnum)"
             " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
             " JOIN pg_namespace n ON n.oid = c.relnamespace"
             " LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"

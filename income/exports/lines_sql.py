@@ -90,9 +90,7 @@ def _text(expression: str, spec: FieldSpec, layout: LayoutSpec) -> str:
     if kind == "date":
         return f"to_char({expression}, {_literal(to_char_format(layout.date_format))})"
     if kind == "amount":
-        if layout.amount_format == "pence":
-            return f"({expression})::text"
-        return f"(({expression})::numeric / 100)::numeric(20, 2)::text"
+        return _amount(expression, layout.amount_format)
     if layout.layout == "csv":
         return (
             f"CASE WHEN ascii({expression}) IN ({FORMULA_CODES}) "
@@ -101,10 +99,24 @@ def _text(expression: str, spec: FieldSpec, layout: LayoutSpec) -> str:
     return expression
 
 
-def _fixed(text: str, spec: FieldSpec) -> str:
+def _amount(expression: str, amount_format: str) -> str:
+    if amount_format == "pence":
+        return f"({expression})::text"
+    return f"(({expression})::numeric / 100)::numeric(20, 2)::text"
+
+
+def _fixed(text: str, spec: FieldSpec, layout: LayoutSpec) -> str:
     """Padded to its width and cut to it (lpad and rpad do both), as fixed width needs."""
     if not spec.width:
         return f"coalesce({text}, '')"
+    if FIELDS[spec.field][1] == "amount" and spec.align == "right" and spec.pad == "0":
+        # A negative amount keeps its sign in front of the zeros: -000004200, not 0000-4200.
+        value = SOURCES[spec.field][0]
+        size = _amount(f"abs{value}", layout.amount_format)
+        return (
+            f"CASE WHEN {value} < 0 THEN '-' || lpad({size}, {spec.width - 1}, '0') "
+            f"ELSE lpad({size}, {spec.width}, '0') END"
+        )
     function = "lpad" if spec.align == "right" else "rpad"
     return f"{function}(coalesce({text}, ''), {spec.width}, {_literal(spec.pad)})"
 
@@ -130,7 +142,8 @@ def lines_query(layout: LayoutSpec, window: str) -> LinesQuery:
         options = f"FORMAT csv, DELIMITER {_literal(layout.delimiter or ',')}"
     else:
         line = " || ".join(
-            _fixed(column, spec) for column, spec in zip(columns, layout.fields, strict=True)
+            _fixed(column, spec, layout)
+            for column, spec in zip(columns, layout.fields, strict=True)
         )
         select = f"nullif({line}, '')"
         # One column, delimited and quoted by control characters no stored text holds:

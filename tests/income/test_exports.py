@@ -193,6 +193,26 @@ def test_a_fixed_width_layout_pads_and_cuts_each_field(council_a, cash, council_
     assert [line.receipt_number for line in run_contents(run, limit=9)] == [receipt.number]
 
 
+def test_a_fixed_width_correction_keeps_its_sign_before_the_zeros(
+    council_a, cash, council_tax, officer
+):
+    receipt = pay(cash, council_tax, 4_200, "k1")
+    target = ExportTarget.objects.create(
+        name="Housing",
+        layout="fixed",
+        amount_format="pence",
+        include_header=False,
+        include_trailer=False,
+        fields=parse_fields("fund_code,5\namount,10,right,0"),
+    )
+    run_export(council=council_a, target=target, acting_user=officer)
+    reverse_receipt(council=council_a, receipt=receipt, reason="bounced", acting_user=None)
+
+    correction = run_export(council=council_a, target=target, acting_user=officer)
+
+    assert export_path(correction).read_text().splitlines() == ["CTAX -000004200"]
+
+
 def test_fixed_width_lines_keep_backslashes_quotes_and_accents_as_they_are(
     council_a, cash, council_tax, officer
 ):

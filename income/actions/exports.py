@@ -125,10 +125,10 @@ def make_export(run_id: int) -> ExportRun:
 
 
 def _make(run_id: int) -> ExportRun:
-    run = ExportRun.objects.select_related("target").get(pk=run_id)
+    target_id = ExportRun.objects.values_list("target_id", flat=True).get(pk=run_id)
     # The target's lock puts runs for it one behind another, and comes before the snapshot:
     # a run's window opens where the one before it closed.
-    target = ExportTarget.objects.select_for_update().get(pk=run.target_id)
+    target = ExportTarget.objects.select_for_update().get(pk=target_id)
     run = ExportRun.objects.select_for_update().get(pk=run_id)
     if run.status != ExportStatus.RUNNING:
         return run
@@ -162,10 +162,11 @@ def _make(run_id: int) -> ExportRun:
                 )
                 first, last = journal.first_posting_id, journal.last_posting_id
             else:
+                layout = layout_of(target)
                 cursor.execute(totals_sql(window), params)
                 lines, income, outgoing, first, last = cursor.fetchone()
-                _write_lines(cursor, export_file, layout_of(target), window, params, lines)
-                _write_trailer(export_file, layout_of(target), lines, income - outgoing)
+                _write_lines(cursor, export_file, layout, window, params, lines)
+                _write_trailer(export_file, layout, lines, income - outgoing)
         sha256 = export_file.keep()
     except BaseException:
         export_file.discard()

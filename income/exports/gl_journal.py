@@ -26,7 +26,7 @@ HEADER = ["date", "ledger_code", "cost_centre", "vat_code", "debit", "credit", "
 
 
 @dataclass
-class Journal:
+class JournalFile:
     """The file's text and what it holds."""
 
     text: str = ""
@@ -46,7 +46,7 @@ def make_journal(
     *,
     date_format: str,
     control_ledger_code: str,
-) -> Journal:
+) -> JournalFile:
     cursor.execute(BY_DAY_AND_ACCOUNT.format(window=window), params)
     codes = {
         account.pk: (account.fund.ledger_code, account.fund.cost_centre, _vat(account))
@@ -54,7 +54,7 @@ def make_journal(
             "fund__vat_code"
         )
     }
-    journal = Journal()
+    journal = JournalFile()
     for day, account_id, pence, entries, income, outgoing, first, last in cursor.fetchall():
         entry = journal.lines.setdefault((day, *codes[account_id]), [0, 0])
         entry[0] += pence
@@ -71,7 +71,7 @@ def _vat(account: Account) -> str:
     return account.fund.vat_code.code if account.fund.vat_code else ""
 
 
-def _render(journal: Journal, date_format: str, control: str) -> str:
+def _render(journal: JournalFile, date_format: str, control: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADER)

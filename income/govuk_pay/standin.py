@@ -13,13 +13,14 @@ duplicated or shuffled deliveries.
 Settlement, as the spec describes it: a service is backed by the "sandbox" provider unless
 added with `payment_provider="stripe"`. A Stripe-backed service's captured payments carry the
 PSP `fee` (its `fee_basis_points` of the amount plus `fee_fixed_pence`) and `net_amount`, and
-nothing is settled until a payout (`payout`, or `POST /_standin/payouts` with the service's
-`api_key` and a `settled_date`): Stripe pays the service's balance into its bank account, so
-every captured payment and every refund taken since the last payout get that
-`settlement_summary.settled_date`, and the search filters `from_settled_date` and
-`to_settled_date` find them. Other providers report no fee and no settled date (`settle` still
-sets one on a single payment, for tests). `travel_to` (or `POST /_standin/clock`) moves the
-stand-in's clock, so the demo can take payments on the days its sample bank statement covers.
+nothing is settled until a payout (`payout`, or `POST /_standin/payouts` with a
+`settled_date` and the service's `api_key`, or without a key for every Stripe-backed
+service): Stripe pays the service's balance into its bank account, so every captured payment
+and every refund taken since the last payout get that `settlement_summary.settled_date`, and
+the search filters `from_settled_date` and `to_settled_date` find them. Other providers
+report no fee and no settled date (`settle` still sets one on a single payment, for tests).
+`travel_to` (or `POST /_standin/clock`) moves the stand-in's clock, so the demo can take
+payments on the days its sample bank statement covers.
 
 Run alone: `python -m income.govuk_pay.standin --port 8111`.
 """
@@ -830,13 +831,20 @@ class StandinGovukPay:
                 fee_fixed_pence=body.get("fee_fixed_pence"),
             )
         elif parts == ["payouts"]:
+            # One service's payout (by its API key), or every Stripe-backed service's.
+            with self.lock:
+                keys = (
+                    [str(body["api_key"])]
+                    if body.get("api_key")
+                    else [key for key, service in self.services.items() if service.stripe]
+                )
             try:
-                paid = self.payout(str(body.get("api_key", "")), body.get("settled_date"))
+                paid = [self.payout(key, body.get("settled_date")) for key in keys]
             except KeyError:
                 return _send_json(request, 404, {"description": "No such service"})
             except ValueError as error:
                 return _send_json(request, 400, {"description": str(error)})
-            return _send_json(request, 200, paid)
+            return _send_json(request, 200, paid[0] if body.get("api_key") else {"payouts": paid})
         elif parts == ["clock"]:
             moment = body.get("now")
             self.travel_to(

@@ -245,3 +245,19 @@ def test_the_stand_in_refuses_a_settled_date_that_is_not_a_date(stripe_council, 
         headers={"Authorization": f"Bearer {stripe_council['api_key']}"},
     )
     assert response.status_code == 422
+
+
+def test_the_stand_in_pays_out_every_stripe_backed_service_when_given_no_key(
+    stripe_payment, standin
+):
+    """As the README's demo path does it: the demo's API keys are not shown anywhere."""
+    answer = httpx.post(
+        f"{standin.url}/_standin/payouts", json={"settled_date": PAYOUT_DAY}, timeout=5
+    )
+    assert answer.status_code == 200
+    assert {"settled_date": PAYOUT_DAY, "payments": 1, "refunds": 0, "fees": 27,
+            "amount": 12_318} in answer.json()["payouts"]  # fmt: skip
+    assert (
+        standin.payment(stripe_payment["payment"].payment_id)["settlement_summary"]["settled_date"]
+        == PAYOUT_DAY
+    )

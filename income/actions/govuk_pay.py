@@ -7,11 +7,18 @@ payment only moves forward, and its receipt is recorded once, under `govukpay:<p
 
 Settlement (Stripe-backed services): each payment carries the PSP `fee`, and once GOV.UK Pay
 has paid it into the council's bank, its `settled_date`; refunds carry the date they were taken
-from a payout. Bank reconciliation expects each day's payout from these. The fee is a cost
-the council bears, not less money from the payer: the receipt stays at what the payer paid,
-and when the payout that took the fee is known, one journal per payment moves it from the
-card clearing account to the fees account, so the clearing account is left holding only what
-GOV.UK Pay has yet to pay out.
+from a payout. Bank reconciliation expects each day's payout from these.
+
+The fee reaches the ledger, as a cost, never as less income: the payer paid the whole amount
+and their account (Council Tax, rent…) is credited with it, refunds are limited by it, and
+councils account for income gross with the provider's charges as expenditure, not netted off.
+So the receipt and its funds stay gross, and one journal per payment moves the fee from the
+card clearing account to the fees account. It is posted when the payout that took the fee is
+known, not at capture: that is when the money actually leaves, on the day the bank line shows
+it, so the fees posted for a day are the difference between that day's payout and the payments
+in it. Without it the card clearing account would keep every fee ever charged as money GOV.UK
+Pay seemed to owe. The journal is tied to the payment (`fee_journal`), so applying the same
+payment again posts nothing; a corrected fee reverses the old journal and posts the new one.
 """
 
 import datetime

@@ -34,7 +34,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from psycopg import sql
 
@@ -989,9 +989,34 @@ def _mop_up_settlements(
     summary: MopUpSummary,
     acting_user: User | None,
 ) -> None:
-    """Payments and refunds GOV.UK Pay has paid out (or taken from a payout) since `since`."""
+    """Payments and refunds GOV.UK Pay has paid out (or taken from a payout) since `since`.
+
+    Asked only while something of ours waits for it: a payment with a PSP fee (so from a
+    Stripe-backed service) not yet paid out, searched from the day the oldest was captured (a
+    payment is paid out after it is captured), or a refund not yet taken from a payout. A
+    service whose provider reports no settled dates is never asked."""
+    waiting = GovukPayPayment.objects.filter(
+        connection=connection,
+        status=PaymentStatus.SUCCESS,
+        settled_on__isnull=True,
+        fee_pence__isnull=False,
+    ).aggregate(first=Min("captured_on"), count=Count("pk"))
+    refunds_waiting = GovukPayRefund.objects.filter(
+        payment__connection=connection,
+        payment__fee_pence__isnull=False,
+        status__in=[CardRefundStatus.SUBMITTED, CardRefundStatus.SUCCESS],
+        settled_on__isnull=True,
+    ).exists()
     try:
-        payments = list(client.search_payments(from_settled_date=since.isoformat()))
+        payments = (
+            list(
+                client.search_payments(
+                    from_settled_date=max(since, waiting["first"] or since).isoformat()
+                )
+            )
+            if waiting["count"]
+            else []
+        )
     except GovukPayRequestRejected as error:
         # Settled dates are searchable only on Stripe-backed services.
         logger.info("GOV.UK Pay does not search this service by settled date: %s", error)
@@ -1006,6 +1031,8 @@ def _mop_up_settlements(
         )
         done.add(payment_id)
         summary.applied += outcome == WebhookOutcome.APPLIED
+    if not refunds_waiting:
+        return
     for resource in client.search_refunds(from_settled_date=since.isoformat()):
         summary.applied += apply_refund_settlement(
             connection=connection, resource=resource, acting_user=acting_user

@@ -233,8 +233,8 @@ def test_a_service_that_is_not_stripe_backed_reports_no_fee_and_is_never_paid_ou
     payment.refresh_from_db()
     assert (payment.fee_pence, payment.settled_on, payment.fee_journal_id) == (None, None, None)
     assert fees_balance() == 0
-    # The settled-date searches were sent and answered as the spec describes.
-    assert ("GET", "/v1/refunds", 200) in spec.checked
+    # Nothing of this service waits for a payout, so GOV.UK Pay is not asked about any.
+    assert [path for _method, path, _status in spec.checked if path == "/v1/refunds"] == []
 
 
 def test_the_stand_in_refuses_a_settled_date_that_is_not_a_date(stripe_council, standin):
@@ -261,3 +261,17 @@ def test_the_stand_in_pays_out_every_stripe_backed_service_when_given_no_key(
         standin.payment(stripe_payment["payment"].payment_id)["settlement_summary"]["settled_date"]
         == PAYOUT_DAY
     )
+
+
+def test_the_receipt_and_settings_pages_show_the_fee_and_the_payout(stripe_payment, standin, admin):
+    from tests.conftest import host_client, sign_in
+
+    payment = stripe_payment["payment"]
+    payout(standin, stripe_payment["api_key"])
+    mop_up(connection=stripe_payment["connection"])
+    client = sign_in(host_client(stripe_payment["council"]), admin)
+    receipt_page = client.get(f"/receipts/{payment.receipt.number}/").content.decode()
+    assert "settled 3 December 2026, provider fee £0.27" in receipt_page
+    assert "GOV.UK Pay provider fee on" in receipt_page  # the fee journal, in its history
+    settings_page = client.get("/govuk-pay/settings/").content.decode()
+    assert "£0.27" in settings_page.split("Recent payments", 1)[1].split("</table>", 1)[0]

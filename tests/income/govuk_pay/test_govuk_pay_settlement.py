@@ -275,3 +275,38 @@ def test_the_receipt_and_settings_pages_show_the_fee_and_the_payout(stripe_payme
     assert "GOV.UK Pay provider fee on" in receipt_page  # the fee journal, in its history
     settings_page = client.get("/govuk-pay/settings/").content.decode()
     assert "£0.27" in settings_page.split("Recent payments", 1)[1].split("</table>", 1)[0]
+
+
+def test_a_webhook_brings_the_fee_as_the_return_visit_does(stripe_council, standin):
+    """Webhook, return visit and mop-up share one apply step: a signed webhook through the
+    council's endpoint stores the fee too."""
+    import json
+
+    from income.actions.govuk_pay import start_payment
+    from income.govuk_pay.signature import sign
+    from income.models import GovukPayPayment, PaymentOrigin
+    from tests.conftest import host_client
+    from tests.income.govuk_pay.test_govuk_pay_webhooks import WEBHOOK_PATH, apply_pending
+
+    payment = start_payment(
+        council=stripe_council["council"],
+        items=[BasketItem(stripe_council["council_tax"], "CT9", 5_000)],
+        origin=PaymentOrigin.PORTAL,
+        return_url=lambda token: f"https://pay.example/pay/return/{token}/",
+        acting_user=None,
+    )
+    standin.complete(payment.payment_id)
+    body = standin.webhook_body(
+        stripe_council["api_key"], payment.payment_id, "card_payment_captured"
+    )
+    validate_schema(json.loads(body)["resource"], "PaymentWithAllLinks")
+    answer = host_client(stripe_council["council"]).post(
+        WEBHOOK_PATH,
+        data=body,
+        content_type="application/json",
+        HTTP_PAY_SIGNATURE=sign(body, stripe_council["webhook_secret"]),
+    )
+    assert answer.status_code == 200
+    assert apply_pending() == ["applied"]
+    payment = GovukPayPayment.objects.get(pk=payment.pk)
+    assert (payment.status, payment.fee_pence, payment.settled_on) == ("success", 12, None)

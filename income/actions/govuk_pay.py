@@ -4,6 +4,21 @@ sending refunds back, and the mop-up that catches whatever webhooks missed.
 Every way GOV.UK Pay tells us about a payment (the payer coming back, a webhook, the mop-up)
 ends in `apply_payment_resource`, which is idempotent on the payment id and its state: a
 payment only moves forward, and its receipt is recorded once, under `govukpay:<payment id>`.
+
+Settlement (Stripe-backed services): each payment carries the PSP `fee`, and once GOV.UK Pay
+has paid it into the council's bank, its `settled_date`; refunds carry the date they were taken
+from a payout. Bank reconciliation expects each day's payout from these.
+
+The fee reaches the ledger, as a cost, never as less income: the payer paid the whole amount
+and their account (Council Tax, rent…) is credited with it, refunds are limited by it, and
+councils account for income gross with the provider's charges as expenditure, not netted off.
+So the receipt and its funds stay gross, and one journal per payment moves the fee from the
+card clearing account to the fees account. It is posted when the payout that took the fee is
+known, not at capture: that is when the money actually leaves, on the day the bank line shows
+it, so the fees posted for a day are the difference between that day's payout and the payments
+in it. Without it the card clearing account would keep every fee ever charged as money GOV.UK
+Pay seemed to owe. The journal is tied to the payment (`fee_journal`), so applying the same
+payment again posts nothing; a corrected fee reverses the old journal and posts the new one.
 """
 
 import datetime
@@ -19,17 +34,19 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from psycopg import sql
 
-from income.accounts import clearing_account, refunds_payable_account
+from income.accounts import clearing_account, refunds_payable_account, system_account
 from income.actions.ledger import PostingLine, post_journal, reverse_journal
 from income.actions.receipts import Allocation, record_receipt
 from income.fund_checks import fund_problems, fund_reference_problem
 from income.govuk_pay.client import (
+    GovukPayClient,
     GovukPayError,
     GovukPayNotFound,
+    GovukPayRequestRejected,
     GovukPayUnavailable,
     RefundAmountMismatch,
 )
@@ -43,6 +60,7 @@ from income.govuk_pay.encryption import encrypt, last_characters
 from income.govuk_pay.scrub import without_cardholder_data
 from income.govuk_pay.signature import matching_secret
 from income.models import (
+    AccountKind,
     CardRefundStatus,
     Channel,
     ChannelKind,
@@ -68,6 +86,10 @@ logger = logging.getLogger(__name__)
 
 # GOV.UK Pay's metadata takes at most 15 keys: three per item and our own reference.
 MAX_BASKET_ITEMS = 4
+# How far back the mop-up asks for settled payments and refunds. GOV.UK Pay sends no webhook
+# when a payment is paid out, and payouts come days after the payment, so settlement is found
+# by searching on the settled date rather than the created date.
+SETTLEMENT_LOOKBACK = datetime.timedelta(days=7)
 UNFINISHED = [s for s in PaymentStatus.values if s not in FINISHED_STATUSES]
 
 
@@ -371,7 +393,7 @@ def apply_payment_resource(
         )
         return WebhookOutcome.IGNORED
 
-    before = {"status": payment.status}
+    before = {"status": payment.status, "settlement": _settlement_state(payment)}
     changed = _keep_settlement(payment, resource)
     if STATUS_RANK[status] > STATUS_RANK[payment.status]:
         payment.status = status
@@ -380,6 +402,10 @@ def apply_payment_resource(
         changed = True
     if payment.status == PaymentStatus.SUCCESS and payment.receipt_id is None:
         payment.receipt = _record_card_receipt(payment, acting_user=acting_user)
+        changed = True
+    if _post_fee_journal(
+        payment, posted_fee=before["settlement"]["fee_pence"], acting_user=acting_user
+    ):
         changed = True
     if not changed:
         return WebhookOutcome.UNCHANGED
@@ -392,7 +418,61 @@ def apply_payment_resource(
             before=before,
             after={"status": payment.status, "receipt": getattr(payment.receipt, "number", None)},
         )
+    if before["settlement"] != _settlement_state(payment):
+        record_audit(
+            "govuk_pay.payment_settlement",
+            acting_user=acting_user,
+            target=payment,
+            before=before["settlement"],
+            after=_settlement_state(payment),
+        )
     return WebhookOutcome.APPLIED
+
+
+def _settlement_state(payment: GovukPayPayment) -> dict[str, Any]:
+    return {
+        "settled_on": payment.settled_on.isoformat() if payment.settled_on else None,
+        "fee_pence": payment.fee_pence,
+        "fee_journal": payment.fee_journal_id,
+    }
+
+
+def _post_fee_journal(
+    payment: GovukPayPayment, *, posted_fee: int | None, acting_user: User | None
+) -> bool:
+    """Dr fees, Cr card clearing, once per payment, when its payout is known (the caller
+    holds the payment row's lock). `posted_fee` is the fee we held before this apply: if GOV.UK
+    Pay now reports another, the journal of the old one is reversed and the new one posted.
+    Returns whether anything was posted."""
+    if payment.receipt_id is None or payment.settled_on is None or payment.fee_pence is None:
+        return False
+    reversed_old = False
+    if payment.fee_journal_id is not None:
+        if posted_fee == payment.fee_pence:
+            return False
+        reverse_journal(
+            journal=payment.fee_journal,
+            reason="GOV.UK Pay reported another fee",
+            acting_user=acting_user,
+        )
+        payment.fee_journal = None
+        reversed_old = True
+    if payment.fee_pence == 0:
+        return reversed_old
+    receipt = payment.receipt
+    payment.fee_journal = post_journal(
+        kind=JournalKind.PROVIDER_FEE,
+        description=(
+            f"GOV.UK Pay provider fee on {receipt.number}, taken from the payout of "
+            f"{payment.settled_on:%-d %b %Y}"
+        ),
+        lines=[
+            PostingLine(system_account(AccountKind.FEES), payment.fee_pence, receipt),
+            PostingLine(clearing_account(receipt.channel), -payment.fee_pence, receipt),
+        ],
+        acting_user=acting_user,
+    )
+    return True
 
 
 def _keep_settlement(payment: GovukPayPayment, resource: dict[str, Any]) -> bool:
@@ -412,6 +492,16 @@ def _keep_settlement(payment: GovukPayPayment, resource: dict[str, Any]) -> bool
     # Only a paid payment's figure means anything; an older message's would take it back.
     available = (resource.get("refund_summary") or {}).get("amount_available")
     status = (resource.get("state") or {}).get("status")
+    fee = resource.get("fee")
+    if (
+        status == PaymentStatus.SUCCESS
+        and isinstance(fee, int)
+        and not isinstance(fee, bool)
+        and 0 <= fee <= payment.amount_pence
+        and fee != payment.fee_pence
+    ):
+        payment.fee_pence = fee
+        changed = True
     if (
         status == PaymentStatus.SUCCESS
         and isinstance(available, int)
@@ -814,11 +904,13 @@ def mop_up(
     *,
     connection: GovukPayConnection,
     lookback: datetime.timedelta = datetime.timedelta(days=3),
+    settled_lookback: datetime.timedelta = SETTLEMENT_LOOKBACK,
     acting_user: User | None = None,
 ) -> MopUpSummary:
     """Apply whatever GOV.UK Pay has that webhooks did not bring: payments created in the
     lookback (searched page by page), our own unfinished payments (fetched one by one, as
-    search is only eventually consistent), and refunds still to send or follow."""
+    search is only eventually consistent), payments and refunds settled in the settled
+    lookback (Stripe-backed services), and refunds still to send or follow."""
     summary = MopUpSummary()
     apply_inbox(acting_user=acting_user)
     now = timezone.now()
@@ -860,6 +952,15 @@ def mop_up(
                     connection=connection, resource=resource, acting_user=acting_user
                 )
                 summary.applied += outcome == WebhookOutcome.APPLIED
+            _mop_up_settlements(
+                client,
+                connection=connection,
+                since=timezone.localdate() - settled_lookback,
+                settled_already={pid for pid, (_status, settled) in known.items() if settled},
+                done=done,
+                summary=summary,
+                acting_user=acting_user,
+            )
     except GovukPayError as error:
         summary.problems.append(str(error))
         logger.warning("GOV.UK Pay mop-up stopped: %s", error)
@@ -876,6 +977,110 @@ def mop_up(
             summary.problems.append(str(error))
     GovukPayConnection.objects.filter(pk=connection.pk).update(last_mop_up_at=now)
     return summary
+
+
+def _mop_up_settlements(
+    client: GovukPayClient,
+    *,
+    connection: GovukPayConnection,
+    since: datetime.date,
+    settled_already: set[str],
+    done: set[str],
+    summary: MopUpSummary,
+    acting_user: User | None,
+) -> None:
+    """Payments and refunds GOV.UK Pay has paid out (or taken from a payout) since `since`.
+
+    Asked only while something of ours waits for it: a payment with a PSP fee (so from a
+    Stripe-backed service) not yet paid out, searched from the day the oldest was captured (a
+    payment is paid out after it is captured), or a refund not yet taken from a payout. A
+    service whose provider reports no settled dates is never asked."""
+    waiting = GovukPayPayment.objects.filter(
+        connection=connection,
+        status=PaymentStatus.SUCCESS,
+        settled_on__isnull=True,
+        fee_pence__isnull=False,
+    ).aggregate(first=Min("captured_on"), count=Count("pk"))
+    refunds_waiting = GovukPayRefund.objects.filter(
+        payment__connection=connection,
+        payment__fee_pence__isnull=False,
+        status__in=[CardRefundStatus.SUBMITTED, CardRefundStatus.SUCCESS],
+        settled_on__isnull=True,
+    ).exists()
+    try:
+        payments = (
+            list(
+                client.search_payments(
+                    from_settled_date=max(since, waiting["first"] or since).isoformat()
+                )
+            )
+            if waiting["count"]
+            else []
+        )
+    except GovukPayRequestRejected as error:
+        # Settled dates are searchable only on Stripe-backed services.
+        logger.info("GOV.UK Pay does not search this service by settled date: %s", error)
+        return
+    for resource in payments:
+        summary.seen += 1
+        payment_id = resource.get("payment_id")
+        if payment_id in done or payment_id in settled_already:
+            continue
+        outcome = apply_payment_resource(
+            connection=connection, resource=resource, acting_user=acting_user
+        )
+        done.add(payment_id)
+        summary.applied += outcome == WebhookOutcome.APPLIED
+    if not refunds_waiting:
+        return
+    for resource in client.search_refunds(from_settled_date=since.isoformat()):
+        summary.applied += apply_refund_settlement(
+            connection=connection, resource=resource, acting_user=acting_user
+        )
+
+
+@transaction.atomic
+def apply_refund_settlement(
+    *, connection: GovukPayConnection, resource: dict[str, Any], acting_user: User | None = None
+) -> bool:
+    """Keep the day a refund we sent was taken from a GOV.UK Pay payout (a refund search
+    result or a fetched refund); a refund we still hold as submitted is followed to its end.
+    Idempotent. Returns whether anything changed."""
+    refund_id = str(resource.get("refund_id") or "")
+    settled = _date((resource.get("settlement_summary") or {}).get("settled_date"))
+    if not refund_id or settled is None:
+        return False
+    card_refund = (
+        GovukPayRefund.objects.select_for_update()
+        .select_related("refund")
+        .filter(payment__connection=connection, govuk_refund_id=refund_id)
+        .first()
+    )
+    if card_refund is None:
+        # Made outside Counterfoil (GOV.UK Pay's own admin tool): that day's payout will be
+        # short of what we expect by its amount, and the bank line waits on the worklist.
+        logger.warning(
+            "GOV.UK Pay refund %s of %s pence was not sent by Counterfoil",
+            refund_id,
+            resource.get("amount"),
+        )
+        return False
+    before = card_refund.settled_on
+    if card_refund.status == CardRefundStatus.SUBMITTED:
+        _follow_refund_status(card_refund, resource, acting_user=acting_user)
+    elif card_refund.settled_on != settled:
+        card_refund.settled_on = settled
+        card_refund.save(update_fields=["settled_on", "updated_at"])
+    if card_refund.settled_on == before:
+        return False
+    record_audit(
+        "govuk_pay.refund_settled",
+        acting_user=acting_user,
+        target=card_refund,
+        before={"settled_on": before.isoformat() if before else None},
+        after={"settled_on": card_refund.settled_on.isoformat()},
+    )
+    return True
 
 
 def run_mop_up(
@@ -909,6 +1114,7 @@ __all__ = [
     "PaymentServiceUnavailable",
     "apply_inbox",
     "apply_payment_resource",
+    "apply_refund_settlement",
     "apply_webhook_message",
     "card_channel",
     "check_connection",

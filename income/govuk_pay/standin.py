@@ -10,6 +10,18 @@ with `add_service` (or `POST /_standin/services` from another process, as the de
 Faults for tests: `fail_next` (5xx, 429 or a stall past the client's timeout), webhooks off,
 duplicated or shuffled deliveries.
 
+Settlement, as the spec describes it: a service is backed by the "sandbox" provider unless
+added with `payment_provider="stripe"`. A Stripe-backed service's captured payments carry the
+PSP `fee` (its `fee_basis_points` of the amount plus `fee_fixed_pence`) and `net_amount`, and
+nothing is settled until a payout (`payout`, or `POST /_standin/payouts` with a
+`settled_date` and the service's `api_key`, or without a key for every Stripe-backed
+service): Stripe pays the service's balance into its bank account, so every captured payment
+and every refund taken since the last payout get that `settlement_summary.settled_date`, and
+the search filters `from_settled_date` and `to_settled_date` find them. Other providers
+report no fee and no settled date (`settle` still sets one on a single payment, for tests).
+`travel_to` (or `POST /_standin/clock`) moves the stand-in's clock, so the demo can take
+payments on the days its sample bank statement covers.
+
 Run alone: `python -m income.govuk_pay.standin --port 8111`.
 """
 
@@ -24,7 +36,7 @@ import urllib.parse
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -50,6 +62,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _stripe_fee(amount: int, basis_points: int, fixed_pence: int) -> int:
+    """The PSP's fee in whole pence (half a penny rounds up), never more than the payment."""
+    return min(amount, (amount * basis_points + 5_000) // 10_000 + fixed_pence)
+
+
+def _settled_date(value: object) -> str:
+    """A settled date as GOV.UK Pay writes it (YYYY-MM-DD), or ValueError."""
+    text = str(value or "")
+    if len(text) != 10:
+        raise ValueError(f"settled_date must be YYYY-MM-DD, not {text!r}")
+    return date.fromisoformat(text).isoformat()
+
+
 def _timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -66,6 +91,14 @@ class Service:
     webhook_secret: str = ""
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotency: dict[str, str] = field(default_factory=dict)
+    # "stripe" services report fees and settled dates; "sandbox" ones (and Worldpay) do not.
+    payment_provider: str = "sandbox"
+    fee_basis_points: int = 20
+    fee_fixed_pence: int = 2
+
+    @property
+    def stripe(self) -> bool:
+        return self.payment_provider == "stripe"
 
 
 @dataclass
@@ -108,6 +141,7 @@ class StandinGovukPay:
         self.stall_seconds = 3.0
         # Refunds succeed at once unless held "submitted" until `finish_refunds`.
         self.hold_refunds = False
+        self._clock_offset = timedelta(0)
         self._queue: list[Delivery] = []
         self._wake = threading.Condition(self.lock)
         self._stopping = False
@@ -147,14 +181,38 @@ class StandinGovukPay:
         self.stop()
 
     def add_service(
-        self, api_key: str, *, webhook_url: str = "", webhook_secret: str = ""
+        self,
+        api_key: str,
+        *,
+        webhook_url: str = "",
+        webhook_secret: str = "",
+        payment_provider: str = "sandbox",
+        fee_basis_points: int | None = None,
+        fee_fixed_pence: int | None = None,
     ) -> Service:
         with self.lock:
             service = self.services.get(api_key) or Service(api_key)
             service.webhook_url = webhook_url
             service.webhook_secret = webhook_secret
+            service.payment_provider = payment_provider
+            if fee_basis_points is not None:
+                service.fee_basis_points = fee_basis_points
+            if fee_fixed_pence is not None:
+                service.fee_fixed_pence = fee_fixed_pence
             self.services[api_key] = service
             return service
+
+    def now(self) -> datetime:
+        """The stand-in's clock: the real time, moved by `travel_to`."""
+        return _now() + self._clock_offset
+
+    def travel_to(self, moment: datetime | None) -> None:
+        """From now on the stand-in's clock reads `moment` (and runs on from there); None
+        puts it back to the real time."""
+        if moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        with self.lock:
+            self._clock_offset = moment - _now() if moment else timedelta(0)
 
     def fail_next(self, count: int = 1, status: int | str = 500) -> None:
         """The next `count` API requests fail: an HTTP status (500, 503, 429…) or "timeout"
@@ -181,9 +239,51 @@ class StandinGovukPay:
             self._finish(service, payment, "failed", "P0020", "card_payment_expired")
 
     def settle(self, payment_id: str, settled_date: str) -> None:
+        """One payment gets a settled date, whatever its provider (for tests)."""
         with self.lock:
             _service, payment = self._find(payment_id)
-            payment["settlement_summary"]["settled_date"] = settled_date
+            payment["settlement_summary"]["settled_date"] = _settled_date(settled_date)
+
+    def settle_refund(self, refund_id: str, settled_date: str) -> None:
+        """One refund is taken from a payout on `settled_date` (for tests)."""
+        with self.lock:
+            for service in self.services.values():
+                for payment in service.payments.values():
+                    for refund in payment["_refunds"]:
+                        if refund["refund_id"] == refund_id:
+                            refund["settlement_summary"]["settled_date"] = _settled_date(
+                                settled_date
+                            )
+                            return
+        raise KeyError(refund_id)
+
+    def payout(self, api_key: str, settled_date: str) -> dict[str, Any]:
+        """Stripe pays a service's balance into its bank account on `settled_date`: every
+        captured payment and every succeeded refund not paid out before is settled that day.
+        Returns what the bank account receives (payments' net amounts less refunds)."""
+        settled_date = _settled_date(settled_date)
+        with self.lock:
+            service = self.services[api_key]
+            if not service.stripe:
+                raise ValueError("Only Stripe-backed services are paid out with a settled date.")
+            paid = {"settled_date": settled_date, "payments": 0, "refunds": 0, "fees": 0}
+            amount = 0
+            for payment in service.payments.values():
+                summary = payment["settlement_summary"]
+                if payment["state"]["status"] == "success" and "settled_date" not in summary:
+                    summary["settled_date"] = settled_date
+                    paid["payments"] += 1
+                    paid["fees"] += payment.get("fee", 0)
+                    amount += payment.get("net_amount", payment["amount"])
+                for refund in payment["_refunds"]:
+                    if (
+                        refund["status"] == "success"
+                        and "settled_date" not in refund["settlement_summary"]
+                    ):
+                        refund["settlement_summary"]["settled_date"] = settled_date
+                        paid["refunds"] += 1
+                        amount -= refund["amount"]
+            return {**paid, "amount": amount}
 
     def finish_refunds(self, status: str = "success") -> None:
         """Every refund still submitted ends in `status` ("success" or "error")."""
@@ -221,7 +321,7 @@ class StandinGovukPay:
             return 422, {"code": "P0102", "field": problem[0], "description": problem[1]}
         payment_id = _new_id()
         token = secrets.token_urlsafe(16)
-        created = _now()
+        created = self.now()
         payment = {
             "payment_id": payment_id,
             "amount": body["amount"],
@@ -232,7 +332,7 @@ class StandinGovukPay:
             "moto": bool(body.get("moto", False)),
             "delayed_capture": bool(body.get("delayed_capture", False)),
             "authorisation_mode": "web",
-            "payment_provider": "sandbox",
+            "payment_provider": service.payment_provider,
             "created_date": _timestamp(created),
             "state": {"status": "created", "finished": False},
             "refund_summary": {"status": "pending", "amount_available": 0, "amount_submitted": 0},
@@ -280,7 +380,7 @@ class StandinGovukPay:
             {
                 "payment_id": payment["payment_id"],
                 "state": dict(payment["state"]),
-                "updated": _timestamp(_now()),
+                "updated": _timestamp(self.now()),
                 "_links": {
                     "payment_url": {
                         "href": f"{self.url}/v1/payments/{payment['payment_id']}",
@@ -318,7 +418,7 @@ class StandinGovukPay:
             return "Enter a test card number: 4444 3333 2222 1111 pays, 4000 0000 0000 0002 fails."
         payment["card_details"] = _card_details(number, name)
         self._set_state(payment, "submitted")
-        captured = _now()
+        captured = self.now()
         payment["settlement_summary"] = {
             "capture_submit_time": _timestamp(captured),
             "captured_date": captured.date().isoformat(),
@@ -328,6 +428,11 @@ class StandinGovukPay:
             "amount_available": payment["amount"],
             "amount_submitted": 0,
         }
+        if service.stripe:
+            # Stripe takes its fee from each captured payment; the rest reaches the bank.
+            fee = _stripe_fee(payment["amount"], service.fee_basis_points, service.fee_fixed_pence)
+            payment["fee"] = fee
+            payment["net_amount"] = payment["amount"] - fee
         self._set_state(payment, "success")
         self._send_webhook(service, payment, "card_payment_succeeded")
         self._send_webhook(service, payment, "card_payment_captured")
@@ -367,7 +472,7 @@ class StandinGovukPay:
             "refund_id": _new_id(),
             "payment_id": payment["payment_id"],
             "amount": amount,
-            "created_date": _timestamp(_now()),
+            "created_date": _timestamp(self.now()),
             "status": "submitted" if self.hold_refunds else "success",
             "settlement_summary": {},
         }
@@ -414,6 +519,22 @@ class StandinGovukPay:
                         datetime.fromisoformat(item["created_date"].replace("Z", "+00:00")), limit
                     )
                 ]
+        # Only what has a settled date (Stripe-backed services) can match these.
+        for bound, keep in (
+            ("from_settled_date", lambda a, b: a >= b),
+            ("to_settled_date", lambda a, b: a < b),
+        ):
+            if query.get(bound):
+                try:
+                    limit = _settled_date(query[bound])
+                except ValueError:
+                    return 422, {"code": "P0401", "description": f"Invalid parameters: {bound}"}
+                items = [
+                    item
+                    for item in items
+                    if (item.get("settlement_summary") or {}).get("settled_date")
+                    and keep(item["settlement_summary"]["settled_date"], limit)
+                ]
         total = len(items)
         last = max(1, -(-total // size))
         chosen = items[(page - 1) * size : page * size]
@@ -441,7 +562,7 @@ class StandinGovukPay:
         return json.dumps(
             {
                 "webhook_message_id": str(uuid.uuid4()),
-                "created_date": _timestamp(_now()),
+                "created_date": _timestamp(self.now()),
                 "resource_id": payment["payment_id"],
                 "api_version": 1,
                 "resource_type": "payment",
@@ -678,6 +799,7 @@ class StandinGovukPay:
                             f"£{payment['amount'] / 100:,.2f}",
                             payment["state"]["status"],
                             f"£{refunded / 100:,.2f}" if refunded else "",
+                            f"£{payment['fee'] / 100:,.2f}" if "fee" in payment else "",
                             settlement.get("captured_date", ""),
                             settlement.get("settled_date", ""),
                         )
@@ -687,7 +809,8 @@ class StandinGovukPay:
             webhooks = "on" if self.webhooks_enabled else "off"
         table = (
             "<table><thead><tr><th>Created (UTC)</th><th>Reference</th><th>Payment id</th>"
-            "<th>Amount</th><th>Status</th><th>Refunded</th><th>Captured</th><th>Settled</th>"
+            "<th>Amount</th><th>Status</th><th>Refunded</th><th>PSP fee</th><th>Captured</th>"
+            "<th>Settled</th>"
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         )
         return _page(
@@ -703,6 +826,29 @@ class StandinGovukPay:
                 body["api_key"],
                 webhook_url=body.get("webhook_url", ""),
                 webhook_secret=body.get("webhook_secret", ""),
+                payment_provider=body.get("payment_provider", "sandbox"),
+                fee_basis_points=body.get("fee_basis_points"),
+                fee_fixed_pence=body.get("fee_fixed_pence"),
+            )
+        elif parts == ["payouts"]:
+            # One service's payout (by its API key), or every Stripe-backed service's.
+            with self.lock:
+                keys = (
+                    [str(body["api_key"])]
+                    if body.get("api_key")
+                    else [key for key, service in self.services.items() if service.stripe]
+                )
+            try:
+                paid = [self.payout(key, body.get("settled_date")) for key in keys]
+            except KeyError:
+                return _send_json(request, 404, {"description": "No such service"})
+            except ValueError as error:
+                return _send_json(request, 400, {"description": str(error)})
+            return _send_json(request, 200, paid[0] if body.get("api_key") else {"payouts": paid})
+        elif parts == ["clock"]:
+            moment = body.get("now")
+            self.travel_to(
+                datetime.fromisoformat(moment.replace("Z", "+00:00")) if moment else None
             )
         elif parts == ["faults"]:
             self.fail_next(int(body.get("count", 1)), body.get("status", 500))

@@ -4,6 +4,7 @@ inbox and refunds sent back through GOV.UK Pay."""
 from django.db import models
 
 from income.models.fund import Fund
+from income.models.ledger import Journal
 from income.models.receipt import Receipt
 from income.models.refund import Refund
 from income.money import format_pounds
@@ -111,6 +112,14 @@ class GovukPayPayment(models.Model):
     capture_submitted_at = models.DateTimeField(null=True, blank=True)
     captured_on = models.DateField(null=True, blank=True)
     settled_on = models.DateField(null=True, blank=True)
+    # The payment service provider's fee, as GOV.UK Pay reports it (Stripe-backed services
+    # only; Worldpay's are invoiced separately, so theirs stays empty). The payout is the
+    # amount less this fee.
+    fee_pence = models.BigIntegerField(null=True, blank=True)
+    # Dr fees, Cr card clearing: posted once, when the payout that took the fee is known.
+    fee_journal = models.OneToOneField(
+        Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     refund_amount_available_pence = models.BigIntegerField(null=True, blank=True)
     created_by_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -122,8 +131,29 @@ class GovukPayPayment(models.Model):
             models.CheckConstraint(
                 condition=models.Q(amount_pence__gt=0), name="govuk_pay_payments_are_positive"
             ),
+            models.CheckConstraint(
+                condition=models.Q(fee_pence__isnull=True)
+                | models.Q(fee_pence__gte=0, fee_pence__lte=models.F("amount_pence")),
+                name="govuk_pay_fees_within_the_amount",
+            ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            # Reconciliation reads a day's payout: only settled payments are in this index.
+            models.Index(
+                fields=["settled_on"],
+                condition=models.Q(settled_on__isnull=False),
+                name="govuk_pay_payments_settled",
+            ),
+            # Captured by a Stripe-backed service, not paid out yet: a few days' payments.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(
+                    status="success", settled_on__isnull=True, fee_pence__isnull=False
+                ),
+                name="govuk_pay_payments_to_settle",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} {format_pounds(self.amount_pence)} ({self.status})"

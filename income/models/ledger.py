@@ -66,6 +66,7 @@ class JournalKind(models.TextChoices):
     REFUND = "refund", "Refund"
     REFUND_PAID = "refund_paid", "Refund paid"
     CASH_UP = "cash_up", "Cash-up"
+    PROVIDER_FEE = "provider_fee", "Payment provider fee"
     REVERSAL = "reversal", "Reversal"
 
 

@@ -1,6 +1,6 @@
 """Bank reconciliation: the council's bank statements, line by line, each credit matched to
-what the ledger expects to be banked (allpay's daily totals, card takings by day, authorised
-cash-ups), and each day signed off by a person."""
+what the ledger expects to be banked (allpay's daily totals, GOV.UK Pay's payouts by settled
+day, other card takings by day, authorised cash-ups), and each day signed off by a person."""
 
 from django.db import models
 
@@ -26,6 +26,7 @@ class BankStatement(models.Model):
 class MatchKind(models.TextChoices):
     ALLPAY = "allpay", "allpay daily total"
     CARD = "card", "Card takings for the day"
+    GOVUK_PAY = "govuk_pay", "GOV.UK Pay payout"
     CASH_UP = "cash_up", "Cash-up banking"
     EXPLAINED = "explained", "Explained by a person"
 
@@ -38,7 +39,8 @@ class StatementLine(models.Model):
     reference = models.CharField(max_length=50, blank=True)
     narrative = models.CharField(max_length=300, blank=True)
     match_kind = models.CharField(max_length=20, choices=MatchKind.choices, blank=True)
-    # What it matched, e.g. "allpay:2026-11-20" or "cash_up:12"; one line per expectation.
+    # What it matched, e.g. "allpay:2026-11-20", "govuk_pay:1:2026-12-03" (a GOV.UK Pay
+    # service's payout for a day) or "cash_up:12"; one line per expectation.
     match_key = models.CharField(max_length=60, null=True, blank=True, unique=True)
     expected_pence = models.BigIntegerField(null=True, blank=True)
     note = models.TextField(blank=True)

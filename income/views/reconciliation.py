@@ -14,6 +14,7 @@ from counterfoil.govuk_forms import GovukForm
 from income.actions.reconciliation import (
     DEFAULT_TOLERANCE_PENCE,
     STATEMENT_FORMATS,
+    awaiting_payout,
     expected_bankings,
     explain_line,
     load_statement,
@@ -103,6 +104,7 @@ def index(request: HttpRequest) -> HttpResponse:
                 :200
             ],
             "waiting": expected_bankings(today - datetime.timedelta(days=30), today),
+            "awaiting_payout": awaiting_payout(),
             "days": [dict(day, signed=signed.get(day["booked_on"])) for day in days],
             "may_work": _may(request, Capability.IMPORT_FILES),
             "may_sign": _may(request, Capability.SIGN_OFF_RECONCILIATION),

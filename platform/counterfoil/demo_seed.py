@@ -58,6 +58,9 @@ class DemoCouncil:
     name: str
     slug: str
     funds: tuple[tuple[str, str], ...]
+    # Its GOV.UK Pay service's payment provider at the stand-in: "stripe" reports fees and
+    # pays out by settled date; "sandbox" (as Worldpay) reports neither.
+    govuk_pay_provider: str = "sandbox"
 
 
 DEMO_COUNCILS = (
@@ -71,6 +74,7 @@ DEMO_COUNCILS = (
             ("PARK", "Parking Fines"),
             ("LIB", "Library Charges"),
         ),
+        govuk_pay_provider="stripe",
     ),
     DemoCouncil(
         name="Eastmere District Council",
@@ -131,7 +135,16 @@ def seed_demo(govuk_pay_url: str = "", webhook_port: int | None = None) -> list[
         _seed_import_config(council)
         _seed_payments(council, officer=User.objects.get(email=f"officer@{demo.slug}.example"))
         if govuk_pay_url:
-            _connect_govuk_pay(council, govuk_pay_url, webhook_port)
+            _connect_govuk_pay(council, govuk_pay_url, webhook_port, demo.govuk_pay_provider)
+            if demo.govuk_pay_provider == "stripe":
+                seed_card_payout(
+                    council,
+                    govuk_pay_url,
+                    api_key=demo_govuk_pay_keys(council.slug)[0],
+                    officer=User.objects.get(email=f"officer@{demo.slug}.example"),
+                    manager=User.objects.get(email=f"manager@{demo.slug}.example"),
+                    return_host=_council_address(council, webhook_port),
+                )
     logins.append(DemoLogin(SHARED_SERVICES_EMAIL, "both councils", "Income officer"))
     _seed_application()
     return logins
@@ -159,19 +172,29 @@ def demo_govuk_pay_keys(slug: str) -> tuple[str, str]:
     return f"api_test_demo_{slug}_{digest[:24]}", f"webhook_demo_{digest[24:48]}"
 
 
-def _connect_govuk_pay(council: Council, govuk_pay_url: str, webhook_port: int | None) -> None:
+def _council_address(council: Council, port: int | None) -> str:
     from django.conf import settings
 
+    return f"http://{council.slug}.{settings.PLATFORM_DOMAIN}{f':{port}' if port else ''}"
+
+
+def _connect_govuk_pay(
+    council: Council, govuk_pay_url: str, webhook_port: int | None, provider: str = "sandbox"
+) -> None:
     from income.actions.govuk_pay import save_connection
     from income.models import GovukPayConnection
 
     api_key, secret = demo_govuk_pay_keys(council.slug)
-    port = f":{webhook_port}" if webhook_port else ""
-    webhook_url = f"http://{council.slug}.{settings.PLATFORM_DOMAIN}{port}/govuk-pay/webhook/"
+    webhook_url = f"{_council_address(council, webhook_port)}/govuk-pay/webhook/"
     # The stand-in keeps its services in memory: tell it again on every start.
     httpx.post(
         f"{govuk_pay_url}/_standin/services",
-        json={"api_key": api_key, "webhook_url": webhook_url, "webhook_secret": secret},
+        json={
+            "api_key": api_key,
+            "webhook_url": webhook_url,
+            "webhook_secret": secret,
+            "payment_provider": provider,
+        },
         timeout=5,
     ).raise_for_status()
     with schema_context(council.schema_name):
@@ -190,6 +213,92 @@ def _connect_govuk_pay(council: Council, govuk_pay_url: str, webhook_port: int |
         for fund in Fund.objects.filter(is_public=True):
             if fund.channels.exists():
                 fund.channels.add(card)
+
+
+# Card payments made through GOV.UK Pay on 23 November 2026 (the day of the sample allpay
+# file), one partly refunded, all paid out by Stripe the next day: the sample bank statement
+# (income/demo_files/reconciliation_statement.xml) carries that payout, £874.38, which is
+# £911.33 taken less £35.00 refunded and £1.95 of fees.
+DEMO_CARD_DAY = datetime.datetime(2026, 11, 23, 10, 0, tzinfo=datetime.UTC)
+DEMO_PAYOUT_DAY = datetime.date(2026, 11, 24)
+DEMO_CARD_PAYMENTS = (
+    ("CTAX", 12_050), ("PARK", 7_000), ("HRENT", 35_000),
+    ("CTAX", 15_833), ("NNDR", 21_000), ("LIB", 250),
+)  # fmt: skip
+DEMO_CARD_REFUND = (1, 3_500, "Charged the full fine: it was paid within 14 days")
+STANDIN_TEST_CARD = "4444333322221111"
+
+
+def seed_card_payout(
+    council: Council,
+    govuk_pay_url: str,
+    *,
+    api_key: str,
+    officer: User,
+    manager: User,
+    return_host: str,
+) -> None:
+    """Citizens' card payments through the GOV.UK Pay stand-in on DEMO_CARD_DAY, one refund,
+    and Stripe's payout of them on DEMO_PAYOUT_DAY, each brought into the council's ledger the
+    way real ones are (the payer's card page, the return visit, the mop-up). Once only: a
+    council with that payout already is left alone (the stand-in forgets on every start,
+    the council does not)."""
+    from income.actions.govuk_pay import BasketItem, mop_up, refresh_payment, start_payment
+    from income.actions.govuk_pay import send_card_refund as send_refund
+    from income.actions.refunds import approve_refund
+    from income.models import GovukPayConnection, GovukPayPayment, GovukPayRefund, PaymentOrigin
+
+    with schema_context(council.schema_name):
+        if GovukPayPayment.objects.filter(settled_on=DEMO_PAYOUT_DAY).exists():
+            return
+        picker = random.Random(f"{council.slug}:card-payout")
+        with httpx.Client(base_url=govuk_pay_url, timeout=10) as standin:
+            # The stand-in's clock goes back to that morning while the payments are made.
+            moved = standin.post("/_standin/clock", json={"now": DEMO_CARD_DAY.isoformat()})
+            moved.raise_for_status()
+            try:
+                receipts = []
+                for code, pence in DEMO_CARD_PAYMENTS:
+                    fund = Fund.objects.get(code=code)
+                    payer = f"{picker.choice(DEMO_FIRST_NAMES)} {picker.choice(DEMO_LAST_NAMES)}"
+                    payment = start_payment(
+                        council=council,
+                        items=[BasketItem(fund, demo_reference(fund, picker), pence)],
+                        origin=PaymentOrigin.PORTAL,
+                        return_url=lambda token: f"{return_host}/pay/return/{token}/",
+                        acting_user=None,
+                        payer_name=payer,
+                    )
+                    # What the payer's browser sends from GOV.UK Pay's card page.
+                    paid = standin.post(
+                        payment.next_url, data={"card-number": STANDIN_TEST_CARD, "name": payer}
+                    )
+                    if paid.status_code != 303:
+                        raise RuntimeError(f"The stand-in refused the card ({paid.status_code})")
+                    refresh_payment(payment=payment)
+                    payment.refresh_from_db()
+                    receipts.append(payment.receipt)
+                number, pence, reason = DEMO_CARD_REFUND
+                refund = raise_refund(
+                    council=council, receipt=receipts[number],
+                    fund=Fund.objects.get(code=DEMO_CARD_PAYMENTS[number][0]),
+                    amount_pence=pence, reason=reason, acting_user=officer,
+                )  # fmt: skip
+                approve_refund(council=council, refund=refund, acting_user=manager)
+                # Sent now rather than by the worker, so that the payout can take it.
+                send_refund(card_refund_pk=GovukPayRefund.objects.get(refund=refund).pk)
+            finally:
+                standin.post("/_standin/clock", json={"now": None})
+            standin.post(
+                "/_standin/payouts",
+                json={"api_key": api_key, "settled_date": DEMO_PAYOUT_DAY.isoformat()},
+            ).raise_for_status()
+        # The mop-up finds the payout by its settled date, as it would GOV.UK Pay's.
+        mop_up(
+            connection=GovukPayConnection.objects.get(fund=None),
+            settled_lookback=max(timezone.localdate() - DEMO_PAYOUT_DAY, datetime.timedelta(0))
+            + datetime.timedelta(days=1),
+        )
 
 
 def demo_totp_secret(email: str) -> str:

@@ -47,11 +47,19 @@ def _quick_retries(settings):
     settings.GOVUK_PAY_BACKOFF_SECONDS = 0.01
 
 
-def connect(council, standin, *, webhook_url: str = "", admin=None) -> tuple[str, str]:
-    """Give the council (whose schema is current) a GOV.UK Pay service on the stand-in."""
+def connect(
+    council, standin, *, webhook_url: str = "", admin=None, payment_provider: str = "sandbox"
+) -> tuple[str, str]:
+    """Give the council (whose schema is current) a GOV.UK Pay service on the stand-in
+    (`payment_provider="stripe"`: one that reports PSP fees and settled dates)."""
     api_key = f"api_test_{secrets.token_hex(12)}"
     webhook_secret = f"webhook_{secrets.token_hex(12)}"
-    standin.add_service(api_key, webhook_url=webhook_url, webhook_secret=webhook_secret)
+    standin.add_service(
+        api_key,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        payment_provider=payment_provider,
+    )
     admin = admin or make_member(council, CouncilRole.ADMIN)
     save_connection(
         council=council,
@@ -86,6 +94,21 @@ def admin(council_a):
 def paying_council(ledger, standin, admin):
     """Council A, connected to the stand-in, with two funds open to the public."""
     api_key, webhook_secret = connect(ledger, standin, admin=admin)
+    council_tax, parking = public_funds()
+    return {
+        "council": ledger,
+        "api_key": api_key,
+        "webhook_secret": webhook_secret,
+        "connection": GovukPayConnection.objects.get(fund=None),
+        "council_tax": council_tax,
+        "parking": parking,
+    }
+
+
+@pytest.fixture
+def stripe_council(ledger, standin, admin):
+    """Council A, connected to a Stripe-backed GOV.UK Pay service (fees, payouts by day)."""
+    api_key, webhook_secret = connect(ledger, standin, admin=admin, payment_provider="stripe")
     council_tax, parking = public_funds()
     return {
         "council": ledger,

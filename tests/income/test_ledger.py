@@ -378,3 +378,116 @@ def test_a_later_statement_cannot_add_postings_to_an_existing_journal(cash, coun
             ]
         )
     assert receipt.journal.postings.count() == 2
+
+
+def _insert_postings(rows: list[tuple[int, int, int, int | None]]) -> None:
+    """One INSERT statement of (journal, account, pence, receipt) rows, as the importer and
+    write_postings make them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id) "
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+
+
+def _new_journal() -> Journal:
+    return Journal.objects.create(kind=JournalKind.TRANSFER, description="raw SQL")
+
+
+def test_a_posting_naming_a_missing_journal_receipt_or_account_is_refused(cash, council_tax):
+    receipt = take(cash, [Allocation(council_tax, 1_000)], key="named").receipt
+    fund, suspense = fund_account(council_tax).pk, suspense_account().pk
+    missing = 10**12
+    journal = _new_journal()
+    for rows, named in (
+        ([(missing, fund, 5, None), (missing, suspense, -5, None)], "journal_id"),
+        ([(journal.pk, fund, 5, missing), (journal.pk, suspense, -5, None)], "receipt_id"),
+        ([(journal.pk, missing, 5, receipt.pk), (journal.pk, suspense, -5, None)], "account_id"),
+        # Ids on both sides of the missing one exist: the range's count falls short, and each
+        # named id is looked up.
+        (
+            [(journal.pk, fund, 5, receipt.pk), (journal.pk, suspense, -2, missing),
+             (journal.pk, suspense, -3, None)],
+            "receipt_id",
+        ),
+    ):  # fmt: skip
+        with (
+            pytest.raises(IntegrityError, match=f"names {named} {missing}, which"),
+            transaction.atomic(),
+        ):
+            _insert_postings(rows)
+    assert not journal.postings.exists()
+
+
+def test_postings_naming_scattered_existing_rows_are_accepted(cash, council_tax, parking):
+    first = take(cash, [Allocation(council_tax, 1_000)], key="scattered-1").receipt
+    for n in range(3):  # ids between the two that are not named
+        take(cash, [Allocation(parking, 100)], key=f"scattered-gap-{n}")
+    last = take(cash, [Allocation(council_tax, 2_000)], key="scattered-2").receipt
+    journals = [_new_journal(), _new_journal()]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM income_account")
+        (highest_account,) = cursor.fetchone()
+    _insert_postings(
+        [
+            (journals[0].pk, fund_account(council_tax).pk, 300, first.pk),
+            (journals[0].pk, fund_account(parking).pk, -300, first.pk),
+            (journals[1].pk, fund_account(council_tax).pk, 200, last.pk),
+            (journals[1].pk, highest_account, -200, None),
+        ]
+    )
+    assert Posting.objects.filter(journal__in=journals).count() == 4
+
+
+def test_a_later_statement_cannot_add_to_a_journal_among_new_ones(cash, council_tax):
+    """The range check ("no older posting names a journal between the lowest and highest")
+    finds the old journal, and the per-journal check names it."""
+    before = _new_journal()
+    written = take(cash, [Allocation(council_tax, 1_000)], key="in-range").receipt.journal
+    after = _new_journal()
+    fund, suspense = fund_account(council_tax).pk, suspense_account().pk
+    with (
+        pytest.raises(IntegrityError, match=f"journal {written.pk} already has its postings"),
+        transaction.atomic(),
+    ):
+        _insert_postings(
+            [
+                (before.pk, fund, 7, None), (before.pk, suspense, -7, None),
+                (written.pk, fund, 5, None), (written.pk, suspense, -5, None),
+                (after.pk, fund, 3, None), (after.pk, suspense, -3, None),
+            ]
+        )  # fmt: skip
+    # An older posting of another journal inside the range is no reason to refuse.
+    _insert_postings(
+        [
+            (before.pk, fund, 7, None), (before.pk, suspense, -7, None),
+            (after.pk, fund, 3, None), (after.pk, suspense, -3, None),
+        ]
+    )  # fmt: skip
+    assert written.postings.count() == 2
+
+
+def test_receipts_and_accounts_the_ledger_names_are_kept(cash, council_tax):
+    receipt = take(cash, [Allocation(council_tax, 1_000)], key="kept").receipt
+    account = fund_account(council_tax)
+    with connection.cursor() as cursor:
+        # Deferred checks of this test's own rows would otherwise block the TRUNCATEs.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    for table, pk in (
+        ("income_receipt", receipt.pk),
+        ("income_account", account.pk),
+    ):
+        for sql in (
+            f"DELETE FROM {table} WHERE id = {pk}",  # noqa: S608
+            f"UPDATE {table} SET id = id + 1000000 WHERE id = {pk}",  # noqa: S608
+            f"TRUNCATE {table} CASCADE",
+        ):
+            with (
+                pytest.raises(IntegrityError, match=f"refused on {table}: the ledger names"),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(sql)
+    assert receipt.postings.count() == 2
+    assert account_balance(account) == -1_000

@@ -1,0 +1,204 @@
+"""The ledger's references (a posting's journal, account and receipt) checked once per
+statement instead of row by row at commit.
+
+As foreign keys (Django makes them DEFERRABLE INITIALLY DEFERRED) each posting's three
+references were checked at commit, each check an index probe and a lock on the row named:
+for a million-line import some six million checks, longer than writing the postings. The
+same rule is held here by a statement-level trigger over the statement's transition table
+(as 0006's balance check reads):
+
+- after each INSERT into income_posting, every row it names must exist, or the statement
+  fails with foreign_key_violation, as the constraint would have. When every id between
+  the lowest and the highest named is there (one range count; an import's consecutive
+  ids), every id named is; only otherwise are the named ids looked up one by one.
+- a row once named never goes: journals were already append-only (0003); receipts and
+  accounts now refuse DELETE and TRUNCATE, and a change of their id. Receipts are
+  corrected by reversal and accounts are the ledger's own, so neither was ever deleted;
+  refusing every DELETE, rather than only of rows something names, is what keeps this true
+  under concurrency (a DELETE racing an uncommitted posting would see nothing naming its
+  row).
+
+Postings lose three single-column indexes: account_id and receipt_id lead (account_id,
+journal_id) and posting_receipt_account (receipt_id, account_id), which serve every query
+that used them; journal_id becomes (journal_id, id), so the balance check can ask "has
+any of these journals an older posting?" of the index alone. posting_receipt_account, made
+in SQL by 0005, enters Django's model state.
+"""
+
+from importlib import import_module
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+migration_0006 = import_module("income.migrations.0006_balance_check_per_statement")
+
+
+def _all_named_exist(table: str, column: str, low: str, high: str, transition: str) -> str:
+    """PL/pgSQL: raise unless every `column` of `transition` names a row of `table`, given
+    the lowest and highest named in the variables `low` and `high`. Only this module's own
+    names go in."""
+    return f"""
+    IF {low} IS NOT NULL
+        AND (SELECT count(*) FROM {table} WHERE id BETWEEN {low} AND {high}) < {high} - {low} + 1
+    THEN
+        SELECT n.{column} INTO missing
+        FROM (SELECT DISTINCT {column} FROM {transition} WHERE {column} IS NOT NULL) AS n
+        WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = n.{column})
+        LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'a row inserted into % names {column} %, which {table} does not hold',
+                TG_TABLE_NAME, missing USING ERRCODE = 'foreign_key_violation';
+        END IF;
+    END IF;"""  # noqa: S608
+
+
+FORWARD = f"""
+CREATE OR REPLACE FUNCTION income_check_posting_references() RETURNS trigger AS $$
+DECLARE
+    missing bigint;
+    journal_low bigint;
+    journal_high bigint;
+    receipt_low bigint;
+    receipt_high bigint;
+    account_low bigint;
+    account_high bigint;
+BEGIN
+    SELECT min(journal_id), max(journal_id), min(receipt_id), max(receipt_id),
+        min(account_id), max(account_id)
+    INTO journal_low, journal_high, receipt_low, receipt_high, account_low, account_high
+    FROM new_postings;
+    {_all_named_exist("income_journal", "journal_id", "journal_low", "journal_high", "new_postings")}
+    {_all_named_exist("income_receipt", "receipt_id", "receipt_low", "receipt_high", "new_postings")}
+    {_all_named_exist("income_account", "account_id", "account_low", "account_high", "new_postings")}
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER income_posting_references AFTER INSERT ON income_posting
+    REFERENCING NEW TABLE AS new_postings
+    FOR EACH STATEMENT EXECUTE FUNCTION income_check_posting_references();
+
+-- 0006's balance check, with one range probe first: when no older posting names any
+-- journal between the statement's lowest and highest (an index range on (journal_id, id),
+-- no row read), none of the statement's journals has older postings, and there is no
+-- probe per journal.
+CREATE OR REPLACE FUNCTION income_check_journals_balance() RETURNS trigger AS $$
+DECLARE
+    unbalanced record;
+    first_new_id bigint;
+    journal_low bigint;
+    journal_high bigint;
+BEGIN
+    SELECT journal_id, sum(amount_pence) AS total INTO unbalanced
+    FROM new_postings
+    GROUP BY journal_id
+    HAVING sum(amount_pence) <> 0
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'journal % does not balance: its postings sum to % pence',
+            unbalanced.journal_id, unbalanced.total USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT min(id), min(journal_id), max(journal_id)
+    INTO first_new_id, journal_low, journal_high
+    FROM new_postings;
+    IF NOT EXISTS (
+        SELECT 1 FROM income_posting p
+        WHERE p.journal_id BETWEEN journal_low AND journal_high AND p.id < first_new_id
+    ) THEN
+        RETURN NULL;
+    END IF;
+    SELECT n.journal_id INTO unbalanced
+    FROM (SELECT DISTINCT journal_id FROM new_postings) AS n
+    WHERE EXISTS (
+        SELECT 1 FROM income_posting p
+        WHERE p.journal_id = n.journal_id AND p.id < first_new_id
+    )
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'journal % already has its postings; post a new journal instead',
+            unbalanced.journal_id USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE FUNCTION income_keep_named_rows() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '% refused on %: the ledger names its rows, so they are kept',
+        TG_OP, TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+END;
+$$ LANGUAGE plpgsql;
+"""  # noqa: S608
+
+KEPT_TABLES = ("income_receipt", "income_account")
+for _table in KEPT_TABLES:
+    FORWARD += f"""
+CREATE TRIGGER {_table}_kept BEFORE DELETE ON {_table}
+    FOR EACH ROW EXECUTE FUNCTION income_keep_named_rows();
+CREATE TRIGGER {_table}_id_kept BEFORE UPDATE OF id ON {_table}
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION income_keep_named_rows();
+CREATE TRIGGER {_table}_no_truncate BEFORE TRUNCATE ON {_table}
+    FOR EACH STATEMENT EXECUTE FUNCTION income_keep_named_rows();
+"""
+
+BACKWARD = "".join(
+    f"DROP TRIGGER IF EXISTS {_table}{suffix} ON {_table};\n"
+    for _table in KEPT_TABLES
+    for suffix in ("_kept", "_id_kept", "_no_truncate")
+)
+BACKWARD += """
+DROP FUNCTION IF EXISTS income_keep_named_rows();
+DROP TRIGGER IF EXISTS income_posting_references ON income_posting;
+DROP FUNCTION IF EXISTS income_check_posting_references();
+"""
+BACKWARD += migration_0006.FORWARD  # the balance check as 0006 left it
+
+
+def _reference(to: str, related_name: str, **options) -> models.ForeignKey:
+    field = models.OneToOneField if options.pop("one_to_one", False) else models.ForeignKey
+    return field(
+        db_constraint=False,
+        on_delete=django.db.models.deletion.PROTECT,
+        related_name=related_name,
+        to=to,
+        **options,
+    )
+
+
+class Migration(migrations.Migration):
+    # 0015 (the journal's transaction id and entry date) is being written alongside; this
+    # touches none of income_journal's columns.
+    dependencies = [("income", "0014_daily_exports")]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="posting",
+            index=models.Index(fields=["journal", "id"], name="posting_journal_id"),
+        ),
+        migrations.AlterField(
+            model_name="posting",
+            name="journal",
+            field=_reference("income.journal", "postings", db_index=False),
+        ),
+        migrations.AlterField(
+            model_name="posting",
+            name="account",
+            field=_reference("income.account", "postings", db_index=False),
+        ),
+        migrations.AlterField(
+            model_name="posting",
+            name="receipt",
+            field=_reference("income.receipt", "postings", db_index=False, null=True, blank=True),
+        ),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AddIndex(
+                    model_name="posting",
+                    index=models.Index(
+                        fields=["receipt", "account"], name="posting_receipt_account"
+                    ),
+                )
+            ]
+        ),
+        migrations.RunSQL(FORWARD, BACKWARD),
+    ]

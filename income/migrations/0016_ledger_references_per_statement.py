@@ -1,22 +1,23 @@
-"""The ledger's references (a posting's journal, account and receipt) checked once per
-statement instead of row by row at commit.
+"""The ledger's references (a posting's journal, account and receipt; a receipt's journal
+and channel) checked once per statement instead of row by row at commit.
 
-As foreign keys (Django makes them DEFERRABLE INITIALLY DEFERRED) each posting's three
-references were checked at commit, each check an index probe and a lock on the row named:
-for a million-line import some six million checks, longer than writing the postings. The
-same rule is held here by a statement-level trigger over the statement's transition table
-(as 0006's balance check reads):
+As foreign keys (Django makes them DEFERRABLE INITIALLY DEFERRED) each row's references were
+checked at commit, each check an index probe and a lock on the row named: for a million-line
+import some eight million checks, longer than writing the rows. The same rule is held here
+by statement-level triggers over the statement's transition table (as 0006's balance check
+reads):
 
-- after each INSERT into income_posting, every row it names must exist, or the statement
-  fails with foreign_key_violation, as the constraint would have. When every id between
-  the lowest and the highest named is there (one range count; an import's consecutive
-  ids), every id named is; only otherwise are the named ids looked up one by one.
-- a row once named never goes: journals were already append-only (0003); receipts and
-  accounts now refuse DELETE and TRUNCATE, and a change of their id. Receipts are
-  corrected by reversal and accounts are the ledger's own, so neither was ever deleted;
-  refusing every DELETE, rather than only of rows something names, is what keeps this true
-  under concurrency (a DELETE racing an uncommitted posting would see nothing naming its
-  row).
+- after each INSERT into income_posting or income_receipt, every row it names must exist,
+  or the statement fails with foreign_key_violation, as the constraint would have. When
+  every id between the lowest and the highest named is there (one range count; an import's
+  consecutive ids), every id named is; only otherwise are the named ids looked up one by one.
+  A receipt whose journal or channel is changed is checked the same way, row by row.
+- a row once named never goes: journals were already append-only (0003); receipts,
+  accounts and channels now refuse DELETE and TRUNCATE, and a change of their id. Receipts
+  are corrected by reversal, accounts are the ledger's own and channels are disabled, so
+  none was ever deleted; refusing every DELETE, rather than only of rows something names, is
+  what keeps this true under concurrency (a DELETE racing an uncommitted posting would see
+  nothing naming its row).
 
 Postings lose three single-column indexes: account_id and receipt_id lead (account_id,
 journal_id) and posting_receipt_account (receipt_id, account_id), which serve every query
@@ -78,6 +79,47 @@ CREATE TRIGGER income_posting_references AFTER INSERT ON income_posting
     REFERENCING NEW TABLE AS new_postings
     FOR EACH STATEMENT EXECUTE FUNCTION income_check_posting_references();
 
+CREATE OR REPLACE FUNCTION income_check_receipt_references() RETURNS trigger AS $$
+DECLARE
+    missing bigint;
+    journal_low bigint;
+    journal_high bigint;
+    channel_low bigint;
+    channel_high bigint;
+BEGIN
+    SELECT min(journal_id), max(journal_id), min(channel_id), max(channel_id)
+    INTO journal_low, journal_high, channel_low, channel_high
+    FROM new_receipts;
+    {_all_named_exist("income_journal", "journal_id", "journal_low", "journal_high", "new_receipts")}
+    {_all_named_exist("income_channel", "channel_id", "channel_low", "channel_high", "new_receipts")}
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER income_receipt_references AFTER INSERT ON income_receipt
+    REFERENCING NEW TABLE AS new_receipts
+    FOR EACH STATEMENT EXECUTE FUNCTION income_check_receipt_references();
+
+CREATE OR REPLACE FUNCTION income_check_changed_receipt_references() RETURNS trigger AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM income_journal WHERE id = NEW.journal_id) THEN
+        RAISE EXCEPTION 'receipt % names journal_id %, which does not exist',
+            NEW.id, NEW.journal_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM income_channel WHERE id = NEW.channel_id) THEN
+        RAISE EXCEPTION 'receipt % names channel_id %, which does not exist',
+            NEW.id, NEW.channel_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER income_receipt_references_changed BEFORE UPDATE OF journal_id, channel_id
+    ON income_receipt FOR EACH ROW
+    WHEN (OLD.journal_id IS DISTINCT FROM NEW.journal_id
+        OR OLD.channel_id IS DISTINCT FROM NEW.channel_id)
+    EXECUTE FUNCTION income_check_changed_receipt_references();
+
 -- 0006's balance check, with one range probe first: when no older posting names any
 -- journal between the statement's lowest and highest (an index range on (journal_id, id),
 -- no row read), none of the statement's journals has older postings, and there is no
@@ -130,7 +172,7 @@ END;
 $$ LANGUAGE plpgsql;
 """  # noqa: S608
 
-KEPT_TABLES = ("income_receipt", "income_account")
+KEPT_TABLES = ("income_receipt", "income_account", "income_channel")
 for _table in KEPT_TABLES:
     FORWARD += f"""
 CREATE TRIGGER {_table}_kept BEFORE DELETE ON {_table}
@@ -150,6 +192,10 @@ BACKWARD += """
 DROP FUNCTION IF EXISTS income_keep_named_rows();
 DROP TRIGGER IF EXISTS income_posting_references ON income_posting;
 DROP FUNCTION IF EXISTS income_check_posting_references();
+DROP TRIGGER IF EXISTS income_receipt_references ON income_receipt;
+DROP FUNCTION IF EXISTS income_check_receipt_references();
+DROP TRIGGER IF EXISTS income_receipt_references_changed ON income_receipt;
+DROP FUNCTION IF EXISTS income_check_changed_receipt_references();
 """
 BACKWARD += migration_0006.FORWARD  # the balance check as 0006 left it
 
@@ -199,6 +245,16 @@ class Migration(migrations.Migration):
                     ),
                 )
             ]
+        ),
+        migrations.AlterField(
+            model_name="receipt",
+            name="channel",
+            field=_reference("income.channel", "receipts"),
+        ),
+        migrations.AlterField(
+            model_name="receipt",
+            name="journal",
+            field=_reference("income.journal", "receipt_recorded", one_to_one=True),
         ),
         migrations.RunSQL(FORWARD, BACKWARD),
     ]

@@ -468,7 +468,43 @@ def test_a_later_statement_cannot_add_to_a_journal_among_new_ones(cash, council_
     assert written.postings.count() == 2
 
 
-def test_receipts_and_accounts_the_ledger_names_are_kept(cash, council_tax):
+def test_a_receipt_must_name_an_existing_journal_and_channel(cash, card, council_tax):
+    receipt = take(cash, [Allocation(council_tax, 1_000)], key="receipt-refs").receipt
+    missing = 10**12
+    columns = (
+        "number, amount_pence, channel_id, received_on, payer_reference, payer_name, "
+        "narrative, idempotency_key, status, created_at, journal_id"
+    )
+    for channel_id, journal_id, named in (
+        (cash.pk, missing, "journal_id"),
+        (missing, _new_journal().pk, "channel_id"),
+    ):
+        with (
+            pytest.raises(IntegrityError, match=f"names {named} {missing}, which"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                f"INSERT INTO income_receipt ({columns}) VALUES "  # noqa: S608
+                "('X1', 100, %s, now(), '', '', '', 'raw:1', 'active', now(), %s)",
+                [channel_id, journal_id],
+            )
+    for change in ("journal_id", "channel_id"):
+        with (
+            pytest.raises(IntegrityError, match=f"names {change} {missing}, which does not"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                f"UPDATE income_receipt SET {change} = %s WHERE id = %s",  # noqa: S608
+                [missing, receipt.pk],
+            )
+    # Changing them to rows that exist is a check passed, not a change refused.
+    Receipt.objects.filter(pk=receipt.pk).update(channel=card)
+    assert Receipt.objects.get(pk=receipt.pk).channel == card
+
+
+def test_receipts_accounts_and_channels_the_ledger_names_are_kept(cash, council_tax):
     receipt = take(cash, [Allocation(council_tax, 1_000)], key="kept").receipt
     account = fund_account(council_tax)
     with connection.cursor() as cursor:
@@ -477,6 +513,7 @@ def test_receipts_and_accounts_the_ledger_names_are_kept(cash, council_tax):
     for table, pk in (
         ("income_receipt", receipt.pk),
         ("income_account", account.pk),
+        ("income_channel", cash.pk),
     ):
         for sql in (
             f"DELETE FROM {table} WHERE id = {pk}",  # noqa: S608

@@ -116,7 +116,9 @@ class Posting(models.Model):
             # With the id, the balance trigger finds "an older posting of this journal?" in
             # the index alone (migration 0016).
             models.Index(fields=["journal", "id"], name="posting_journal_id"),
-            models.Index(fields=["account", "journal"]),
+            # Postings by account (balances, suspense, exports): no query reads them in
+            # journal order, and (account_id) alone, deduplicated, is the cheaper to keep.
+            models.Index(fields=["account"], name="posting_account_id"),
             models.Index(fields=["receipt", "account"], name="posting_receipt_account"),
         ]
 

@@ -422,7 +422,6 @@ def _post_chunk(
     with cursor.cursor.copy(f"COPY import_staging ({STAGING_COLUMNS}) FROM STDIN") as copy:
         for block in chunk.blocks:
             copy.write(block)
-    reader.read_ahead()  # the next chunk is read while this one is posted
     if first:  # the chunks are alike: the first one's statistics serve them all
         cursor.execute("ANALYZE import_staging")
     timings["staging"] += time.perf_counter() - began
@@ -436,6 +435,10 @@ def _post_chunk(
     if allocated != chunk.rows:  # a line without its channel's clearing account: never drop it
         raise RuntimeError(f"{chunk.rows - allocated} staged lines could not be allocated")
     timed("journals", INSERT_JOURNALS, params)
+    # The next chunk is read while the receipts are written: the longest statement, one wait
+    # on the server with the interpreter lock free, and nothing of this thread's Python
+    # (which would wait for the lock behind the reader) until it ends.
+    reader.read_ahead()
     timed("receipts", INSERT_RECEIPTS, params)
     timed("postings", INSERT_POSTINGS, params)
     timed("suspense and taken back", INSERT_SUSPENDED, params)

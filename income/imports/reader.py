@@ -9,10 +9,11 @@ posting. The first chunk is small, so posting starts soon; each after it is twic
 up to a limit that bounds the memory held (two chunks: one being posted, one read).
 
 The two threads share one interpreter lock, so the reading thread starts a chunk only when
-the import's thread says it may (`read_ahead`, once it has copied the chunk before into
-staging): copying is Python work, many small writes, each of which would otherwise wait
-for the lock behind the reader; the posting that follows is one long wait on the server,
-during which the reader has the lock to itself.
+the import's thread says it may (`read_ahead`: the pipeline says so as it starts writing the
+chunk before's receipts, its longest statement). While the import's thread copies a chunk
+into staging (many small writes) or runs its short statements, each return to Python would
+otherwise wait for the lock behind a busy reader; during one long wait on the server, the
+reader has the lock to itself.
 
 The thread never touches the database: it reads the stored file and hands over staging rows
 already in COPY's text format, and writes rejected lines to a spool (memory, then disk: a

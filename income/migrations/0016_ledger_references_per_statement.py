@@ -10,7 +10,8 @@ reads):
 - after each INSERT into income_posting or income_receipt, every row it names must exist,
   or the statement fails with foreign_key_violation, as the constraint would have. When
   every id between the lowest and the highest named is there (one range count; an import's
-  consecutive ids), every id named is; only otherwise are the named ids looked up one by one.
+  consecutive ids), every id named is; only otherwise (or when the range is wider than the
+  rows naming it are many) are the named ids looked up one by one.
   A receipt whose journal or channel is changed is checked the same way, row by row.
 - a row once named never goes: journals were already append-only (0003); receipts,
   accounts and channels now refuse DELETE and TRUNCATE, and a change of their id. Receipts
@@ -37,21 +38,31 @@ from django.db import migrations, models
 migration_0006 = import_module("income.migrations.0006_balance_check_per_statement")
 
 
-def _all_named_exist(table: str, column: str, low: str, high: str, transition: str) -> str:
+def _all_named_exist(table: str, column: str, transition: str) -> str:
     """PL/pgSQL: raise unless every `column` of `transition` names a row of `table`, given
-    the lowest and highest named in the variables `low` and `high`. Only this module's own
-    names go in."""
+    the lowest and highest named and how many rows name one, in the variables
+    `<column>_low`, `<column>_high` and `<column>_rows`. Only this module's own names go in.
+
+    The range is counted only when it is no wider than the rows naming it are many: so the
+    count never reads more than looking each named id up would (two far-apart ids are two
+    lookups, not a count of everything between them)."""
+    low, high, rows = f"{column}_low", f"{column}_high", f"{column}_rows"
     return f"""
-    IF {low} IS NOT NULL
-        AND (SELECT count(*) FROM {table} WHERE id BETWEEN {low} AND {high}) < {high} - {low} + 1
-    THEN
-        SELECT n.{column} INTO missing
-        FROM (SELECT DISTINCT {column} FROM {transition} WHERE {column} IS NOT NULL) AS n
-        WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = n.{column})
-        LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION 'a row inserted into % names {column} %, which {table} does not hold',
-                TG_TABLE_NAME, missing USING ERRCODE = 'foreign_key_violation';
+    IF {low} IS NOT NULL THEN
+        all_there := false;
+        IF {high} - {low} < {rows} THEN
+            all_there := (SELECT count(*) FROM {table} WHERE id BETWEEN {low} AND {high})
+                = {high} - {low} + 1;
+        END IF;
+        IF NOT all_there THEN
+            SELECT n.{column} INTO missing
+            FROM (SELECT DISTINCT {column} FROM {transition} WHERE {column} IS NOT NULL) AS n
+            WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = n.{column})
+            LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION 'a row inserted into % names {column} %, which {table} does not hold',
+                    TG_TABLE_NAME, missing USING ERRCODE = 'foreign_key_violation';
+            END IF;
         END IF;
     END IF;"""  # noqa: S608
 
@@ -60,20 +71,27 @@ FORWARD = f"""
 CREATE OR REPLACE FUNCTION income_check_posting_references() RETURNS trigger AS $$
 DECLARE
     missing bigint;
-    journal_low bigint;
-    journal_high bigint;
-    receipt_low bigint;
-    receipt_high bigint;
-    account_low bigint;
-    account_high bigint;
+    all_there boolean;
+    journal_id_low bigint;
+    journal_id_high bigint;
+    journal_id_rows bigint;
+    receipt_id_low bigint;
+    receipt_id_high bigint;
+    receipt_id_rows bigint;
+    account_id_low bigint;
+    account_id_high bigint;
+    account_id_rows bigint;
 BEGIN
-    SELECT min(journal_id), max(journal_id), min(receipt_id), max(receipt_id),
-        min(account_id), max(account_id)
-    INTO journal_low, journal_high, receipt_low, receipt_high, account_low, account_high
+    SELECT min(journal_id), max(journal_id), count(journal_id),
+        min(receipt_id), max(receipt_id), count(receipt_id),
+        min(account_id), max(account_id), count(account_id)
+    INTO journal_id_low, journal_id_high, journal_id_rows,
+        receipt_id_low, receipt_id_high, receipt_id_rows,
+        account_id_low, account_id_high, account_id_rows
     FROM new_postings;
-    {_all_named_exist("income_journal", "journal_id", "journal_low", "journal_high", "new_postings")}
-    {_all_named_exist("income_receipt", "receipt_id", "receipt_low", "receipt_high", "new_postings")}
-    {_all_named_exist("income_account", "account_id", "account_low", "account_high", "new_postings")}
+    {_all_named_exist("income_journal", "journal_id", "new_postings")}
+    {_all_named_exist("income_receipt", "receipt_id", "new_postings")}
+    {_all_named_exist("income_account", "account_id", "new_postings")}
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
@@ -85,16 +103,21 @@ CREATE TRIGGER income_posting_references AFTER INSERT ON income_posting
 CREATE OR REPLACE FUNCTION income_check_receipt_references() RETURNS trigger AS $$
 DECLARE
     missing bigint;
-    journal_low bigint;
-    journal_high bigint;
-    channel_low bigint;
-    channel_high bigint;
+    all_there boolean;
+    journal_id_low bigint;
+    journal_id_high bigint;
+    journal_id_rows bigint;
+    channel_id_low bigint;
+    channel_id_high bigint;
+    channel_id_rows bigint;
 BEGIN
-    SELECT min(journal_id), max(journal_id), min(channel_id), max(channel_id)
-    INTO journal_low, journal_high, channel_low, channel_high
+    SELECT min(journal_id), max(journal_id), count(journal_id),
+        min(channel_id), max(channel_id), count(channel_id)
+    INTO journal_id_low, journal_id_high, journal_id_rows,
+        channel_id_low, channel_id_high, channel_id_rows
     FROM new_receipts;
-    {_all_named_exist("income_journal", "journal_id", "journal_low", "journal_high", "new_receipts")}
-    {_all_named_exist("income_channel", "channel_id", "channel_low", "channel_high", "new_receipts")}
+    {_all_named_exist("income_journal", "journal_id", "new_receipts")}
+    {_all_named_exist("income_channel", "channel_id", "new_receipts")}
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
@@ -126,13 +149,16 @@ CREATE TRIGGER income_receipt_references_changed BEFORE UPDATE OF journal_id, ch
 -- 0006's balance check, with one range probe first: when no older posting names any
 -- journal between the statement's lowest and highest (an index range on (journal_id, id),
 -- no row read), none of the statement's journals has older postings, and there is no
--- probe per journal.
+-- probe per journal. Only when the range is no wider than the statement is long, so the
+-- probe never reads more of the index than the probes per journal would.
 CREATE OR REPLACE FUNCTION income_check_journals_balance() RETURNS trigger AS $$
 DECLARE
     unbalanced record;
     first_new_id bigint;
     journal_low bigint;
     journal_high bigint;
+    new_rows bigint;
+    none_older boolean;
 BEGIN
     SELECT journal_id, sum(amount_pence) AS total INTO unbalanced
     FROM new_postings
@@ -143,14 +169,17 @@ BEGIN
         RAISE EXCEPTION 'journal % does not balance: its postings sum to % pence',
             unbalanced.journal_id, unbalanced.total USING ERRCODE = 'check_violation';
     END IF;
-    SELECT min(id), min(journal_id), max(journal_id)
-    INTO first_new_id, journal_low, journal_high
+    SELECT min(id), min(journal_id), max(journal_id), count(*)
+    INTO first_new_id, journal_low, journal_high, new_rows
     FROM new_postings;
-    IF NOT EXISTS (
-        SELECT 1 FROM income_posting p
-        WHERE p.journal_id BETWEEN journal_low AND journal_high AND p.id < first_new_id
-    ) THEN
-        RETURN NULL;
+    IF journal_high - journal_low < new_rows THEN
+        none_older := NOT EXISTS (
+            SELECT 1 FROM income_posting p
+            WHERE p.journal_id BETWEEN journal_low AND journal_high AND p.id < first_new_id
+        );
+        IF none_older THEN
+            RETURN NULL;
+        END IF;
     END IF;
     SELECT n.journal_id INTO unbalanced
     FROM (SELECT DISTINCT journal_id FROM new_postings) AS n

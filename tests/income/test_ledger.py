@@ -1,5 +1,6 @@
 """The ledger, receipts, suspense, transfers, refunds and cash-up: what they do and refuse."""
 
+import contextlib
 import datetime
 
 import pytest
@@ -404,8 +405,7 @@ def test_a_posting_naming_a_missing_journal_receipt_or_account_is_refused(cash, 
         ([(missing, fund, 5, None), (missing, suspense, -5, None)], "journal_id"),
         ([(journal.pk, fund, 5, missing), (journal.pk, suspense, -5, None)], "receipt_id"),
         ([(journal.pk, missing, 5, receipt.pk), (journal.pk, suspense, -5, None)], "account_id"),
-        # Ids on both sides of the missing one exist: the range's count falls short, and each
-        # named id is looked up.
+        # A missing receipt beside one that exists, far apart: looked up, not counted.
         (
             [(journal.pk, fund, 5, receipt.pk), (journal.pk, suspense, -2, missing),
              (journal.pk, suspense, -3, None)],
@@ -420,24 +420,26 @@ def test_a_posting_naming_a_missing_journal_receipt_or_account_is_refused(cash, 
     assert not journal.postings.exists()
 
 
-def test_postings_naming_scattered_existing_rows_are_accepted(cash, council_tax, parking):
-    first = take(cash, [Allocation(council_tax, 1_000)], key="scattered-1").receipt
-    for n in range(3):  # ids between the two that are not named
-        take(cash, [Allocation(parking, 100)], key=f"scattered-gap-{n}")
-    last = take(cash, [Allocation(council_tax, 2_000)], key="scattered-2").receipt
+def test_postings_naming_existing_rows_around_a_gap_are_accepted(cash, council_tax, parking):
+    first = take(cash, [Allocation(council_tax, 1_000)], key="gap-1").receipt
+    with contextlib.suppress(RuntimeError), transaction.atomic():
+        take(cash, [Allocation(parking, 100)], key="gap-rolled-back")
+        raise RuntimeError("rolled back: its receipt id stays drawn, a gap")
+    last = take(cash, [Allocation(council_tax, 2_000)], key="gap-2").receipt
+    assert last.pk - first.pk == 2 and not Receipt.objects.filter(pk=first.pk + 1).exists()
+    fund, other = fund_account(council_tax).pk, fund_account(parking).pk
     journals = [_new_journal(), _new_journal()]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT max(id) FROM income_account")
-        (highest_account,) = cursor.fetchone()
+    # Four rows name receipts across the gap: the range is counted, falls short, and each
+    # named receipt is looked up.
     _insert_postings(
         [
-            (journals[0].pk, fund_account(council_tax).pk, 300, first.pk),
-            (journals[0].pk, fund_account(parking).pk, -300, first.pk),
-            (journals[1].pk, fund_account(council_tax).pk, 200, last.pk),
-            (journals[1].pk, highest_account, -200, None),
+            (journals[0].pk, fund, 300, first.pk), (journals[0].pk, other, -300, first.pk),
+            (journals[0].pk, fund, 200, last.pk), (journals[0].pk, other, -200, last.pk),
         ]
-    )
-    assert Posting.objects.filter(journal__in=journals).count() == 4
+    )  # fmt: skip
+    # Two rows over a range of three ids: too wide to count, each is looked up.
+    _insert_postings([(journals[1].pk, fund, 5, first.pk), (journals[1].pk, other, -5, last.pk)])
+    assert Posting.objects.filter(journal__in=journals).count() == 6
 
 
 def test_a_later_statement_cannot_add_to_a_journal_among_new_ones(cash, council_tax):

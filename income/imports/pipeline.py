@@ -10,38 +10,32 @@ allocate and post set-wise in SQL:
 4. one journal, one receipt and its postings per incoming line; one journal for the lines
    that take money back.
 
+The lines go through steps 1-4 in chunks, in the file's order, while a thread reads the
+next chunk (income.imports.reader): Python's reading and PostgreSQL's posting overlap. Every
+step is per line, so chunks change nothing of what lands where.
+
 It is one transaction: a crash or a killed worker leaves nothing, and the task runs again.
 """
 
 import logging
-import tempfile
 import time
+from collections import defaultdict
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from income.accounts import clearing_account, fund_account, suspense_account
-from income.formats.records import FileRefused, PaymentRecord, ReadOptions, RejectedLine
-from income.formats.registry import get_format, read_file
+from income.formats.records import FileRefused, ReadOptions
+from income.formats.registry import get_format
 from income.imports.progress import ProgressReporter
+from income.imports.reader import ChunkReader, StagingChunk
 from income.imports.reference_matching import FundMatcher
 from income.imports.rules_sql import rule_update_sql
 from income.imports.storage import stored_path
 from income.models import Channel, Fund, ImportBatch, ImportRule, ImportStatus
 from tenants.audit.recording import record_audit
 from tenants.models import User
-
-PROGRESS_EVERY = 8192
-COPY_CHUNK = 2000
-NULL = "\\N"
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: str) -> str:
-    """A value for COPY's text format: backslash, tab and line breaks escaped."""
-    return value.translate(_COPY_ESCAPES)
-
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +61,9 @@ STAGING_COLUMNS = (
     "channel_id, reference_fund_id, reference_reason"
 )
 
-# Where each line goes, and why not to its fund if it goes to suspense.
+# Where each line goes, and why not to its fund if it goes to suspense. The table is made
+# once WITH NO DATA (which draws no ids), then filled chunk by chunk.
 ALLOCATE = """
-CREATE TEMP TABLE import_alloc ON COMMIT DROP AS
 SELECT s.line_number, s.amount_pence, s.received_on, s.reference, s.narrative, s.payer_name,
     s.channel_id, ch.name AS channel_name, clr.id AS clearing_account_id,
     f.id AS fund_id, fa.id AS fund_account_id,
@@ -105,9 +99,11 @@ LEFT JOIN income_account fa ON fa.fund_id = f.id
 LEFT JOIN (VALUES {refused_pairs}) AS bad(fund_id, channel_id)
     ON bad.fund_id = f.id AND bad.channel_id = s.channel_id
 -- PostgreSQL evaluates the nextval()s above after this sort: receipt numbers follow the
--- file's lines, whatever order the joins produce rows in.
+-- file's lines, whatever order the joins produce rows in (and chunks go in the file's order).
 ORDER BY s.line_number
 """
+# The lines that take money back, kept from every chunk for the one journal that posts them.
+TAKEN_BACK = "INSERT INTO import_taken_back SELECT * FROM import_alloc WHERE amount_pence < 0"
 
 INSERT_JOURNALS = """
 INSERT INTO income_journal (id, kind, description, created_at, created_by_id, created_by_email)
@@ -140,11 +136,9 @@ WHERE a.amount_pence > 0 AND side.amount <> 0
 INSERT_ADJUSTMENT_POSTINGS = """
 INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id)
 SELECT %(journal)s, account_id, sum(amount)::bigint, NULL FROM (
-    SELECT clearing_account_id AS account_id, amount_pence AS amount
-    FROM import_alloc WHERE amount_pence < 0
+    SELECT clearing_account_id AS account_id, amount_pence AS amount FROM import_taken_back
     UNION ALL
-    SELECT coalesce(fund_account_id, %(suspense)s), -amount_pence
-    FROM import_alloc WHERE amount_pence < 0
+    SELECT coalesce(fund_account_id, %(suspense)s), -amount_pence FROM import_taken_back
 ) AS sides
 GROUP BY account_id HAVING sum(amount) <> 0
 """
@@ -153,7 +147,7 @@ INSERT INTO income_importadjustment (batch_id, line_number, amount_pence, refere
     channel_id, fund_id, received_on)
 SELECT %(batch_id)s, line_number, -amount_pence, left(reference, 50), left(narrative, 300),
     channel_id, fund_id, received_on
-FROM import_alloc WHERE amount_pence < 0
+FROM import_taken_back
 """
 INSERT_SUSPENDED = """
 INSERT INTO income_importsuspendedline (batch_id, line_number, receipt_id, amount_pence,
@@ -168,13 +162,10 @@ SELECT %(batch_id)s, line_number, receipt_id,
 FROM import_alloc
 WHERE suspense_reason IS NOT NULL OR (amount_pence > 0 AND excess_pence > 0)
 """
-SUMMARY = """
-SELECT fund_id, count(*), sum(amount_pence - excess_pence)::bigint
-FROM import_alloc WHERE amount_pence > 0 AND suspense_reason IS NULL
-GROUP BY fund_id
-"""
+# A chunk's part of the batch's summary, by fund, in one pass over its allocation: the six
+# totals, then the lines and pence that reached the fund.
 TOTALS = """
-SELECT
+SELECT fund_id,
     count(*) FILTER (WHERE amount_pence > 0),
     coalesce(sum(amount_pence) FILTER (WHERE amount_pence > 0), 0)::bigint,
     count(*) FILTER (WHERE amount_pence < 0),
@@ -183,8 +174,12 @@ SELECT
         AND (suspense_reason IS NOT NULL OR excess_pence > 0)),
     coalesce(sum(CASE WHEN suspense_reason IS NOT NULL THEN amount_pence ELSE 0 END
         + CASE WHEN suspense_reason IS NULL AND amount_pence > 0 THEN excess_pence ELSE 0 END)
-        FILTER (WHERE amount_pence > 0), 0)::bigint
+        FILTER (WHERE amount_pence > 0), 0)::bigint,
+    count(*) FILTER (WHERE amount_pence > 0 AND suspense_reason IS NULL),
+    coalesce(sum(amount_pence - excess_pence)
+        FILTER (WHERE amount_pence > 0 AND suspense_reason IS NULL), 0)::bigint
 FROM import_alloc
+GROUP BY fund_id
 """
 
 
@@ -244,8 +239,8 @@ def _run_import(batch_id: int) -> ImportBatch:
                     )
                 },
             )
-        # The foreign keys' checks run at commit (Django makes them deferrable): a million
-        # receipts mean some eight million of them.
+        # What is left for the commit: the few deferrable foreign keys still checked row by
+        # row (the suspended lines' receipts, the batch's lines), and flushing the WAL.
         logger.info("import %s: commit %.2fs", batch_id, time.perf_counter() - committing)
     except FileRefused as refusal:
         _finish(batch, ImportStatus.REFUSED, str(refusal))
@@ -304,73 +299,74 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
         if rule.set_channel is not None:
             clearing_account(rule.set_channel)
     matcher = FundMatcher(funds)
+    params = {
+        "user_id": getattr(user, "pk", None),
+        "user_email": getattr(user, "email", "") or "",
+        "sha": batch.sha256,
+        "batch_id": batch.pk,
+        "suspense": suspense.pk,
+    }
     started = time.perf_counter()
-    lines_read, rejected = _stream_into_staging(
-        batch, format_module, options, channels, matcher, progress
+    timings: dict[str, float] = defaultdict(float)
+    totals = [0] * 6
+    by_fund: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    reader = ChunkReader(
+        path=str(stored_path(batch.sha256)),
+        format_name=batch.format,
+        options=options,
+        batch_id=batch.pk,
+        channel_ids={code: channel.pk for code, channel in channels.items()},
+        matcher=matcher,
     )
-    progress.report(
-        phase="Allocating to funds and posting to the ledger",
-        bytes_read=batch.size_bytes,
-        lines_read=lines_read,
-        force=True,
-    )
-    timings: dict[str, float] = {"read_and_copy": time.perf_counter() - started}
-
-    def timed(name: str, sql: str, params: Any = None) -> None:
-        began = time.perf_counter()
-        cursor.execute(sql, params)
-        timings[name] = time.perf_counter() - began
-
-    with connection.cursor() as cursor:
-        for rule in rules:
-            code = rule.set_channel.code if rule.set_channel is not None else None
-            cursor.execute(*rule_update_sql(rule, code))
-        _rematch_rewritten_references(cursor, matcher)
-        refused_pairs = _refused_fund_channels(funds, rules, channels)
-        began = time.perf_counter()
-        _allocate(cursor, refused_pairs)
-        timings["allocate"] = time.perf_counter() - began
-        cursor.execute(
-            "SELECT (SELECT count(*) FROM import_staging), (SELECT count(*) FROM import_alloc)"
-        )
-        staged, allocated = cursor.fetchone()
-        if staged != allocated:  # a line without its channel's clearing account: never drop it
-            raise RuntimeError(f"{staged - allocated} staged lines could not be allocated")
-        params = {
-            "user_id": getattr(user, "pk", None),
-            "user_email": getattr(user, "email", "") or "",
-            "sha": batch.sha256,
-            "batch_id": batch.pk,
-            "suspense": suspense.pk,
-        }
-        timed("journals", INSERT_JOURNALS, params)
-        timed("receipts", INSERT_RECEIPTS, params)
-        timed("postings", INSERT_POSTINGS, params)
+    with connection.cursor() as cursor, reader:
+        allocate = _create_tables(cursor, _refused_fund_channels(funds, rules, channels))
+        waited = time.perf_counter()
+        for number, chunk in enumerate(reader.chunks()):
+            timings["waiting for lines"] += time.perf_counter() - waited
+            _post_chunk(
+                cursor, reader, chunk, rules, matcher, allocate, params, timings, first=not number
+            )
+            began = time.perf_counter()
+            cursor.execute(TOTALS)
+            for fund_id, *parts, count, pence in cursor.fetchall():
+                totals = [total + part for total, part in zip(totals, parts, strict=True)]
+                if count:
+                    by_fund[fund_id][0] += count
+                    by_fund[fund_id][1] += pence
+            timings["totals"] += time.perf_counter() - began
+            progress.report(
+                phase="Reading the file and posting to the ledger",
+                bytes_read=chunk.bytes_read,
+                lines_read=chunk.lines_read,
+            )
+            waited = time.perf_counter()
+        timings["waiting for lines"] += time.perf_counter() - waited
+        if reader.rejected_count:
+            with cursor.cursor.copy(
+                "COPY income_importrejectedline (batch_id, line_number, content, reason) FROM STDIN"
+            ) as copy:
+                while block := reader.rejected.read(1024 * 1024):
+                    copy.write(block)
         adjustment_journal_id = _post_adjustments(cursor, batch, params)
         cursor.execute(INSERT_ADJUSTMENTS, params)
-        cursor.execute(INSERT_SUSPENDED, params)
-        cursor.execute(TOTALS)
-        created, created_pence, adjusted, adjusted_pence, suspended, suspended_pence = (
-            cursor.fetchone()
-        )
-        cursor.execute(SUMMARY)
-        by_fund = {fund_id: (count, pence) for fund_id, count, pence in cursor.fetchall()}
-        cursor.execute("DROP TABLE import_staging, import_alloc")
+        cursor.execute("DROP TABLE import_staging, import_alloc, import_taken_back")
+    timings["all"] = time.perf_counter() - started
     logger.info(
         "import %s: %s",
         batch.pk,
         ", ".join(f"{name} {seconds:.2f}s" for name, seconds in timings.items()),
     )
+    created, created_pence, adjusted, adjusted_pence, suspended, suspended_pence = totals
     names = {fund.pk: fund for fund in funds}
     return {
-        "lines_read": lines_read,
+        "lines_read": reader.lines_read,
         "receipts_created": created,
         "receipts_pence": created_pence,
         "adjustments_count": adjusted,
         "adjustments_pence": adjusted_pence,
         "suspense_count": suspended,
         "suspense_pence": suspended_pence,
-        "rejected_count": rejected,
+        "rejected_count": reader.rejected_count,
         "adjustment_journal_id": adjustment_journal_id,
         "fund_totals": [
             {"code": names[fund_id].code, "name": names[fund_id].name, "count": c, "pence": p}
@@ -379,94 +375,79 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
     }
 
 
-def _sequence(cursor: Any, table: str) -> str:
-    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-    return cursor.fetchone()[0]
-
-
-def _allocate(cursor: Any, refused_pairs: list[tuple[int, int]]) -> None:
+def _create_tables(cursor: Any, refused_pairs: list[tuple[int, int]]) -> tuple[str, list]:
+    """The import's temporary tables; returns the allocation's SELECT and its parameters."""
     pairs = refused_pairs or [(0, 0)]
     values = ", ".join(["(%s::bigint, %s::bigint)"] * len(pairs))
     params: list[Any] = [_sequence(cursor, "income_journal"), _sequence(cursor, "income_receipt")]
-    sql = ALLOCATE.replace("{refused_pairs}", values)
     params += [value for pair in pairs for value in pair]
-    cursor.execute(sql, params)
+    allocate = ALLOCATE.replace("{refused_pairs}", values)
+    # A chunk's sort, the triggers' transition tables and their aggregates fit in memory:
+    # at the default 4MB they spill to disk.
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+    # ON COMMIT DROP, but a caller's outer transaction (a test) may run two imports.
+    cursor.execute("DROP TABLE IF EXISTS import_staging, import_alloc, import_taken_back")
+    cursor.execute(STAGING)
+    cursor.execute(
+        f"CREATE TEMP TABLE import_alloc ON COMMIT DROP AS {allocate} WITH NO DATA", params
+    )
+    cursor.execute(
+        "CREATE TEMP TABLE import_taken_back ON COMMIT DROP AS TABLE import_alloc WITH NO DATA"
+    )
+    return f"INSERT INTO import_alloc {allocate}", params
 
 
-def _stream_into_staging(
-    batch: ImportBatch,
-    format_module: Any,
-    options: ReadOptions,
-    channels: dict[str, Channel],
+def _post_chunk(
+    cursor: Any,
+    reader: ChunkReader,
+    chunk: StagingChunk,
+    rules: list[ImportRule],
     matcher: FundMatcher,
-    progress: ProgressReporter,
-) -> tuple[int, int]:
-    # Rejected lines wait in a spool (memory, then disk): a file of nothing but bad lines
-    # must not fill the worker's memory.
-    rejected_count = 0
-    pending: list[str] = []
-    lines_read = 0
-    channel_ids = {code: channel.pk for code, channel in channels.items()}
-    with (
-        tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+") as rejected,
-        connection.cursor() as cursor,
-    ):
-        # ON COMMIT DROP, but a caller's outer transaction (a test) may run two imports.
-        cursor.execute("DROP TABLE IF EXISTS import_staging, import_alloc")
-        cursor.execute(STAGING)
-        raw_cursor = cursor.cursor
-        with open(stored_path(batch.sha256), "rb") as stream:
-            records = read_file(batch.format, stream, options=options)
-            with raw_cursor.copy(f"COPY import_staging ({STAGING_COLUMNS}) FROM STDIN") as copy:
-                for item in records:
-                    lines_read += 1
-                    if isinstance(item, RejectedLine):
-                        rejected_count += 1
-                        rejected.write(
-                            f"{batch.pk}\t{item.line_number}\t{_copy_text(item.raw)}\t"
-                            f"{_copy_text(item.reason)}\n"
-                        )
-                    elif isinstance(item, PaymentRecord):
-                        channel_id = channel_ids.get(item.channel_code)
-                        if channel_id is None:
-                            rejected_count += 1
-                            rejected.write(
-                                f"{batch.pk}\t{item.line_number}\t"
-                                f"{_copy_text(item.reference)}\t"
-                                f"{_copy_text(f'there is no channel {item.channel_code!r}')}\n"
-                            )
-                            continue
-                        fund_id, reason = matcher.match(item.reference)
-                        # COPY's text format, written directly: several times faster than
-                        # adapting each value through write_row, for a million lines.
-                        pending.append(
-                            f"{item.line_number}\t{item.amount_pence}\t"
-                            f"{item.received_on.isoformat()}\t{_copy_text(item.reference)}\t"
-                            f"{_copy_text(item.narrative)}\t{_copy_text(item.payer_name)}\t"
-                            f"{_copy_text(item.channel_code)}\t{channel_id}\t"
-                            f"{NULL if fund_id is None else fund_id}\t"
-                            f"{NULL if reason is None else _copy_text(reason)}\n"
-                        )
-                        if len(pending) >= COPY_CHUNK:
-                            copy.write("".join(pending))
-                            pending.clear()
-                    if lines_read % PROGRESS_EVERY == 0:
-                        progress.report(
-                            phase="Reading the file",
-                            bytes_read=stream.tell(),
-                            lines_read=lines_read,
-                        )
-                if pending:
-                    copy.write("".join(pending))
-        if rejected_count:
-            rejected.seek(0)
-            with raw_cursor.copy(
-                "COPY income_importrejectedline (batch_id, line_number, content, reason) FROM STDIN"
-            ) as copy:
-                while chunk := rejected.read(1024 * 1024):
-                    copy.write(chunk)
+    allocate: tuple[str, list],
+    params: dict,
+    timings: dict[str, float],
+    *,
+    first: bool,
+) -> None:
+    """Steps 1-4 for one chunk of lines, leaving its allocation in import_alloc."""
+
+    def timed(name: str, sql: str, sql_params: Any = None) -> Any:
+        began = time.perf_counter()
+        cursor.execute(sql, sql_params)
+        timings[name] += time.perf_counter() - began
+        return cursor.rowcount
+
+    began = time.perf_counter()
+    cursor.execute("TRUNCATE import_staging, import_alloc")
+    with cursor.cursor.copy(f"COPY import_staging ({STAGING_COLUMNS}) FROM STDIN") as copy:
+        for block in chunk.blocks:
+            copy.write(block)
+    if first:  # the chunks are alike: the first one's statistics serve them all
         cursor.execute("ANALYZE import_staging")
-    return lines_read, rejected_count
+    timings["staging"] += time.perf_counter() - began
+    began = time.perf_counter()
+    for rule in rules:
+        code = rule.set_channel.code if rule.set_channel is not None else None
+        cursor.execute(*rule_update_sql(rule, code))
+    _rematch_rewritten_references(cursor, matcher)
+    timings["rules"] += time.perf_counter() - began
+    allocated = timed("allocate", *allocate)
+    if allocated != chunk.rows:  # a line without its channel's clearing account: never drop it
+        raise RuntimeError(f"{chunk.rows - allocated} staged lines could not be allocated")
+    timed("journals", INSERT_JOURNALS, params)
+    # The next chunk is read while the receipts are written: the longest statement, one wait
+    # on the server with the interpreter lock free, and nothing of this thread's Python
+    # (which would wait for the lock behind the reader) until it ends.
+    reader.read_ahead()
+    timed("receipts", INSERT_RECEIPTS, params)
+    timed("postings", INSERT_POSTINGS, params)
+    timed("suspense and taken back", INSERT_SUSPENDED, params)
+    timed("suspense and taken back", TAKEN_BACK)
+
+
+def _sequence(cursor: Any, table: str) -> str:
+    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+    return cursor.fetchone()[0]
 
 
 def _rematch_rewritten_references(cursor: Any, matcher: FundMatcher) -> None:
@@ -501,7 +482,7 @@ def _refused_fund_channels(
 
 
 def _post_adjustments(cursor: Any, batch: ImportBatch, params: dict) -> int | None:
-    cursor.execute("SELECT count(*) FROM import_alloc WHERE amount_pence < 0")
+    cursor.execute("SELECT count(*) FROM import_taken_back")
     if not cursor.fetchone()[0]:
         return None
     cursor.execute(

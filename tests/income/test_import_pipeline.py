@@ -319,3 +319,38 @@ def test_a_whole_import_is_reversed_by_one_journal(council_a, funds, officer):
         reverse_import(council=council_a, batch=batch, reason="again", acting_user=officer)
     with pytest.raises(ValidationError, match="already imported"):
         upload(council_a, content, user=officer)
+
+
+def test_a_file_of_several_chunks_is_posted_as_one_in_the_files_order(council_a, funds, officer):
+    """25,000 lines go through in chunks (10,000 lines, then the rest): receipt numbers
+    follow the lines across chunks, and what each chunk took back is one journal."""
+    lines, total = [], 0
+    for n in range(1, 25_001):
+        if n % 5_000 == 0:  # money taken back, in each chunk
+            text, pence = line(luhn("5000000"), 100, "C"), -100
+        elif n % 1_000 == 0:  # an unreadable line, in each chunk
+            text, pence = line("PCN123456", 100)[:23] + "    1x.00P20/11/2026", 0
+        else:
+            pence = 100 + n
+            text = line(luhn(f"5{n:06d}") if n % 3 else f"NOFUND{n}", pence)
+        lines.append(text)
+        total += pence
+    # The unreadable lines' amounts are not counted in the trailer; the others are.
+    batch = imported(council_a, allpay_file(lines, total=total, count=25_000), user=officer)
+
+    assert batch.status == ImportStatus.COMPLETED, batch.message
+    assert (batch.lines_read, batch.rejected_count, batch.adjustments_count) == (25_000, 20, 5)
+    assert batch.lines_accounted == 25_000
+    receipts = list(
+        Receipt.objects.filter(import_batch=batch).values_list("number", "idempotency_key")
+    )
+    assert len(receipts) == batch.receipts_created == 25_000 - 25
+    by_line = sorted(receipts, key=lambda r: int(r[1].rsplit(":", 1)[1]))
+    assert by_line == sorted(receipts, key=lambda r: int(r[0][1:]))
+    assert batch.adjustment_journal.postings.aggregate(t=Sum("amount_pence"))["t"] == 0
+    taken_back = [a.line_number for a in batch.adjustments.order_by("line_number")]
+    assert taken_back == [5_000, 10_000, 15_000, 20_000, 25_000]
+    ctax = batch.fund_totals[0]
+    assert ctax["code"] == "CTAX"
+    assert account_balance(fund_account(funds["CTAX"])) == -ctax["pence"] + 5 * 100
+    assert account_balance(suspense_account()) == -batch.suspense_pence

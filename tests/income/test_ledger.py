@@ -1,5 +1,6 @@
 """The ledger, receipts, suspense, transfers, refunds and cash-up: what they do and refuse."""
 
+import contextlib
 import datetime
 
 import pytest
@@ -378,3 +379,154 @@ def test_a_later_statement_cannot_add_postings_to_an_existing_journal(cash, coun
             ]
         )
     assert receipt.journal.postings.count() == 2
+
+
+def _insert_postings(rows: list[tuple[int, int, int, int | None]]) -> None:
+    """One INSERT statement of (journal, account, pence, receipt) rows, as the importer and
+    write_postings make them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id) "
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+
+
+def _new_journal() -> Journal:
+    return Journal.objects.create(kind=JournalKind.TRANSFER, description="raw SQL")
+
+
+def test_a_posting_naming_a_missing_journal_receipt_or_account_is_refused(cash, council_tax):
+    receipt = take(cash, [Allocation(council_tax, 1_000)], key="named").receipt
+    fund, suspense = fund_account(council_tax).pk, suspense_account().pk
+    missing = 10**12
+    journal = _new_journal()
+    for rows, named in (
+        ([(missing, fund, 5, None), (missing, suspense, -5, None)], "journal_id"),
+        ([(journal.pk, fund, 5, missing), (journal.pk, suspense, -5, None)], "receipt_id"),
+        ([(journal.pk, missing, 5, receipt.pk), (journal.pk, suspense, -5, None)], "account_id"),
+        # A missing receipt beside one that exists, far apart: looked up, not counted.
+        (
+            [(journal.pk, fund, 5, receipt.pk), (journal.pk, suspense, -2, missing),
+             (journal.pk, suspense, -3, None)],
+            "receipt_id",
+        ),
+    ):  # fmt: skip
+        with (
+            pytest.raises(IntegrityError, match=f"names {named} {missing}, which"),
+            transaction.atomic(),
+        ):
+            _insert_postings(rows)
+    assert not journal.postings.exists()
+
+
+def test_postings_naming_existing_rows_around_a_gap_are_accepted(cash, council_tax, parking):
+    first = take(cash, [Allocation(council_tax, 1_000)], key="gap-1").receipt
+    with contextlib.suppress(RuntimeError), transaction.atomic():
+        take(cash, [Allocation(parking, 100)], key="gap-rolled-back")
+        raise RuntimeError("rolled back: its receipt id stays drawn, a gap")
+    last = take(cash, [Allocation(council_tax, 2_000)], key="gap-2").receipt
+    assert last.pk - first.pk == 2 and not Receipt.objects.filter(pk=first.pk + 1).exists()
+    fund, other = fund_account(council_tax).pk, fund_account(parking).pk
+    journals = [_new_journal(), _new_journal()]
+    # Four rows name receipts across the gap: the range is counted, falls short, and each
+    # named receipt is looked up.
+    _insert_postings(
+        [
+            (journals[0].pk, fund, 300, first.pk), (journals[0].pk, other, -300, first.pk),
+            (journals[0].pk, fund, 200, last.pk), (journals[0].pk, other, -200, last.pk),
+        ]
+    )  # fmt: skip
+    # Two rows over a range of three ids: too wide to count, each is looked up.
+    _insert_postings([(journals[1].pk, fund, 5, first.pk), (journals[1].pk, other, -5, last.pk)])
+    assert Posting.objects.filter(journal__in=journals).count() == 6
+
+
+def test_a_later_statement_cannot_add_to_a_journal_among_new_ones(cash, council_tax):
+    """The range check ("no older posting names a journal between the lowest and highest")
+    finds the old journal, and the per-journal check names it."""
+    before = _new_journal()
+    written = take(cash, [Allocation(council_tax, 1_000)], key="in-range").receipt.journal
+    after = _new_journal()
+    fund, suspense = fund_account(council_tax).pk, suspense_account().pk
+    with (
+        pytest.raises(IntegrityError, match=f"journal {written.pk} already has its postings"),
+        transaction.atomic(),
+    ):
+        _insert_postings(
+            [
+                (before.pk, fund, 7, None), (before.pk, suspense, -7, None),
+                (written.pk, fund, 5, None), (written.pk, suspense, -5, None),
+                (after.pk, fund, 3, None), (after.pk, suspense, -3, None),
+            ]
+        )  # fmt: skip
+    # An older posting of another journal inside the range is no reason to refuse.
+    _insert_postings(
+        [
+            (before.pk, fund, 7, None), (before.pk, suspense, -7, None),
+            (after.pk, fund, 3, None), (after.pk, suspense, -3, None),
+        ]
+    )  # fmt: skip
+    assert written.postings.count() == 2
+
+
+def test_a_receipt_must_name_an_existing_journal_and_channel(cash, card, council_tax):
+    receipt = take(cash, [Allocation(council_tax, 1_000)], key="receipt-refs").receipt
+    missing = 10**12
+    columns = (
+        "number, amount_pence, channel_id, received_on, payer_reference, payer_name, "
+        "narrative, idempotency_key, status, created_at, journal_id"
+    )
+    for channel_id, journal_id, named in (
+        (cash.pk, missing, "journal_id"),
+        (missing, _new_journal().pk, "channel_id"),
+    ):
+        with (
+            pytest.raises(IntegrityError, match=f"names {named} {missing}, which"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                f"INSERT INTO income_receipt ({columns}) VALUES "  # noqa: S608
+                "('X1', 100, %s, now(), '', '', '', 'raw:1', 'active', now(), %s)",
+                [channel_id, journal_id],
+            )
+    for change in ("journal_id", "channel_id"):
+        with (
+            pytest.raises(IntegrityError, match=f"names {change} {missing}, which does not"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                f"UPDATE income_receipt SET {change} = %s WHERE id = %s",  # noqa: S608
+                [missing, receipt.pk],
+            )
+    # Changing them to rows that exist is a check passed, not a change refused.
+    Receipt.objects.filter(pk=receipt.pk).update(channel=card)
+    assert Receipt.objects.get(pk=receipt.pk).channel == card
+
+
+def test_receipts_accounts_and_channels_the_ledger_names_are_kept(cash, council_tax):
+    receipt = take(cash, [Allocation(council_tax, 1_000)], key="kept").receipt
+    account = fund_account(council_tax)
+    with connection.cursor() as cursor:
+        # Deferred checks of this test's own rows would otherwise block the TRUNCATEs.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    for table, pk in (
+        ("income_receipt", receipt.pk),
+        ("income_account", account.pk),
+        ("income_channel", cash.pk),
+    ):
+        for sql in (
+            f"DELETE FROM {table} WHERE id = {pk}",  # noqa: S608
+            f"UPDATE {table} SET id = id + 1000000 WHERE id = {pk}",  # noqa: S608
+            f"TRUNCATE {table} CASCADE",
+        ):
+            with (
+                pytest.raises(IntegrityError, match=f"refused on {table}: the ledger names"),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(sql)
+    assert receipt.postings.count() == 2
+    assert account_balance(account) == -1_000

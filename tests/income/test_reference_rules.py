@@ -4,6 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from income.imports.reference_matching import FundMatcher
+from income.models import Fund, ReferenceRule
 from income.reference_rules import (
     CheckDigitScheme,
     Method,
@@ -98,3 +100,42 @@ def test_changing_any_one_digit_is_caught(body, position, change, scheme):
     position %= len(body)
     altered = body[:position] + str((int(body[position]) + change) % 10) + body[position + 1 :]
     assert not valid(ReferenceRuleSpec(check_digit=scheme), altered + character)
+
+
+IMPORT_RULES = [
+    ("CTAX", {"input_mask": "5#######", "check_digit_method": "luhn"}),
+    ("NNDR", {"input_mask": "6#######", "check_digit_method": "mod11"}),
+    ("RENT", {"input_mask": "RNT######"}),
+    ("PARK", {"pattern": r"PCN\d{8}"}),
+    ("ANY8", {"min_length": 8, "max_length": 8}),
+    ("LETTER", {"input_mask": "@#####"}),
+    ("ALNUM", {"input_mask": "*####", "check_digit_method": "mod10"}),
+]
+REFERENCES = st.one_of(
+    st.text(alphabet="0123456789RNTPCAXQ @-", max_size=12),
+    st.builds(
+        lambda prefix, digits: prefix + digits,
+        st.sampled_from(["5", "6", "RNT", "PCN", "A", "Z", "7", "R", " 5", "rnt"]),
+        st.text(alphabet="0123456789", min_size=4, max_size=9),
+    ),
+)
+
+
+@given(reference=REFERENCES)
+def test_the_importers_matcher_finds_the_funds_whose_rules_accept_the_reference(reference):
+    """The importer tries each reference only against the rules whose mask it could fit
+    (by its first character): the outcome is that of trying every fund's rule."""
+    funds = []
+    for number, (code, rule) in enumerate(IMPORT_RULES, start=1):
+        fund = Fund(pk=number, code=code, name=code)
+        fund.reference_rule = ReferenceRule(name=code, **rule)
+        funds.append(fund)
+    fund_id, reason = FundMatcher(funds).match(reference)
+
+    accepting = [fund for fund in funds if fund.reference_rule.check_reference(reference).valid]
+    if len(accepting) == 1:
+        assert (fund_id, reason) == (accepting[0].pk, None)
+    else:
+        assert fund_id is None
+        for fund in accepting:
+            assert fund.code in reason

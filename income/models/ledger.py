@@ -73,17 +73,28 @@ class JournalKind(models.TextChoices):
 class Journal(models.Model):
     kind = models.CharField(max_length=30, choices=JournalKind.choices)
     description = models.CharField(max_length=300)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # No index: journals are found through their postings, never listed by date.
+    created_at = models.DateTimeField(auto_now_add=True)
     # The person, kept as plain values: the ledger outlives changes to accounts of people.
     created_by_id = models.BigIntegerField(null=True, blank=True)
     created_by_email = models.CharField(max_length=254, blank=True)
-    # A journal is reversed at most once.
-    reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
-    )
+    # A journal is reversed at most once (the partial unique index below: nearly every
+    # journal reverses nothing, and an index of all of them would hold a million NULLs for a
+    # million-line import).
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by",
+        db_index=False,
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reverses"],
+                condition=models.Q(reverses__isnull=False),
+                name="a_journal_is_reversed_at_most_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"J{self.pk} {self.get_kind_display()}: {self.description}"

@@ -13,7 +13,9 @@ class Receipt(models.Model):
     """One incoming payment. Where its money sits (funds, suspense, refunded) is read from the
     ledger's postings that name it; the receipt itself records what arrived."""
 
-    number = models.CharField(max_length=20, unique=True)
+    # Unique by the constraints below rather than `unique=True`, which would add a second
+    # index for LIKE searches nobody makes (on a text column, each receipt pays for both).
+    number = models.CharField(max_length=20)
     amount_pence = models.BigIntegerField()
     # Channel and journal are checked per INSERT statement by a trigger, not by foreign-key
     # constraints checked row by row at commit (migration 0017); neither can be deleted.
@@ -26,7 +28,7 @@ class Receipt(models.Model):
     narrative = models.CharField(max_length=300, blank=True)
     # Unique per source (`govukpay:<payment id>`, `file:<sha256>:<line>`, `counter:<uuid>`): the
     # same payment arriving twice finds the first and changes nothing.
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    idempotency_key = models.CharField(max_length=200)
     status = models.CharField(
         max_length=20, choices=ReceiptStatus.choices, default=ReceiptStatus.ACTIVE
     )
@@ -46,6 +48,10 @@ class Receipt(models.Model):
     class Meta:
         ordering = ["-received_on", "-id"]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="receipt_numbers_are_unique"),
+            models.UniqueConstraint(
+                fields=["idempotency_key"], name="one_receipt_per_idempotency_key"
+            ),
             models.CheckConstraint(
                 condition=models.Q(amount_pence__gt=0), name="receipts_are_positive"
             ),

@@ -63,6 +63,8 @@ def matching_receipts(query: ReceiptQuery) -> QuerySet[Receipt]:
         fragment = query.payer.strip()
         receipts = receipts.filter(
             RawSQL(
+                # The index holds named receipts only; an empty name holds no fragment.
+                "income_receipt.payer_name <> '' AND "
                 "income_trigrams(income_receipt.payer_name) @> income_fragment_trigrams(%s)",
                 [fragment],
                 output_field=BooleanField(),

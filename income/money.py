@@ -14,6 +14,13 @@ def format_pounds(pence: int) -> str:
     return f"{sign}£{whole:,}.{part:02d}"
 
 
+def decimal_pounds(pence: int) -> str:
+    """123456 → 1234.56; -5 → -0.05: pounds as files and forms write them, no £ or commas."""
+    sign = "-" if pence < 0 else ""
+    whole, part = divmod(abs(int(pence)), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
 def parse_pounds(text: str) -> int:
     """ "£1,234.56" or "1234.56" or "12" → pence. Fractions of a penny, negatives and anything
     else are refused with a message a person can act on."""

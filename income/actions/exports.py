@@ -30,6 +30,7 @@ from income.models import (
     ExportTarget,
     JournalKind,
 )
+from income.money import decimal_pounds
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User
@@ -254,19 +255,15 @@ def _write_trailer(export_file: ExportFile, layout: LayoutSpec, lines: int, tota
     if layout.layout == "csv":
         out = io.StringIO()
         csv.writer(out, delimiter=layout.delimiter, lineterminator="\r\n").writerow(
-            ["TRAILER", lines, _amount(total, layout.amount_format)]
+            [
+                "TRAILER",
+                lines,
+                str(total) if layout.amount_format == "pence" else decimal_pounds(total),
+            ]
         )
         export_file.write_text(out.getvalue())
     else:
         export_file.write_text(f"TRL{lines:09d}{total:015d}\r\n")
-
-
-def _amount(pence: int, amount_format: str) -> str:
-    if amount_format == "pence":
-        return str(pence)
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(pence), 100)
-    return f"{sign}{whole}.{part:02d}"
 
 
 def snapshot_of(run: ExportRun) -> LedgerSnapshot:

@@ -10,6 +10,7 @@ from typing import Any
 
 from income.formats.config_csv import neutralise
 from income.models import Account
+from income.money import decimal_pounds
 
 # Summed per day and fund account by PostgreSQL (a parallel scan of the postings, no join):
 # the fund's codes are a handful of rows, looked up afterwards.
@@ -104,16 +105,13 @@ def _render(journal: JournalFile, date_format: str, control: str) -> str:
             lines += 1
         debits += sum(max(journal.lines[key][0], 0) for key in keys) + max(-net, 0)
         credits += sum(max(-journal.lines[key][0], 0) for key in keys) + max(net, 0)
-    writer.writerow(["TOTAL", "", "", "", _pounds(debits), _pounds(credits), f"{lines} lines"])
+    writer.writerow(
+        ["TOTAL", "", "", "", decimal_pounds(debits), decimal_pounds(credits), f"{lines} lines"]
+    )
     journal.line_count = lines
     return out.getvalue()
 
 
 def _sides(pence: int) -> list[str]:
     """A ledger amount (debit positive) as its debit and credit cells."""
-    return [_pounds(pence), ""] if pence > 0 else ["", _pounds(-pence)]
-
-
-def _pounds(pence: int) -> str:
-    whole, part = divmod(pence, 100)
-    return f"{whole}.{part:02d}"
+    return [decimal_pounds(pence), ""] if pence > 0 else ["", decimal_pounds(-pence)]

@@ -6,7 +6,7 @@ from counterfoil.govuk_forms import GovukForm, GovukModelForm
 from income.formats.registry import format_choices
 from income.imports.rules_sql import FIELD_CHOICES, OPERATOR_CHOICES
 from income.models import Channel, CsvMapping, Fund, ImportRule
-from income.money import parse_pounds
+from income.money import decimal_pounds, parse_pounds
 
 CONDITION_ROWS = 3
 
@@ -56,8 +56,7 @@ class ImportRuleForm(GovukModelForm):
             current = existing[row - 1] if row <= len(existing) else {}
             value = current.get("value", "")
             if current.get("field") == "amount" and str(value).lstrip("-").isdigit():
-                whole, part = divmod(int(value), 100)
-                value = f"{whole}.{part:02d}"
+                value = decimal_pounds(int(value))
             self.fields[f"condition_{row}_field"] = forms.ChoiceField(
                 label=f"Condition {row}: look at",
                 choices=[("", "(no condition)"), *FIELD_CHOICES],

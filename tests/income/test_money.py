@@ -36,3 +36,15 @@ def test_formatting_and_parsing_round_trip_exactly(pence):
     assert text.startswith("-£" if pence < 0 else "£")
     if pence >= 0:
         assert parse_pounds(text) == pence
+
+
+def test_decimal_pounds_keeps_the_sign_of_small_amounts():
+    from income.money import decimal_pounds
+
+    assert [decimal_pounds(p) for p in (123456, 5, 0, -5, -100)] == [
+        "1234.56",
+        "0.05",
+        "0.00",
+        "-0.05",
+        "-1.00",
+    ]

@@ -325,8 +325,10 @@ def test_export_now_pressed_twice_queues_one_file(council_a, cash, council_tax, 
         request_export(council=council_a, target=target, acting_user=officer)
 
 
-@pytest.mark.django_db
-def test_the_pages_queue_an_export_and_download_the_same_bytes(council_a):
+@pytest.fixture
+def paid_rent_target(db, council_a):
+    """Council A with £10 paid to its Rents fund and a target for it, left on public (as a
+    request from a council's host starts)."""
     from income.defaults import seed_income_defaults
     from income.models import Channel
 
@@ -334,9 +336,13 @@ def test_the_pages_queue_an_export_and_download_the_same_bytes(council_a):
         seed_income_defaults()
         fund = FundFactory(code="RENT", name="Rents")
         pay(Channel.objects.get(code="CASH"), fund, 1_000, "k1")
-        target = ExportTarget.objects.create(
-            name="Ledger", fields=parse_fields("fund_code\namount")
+        return ExportTarget.objects.create(
+            name="Northbrook ledger", fields=parse_fields("fund_code\namount")
         )
+
+
+def test_the_pages_queue_an_export_and_download_the_same_bytes(council_a, paid_rent_target):
+    target = paid_rent_target
     officer = make_member(council_a, CouncilRole.INCOME_OFFICER)
     client = host_client(council_a)
     client.login(email=officer.email, password=PASSWORD)
@@ -364,18 +370,11 @@ def test_the_pages_queue_an_export_and_download_the_same_bytes(council_a):
     assert client.get(f"/exports/runs/{run_id}/file/").status_code == 200
 
 
-@pytest.mark.django_db
-def test_council_b_sees_nothing_of_council_a_exports(council_a, council_b):
+def test_council_b_sees_nothing_of_council_a_exports(council_a, council_b, paid_rent_target):
     from income.defaults import seed_income_defaults
-    from income.models import Channel
 
+    target = paid_rent_target
     with schema_context(council_a.schema_name):
-        seed_income_defaults()
-        fund = FundFactory(code="RENT", name="Rents")
-        pay(Channel.objects.get(code="CASH"), fund, 1_000, "k1")
-        target = ExportTarget.objects.create(
-            name="Northbrook ledger", fields=parse_fields("amount")
-        )
         run = run_export(council=council_a, target=target, acting_user=None)
     with schema_context(council_b.schema_name):
         seed_income_defaults()

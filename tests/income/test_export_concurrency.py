@@ -19,7 +19,8 @@ from tests.factories import FundFactory
 
 
 @pytest.fixture
-def committed_council(django_db_setup, django_db_blocker):
+def committed_council(django_db_setup, django_db_blocker, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # the files are made in this process (its threads)
     with django_db_blocker.unblock():
         council = create_council(name="Export Race Council", slug="export-race", acting_user=None)
         with schema_context(council.schema_name):

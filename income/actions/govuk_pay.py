@@ -86,10 +86,13 @@ logger = logging.getLogger(__name__)
 
 # GOV.UK Pay's metadata takes at most 15 keys: three per item and our own reference.
 MAX_BASKET_ITEMS = 4
-# How far back the mop-up asks for settled payments and refunds. GOV.UK Pay sends no webhook
-# when a payment is paid out, and payouts come days after the payment, so settlement is found
-# by searching on the settled date rather than the created date.
-SETTLEMENT_LOOKBACK = datetime.timedelta(days=7)
+# GOV.UK Pay sends no webhook when a payment is paid out, and payouts come days after the
+# payment, so the mop-up finds settlement by searching on the settled date, from the oldest
+# capture (or refund) still waiting for its payout. At most this far back, though: Stripe pays
+# out within days, so a payment still waiting after months needs a person (its payout went
+# astray, or the service stopped reporting them), and searching from it would fetch every
+# payout since, on every run.
+SETTLEMENT_LOOKBACK = datetime.timedelta(days=90)
 UNFINISHED = [s for s in PaymentStatus.values if s not in FINISHED_STATUSES]
 
 
@@ -909,8 +912,9 @@ def mop_up(
 ) -> MopUpSummary:
     """Apply whatever GOV.UK Pay has that webhooks did not bring: payments created in the
     lookback (searched page by page), our own unfinished payments (fetched one by one, as
-    search is only eventually consistent), payments and refunds settled in the settled
-    lookback (Stripe-backed services), and refunds still to send or follow."""
+    search is only eventually consistent), payments and refunds settled since the oldest of
+    ours still waiting for a payout, at most the settled lookback ago (Stripe-backed
+    services), and refunds still to send or follow."""
     summary = MopUpSummary()
     apply_inbox(acting_user=acting_user)
     now = timezone.now()
@@ -955,7 +959,7 @@ def mop_up(
             _mop_up_settlements(
                 client,
                 connection=connection,
-                since=timezone.localdate() - settled_lookback,
+                earliest=timezone.localdate() - settled_lookback,
                 settled_already={pid for pid, (_status, settled) in known.items() if settled},
                 done=done,
                 summary=summary,
@@ -983,35 +987,37 @@ def _mop_up_settlements(
     client: GovukPayClient,
     *,
     connection: GovukPayConnection,
-    since: datetime.date,
+    earliest: datetime.date,
     settled_already: set[str],
     done: set[str],
     summary: MopUpSummary,
     acting_user: User | None,
 ) -> None:
-    """Payments and refunds GOV.UK Pay has paid out (or taken from a payout) since `since`.
+    """Payments and refunds GOV.UK Pay has paid out (or taken from a payout) that we still
+    wait for, searched by settled date no further back than `earliest`.
 
     Asked only while something of ours waits for it: a payment with a PSP fee (so from a
     Stripe-backed service) not yet paid out, searched from the day the oldest was captured (a
-    payment is paid out after it is captured), or a refund not yet taken from a payout. A
-    service whose provider reports no settled dates is never asked."""
+    payment is paid out after it is captured), or a refund not yet taken from a payout,
+    searched from the day the oldest was made. A service whose provider reports no settled
+    dates is never asked."""
     waiting = GovukPayPayment.objects.filter(
         connection=connection,
         status=PaymentStatus.SUCCESS,
         settled_on__isnull=True,
         fee_pence__isnull=False,
     ).aggregate(first=Min("captured_on"), count=Count("pk"))
-    refunds_waiting = GovukPayRefund.objects.filter(
+    oldest_refund_waiting = GovukPayRefund.objects.filter(
         payment__connection=connection,
         payment__fee_pence__isnull=False,
         status__in=[CardRefundStatus.SUBMITTED, CardRefundStatus.SUCCESS],
         settled_on__isnull=True,
-    ).exists()
+    ).aggregate(first=Min("created_at"))["first"]
     try:
         payments = (
             list(
                 client.search_payments(
-                    from_settled_date=max(since, waiting["first"] or since).isoformat()
+                    from_settled_date=max(earliest, waiting["first"] or earliest).isoformat()
                 )
             )
             if waiting["count"]
@@ -1031,8 +1037,9 @@ def _mop_up_settlements(
         )
         done.add(payment_id)
         summary.applied += outcome == WebhookOutcome.APPLIED
-    if not refunds_waiting:
+    if oldest_refund_waiting is None:
         return
+    since = max(earliest, timezone.localdate(oldest_refund_waiting))
     for resource in client.search_refunds(from_settled_date=since.isoformat()):
         summary.applied += apply_refund_settlement(
             connection=connection, resource=resource, acting_user=acting_user

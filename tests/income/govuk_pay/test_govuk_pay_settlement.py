@@ -214,6 +214,64 @@ def test_the_mop_up_finds_payouts_of_payments_older_than_its_created_date_lookba
     assert payment.settled_on == timezone.now().date() and payment.fee_journal_id is not None
 
 
+def captured_days_ago(stripe_council, standin, days: int, reference: str, amount: int = 5_000):
+    """A payment the stand-in captured `days` ago (its clock moved back for it)."""
+    day = timezone.localdate() - datetime.timedelta(days=days)
+    standin.travel_to(datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC))
+    try:
+        payment = take_card_payment(
+            stripe_council["council"],
+            [BasketItem(stripe_council["council_tax"], reference, amount)],
+            standin,
+        )
+    finally:
+        standin.travel_to(None)
+    assert payment.captured_on == day
+    return payment
+
+
+def test_the_mop_up_finds_a_payout_settled_more_than_a_week_before_it_looks(
+    stripe_council, standin
+):
+    """The settled search starts from the oldest capture still waiting for its payout, so a
+    payout the mop-up did not see for a fortnight is found; only the cap stops it."""
+    payment = captured_days_ago(stripe_council, standin, 20, "CT20")
+    settled = timezone.localdate() - datetime.timedelta(days=15)
+    payout(standin, stripe_council["api_key"], settled.isoformat())
+    connection = stripe_council["connection"]
+
+    mop_up(connection=connection, settled_lookback=datetime.timedelta(days=10))
+    payment.refresh_from_db()
+    assert payment.settled_on is None  # beyond the cap
+
+    assert mop_up(connection=connection).problems == []
+    payment.refresh_from_db()
+    assert payment.settled_on == settled and payment.fee_journal_id is not None
+
+
+def test_the_mop_up_finds_a_refund_taken_from_a_payout_more_than_a_week_ago(
+    stripe_council, standin, officer, manager
+):
+    council = stripe_council["council"]
+    payment = captured_days_ago(stripe_council, standin, 20, "CT21")
+    refund = raise_refund(
+        council=council, receipt=payment.receipt, fund=stripe_council["council_tax"],
+        amount_pence=1_000, reason="Paid twice", acting_user=officer,
+    )  # fmt: skip
+    approve_refund(council=council, refund=refund, acting_user=manager)
+    card_refund = GovukPayRefund.objects.get(refund=refund)
+    assert send_card_refund(card_refund_pk=card_refund.pk) == "success"
+    # As if it had been made 19 days ago, when the mop-up last looked.
+    made = timezone.now() - datetime.timedelta(days=19)
+    GovukPayRefund.objects.filter(pk=card_refund.pk).update(created_at=made)
+    settled = timezone.localdate() - datetime.timedelta(days=15)
+    assert payout(standin, stripe_council["api_key"], settled.isoformat()).json()["refunds"] == 1
+
+    assert mop_up(connection=stripe_council["connection"]).problems == []
+    card_refund.refresh_from_db()
+    assert card_refund.settled_on == settled
+
+
 def test_a_service_that_is_not_stripe_backed_reports_no_fee_and_is_never_paid_out(
     paying_council, standin, spec
 ):

@@ -14,11 +14,12 @@ and their account (Council Tax, rent…) is credited with it, refunds are limite
 councils account for income gross with the provider's charges as expenditure, not netted off.
 So the receipt and its funds stay gross, and one journal per payment moves the fee from the
 card clearing account to the fees account. It is posted when the payout that took the fee is
-known, not at capture: that is when the money actually leaves, on the day the bank line shows
-it, so the fees posted for a day are the difference between that day's payout and the payments
-in it. Without it the card clearing account would keep every fee ever charged as money GOV.UK
-Pay seemed to owe. The journal is tied to the payment (`fee_journal`), so applying the same
-payment again posts nothing; a corrected fee reverses the old journal and posts the new one.
+known, not at capture, and booked on the payout's settled date: that is when the money
+actually leaves, on the day the bank line shows it, so the fees booked for a day are the
+difference between that day's payout and the payments in it. Without it the card clearing
+account would keep every fee ever charged as money GOV.UK Pay seemed to owe. The journal is
+tied to the payment (`fee_journal`), so applying the same payment again posts nothing; a
+corrected fee reverses the old journal and posts the new one.
 """
 
 import datetime
@@ -474,6 +475,8 @@ def _post_fee_journal(
             PostingLine(clearing_account(receipt.channel), -payment.fee_pence, receipt),
         ],
         acting_user=acting_user,
+        # The day the payout that took the fee reaches the bank, not the day we heard of it.
+        booked_on=payment.settled_on,
     )
     return True
 

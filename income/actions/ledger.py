@@ -31,13 +31,14 @@ def post_journal(
     lines: Sequence[PostingLine],
     acting_user: User | None,
     reverses: Journal | None = None,
+    booked_on: datetime.date | None = None,
 ) -> Journal:
-    """Write one balanced journal."""
+    """Write one balanced journal, its postings booked on `booked_on` (by default, today)."""
     check_balanced(lines)
     journal = open_journal(
         kind=kind, description=description, acting_user=acting_user, reverses=reverses
     )
-    write_postings(journal, lines)
+    write_postings(journal, lines, booked_on=booked_on)
     return journal
 
 

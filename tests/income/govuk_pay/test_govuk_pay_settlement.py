@@ -249,6 +249,20 @@ def test_the_mop_up_finds_a_payout_settled_more_than_a_week_before_it_looks(
     assert payment.settled_on == settled and payment.fee_journal_id is not None
 
 
+def test_the_fee_is_booked_on_the_day_of_its_payout(stripe_council, standin):
+    payment = captured_days_ago(stripe_council, standin, 5, "CT5")
+    settled = timezone.localdate() - datetime.timedelta(days=3)
+    payout(standin, stripe_council["api_key"], settled.isoformat())
+    mop_up(connection=stripe_council["connection"])
+    payment.refresh_from_db()
+
+    fee_postings = payment.fee_journal.postings.all()
+    assert sorted(p.amount_pence for p in fee_postings) == [-12, 12]
+    assert {p.booked_on for p in fee_postings} == {settled}
+    # The receipt itself stays booked on the day the payment was captured.
+    assert {p.booked_on for p in payment.receipt.journal.postings.all()} == {payment.captured_on}
+
+
 def test_the_mop_up_finds_a_refund_taken_from_a_payout_more_than_a_week_ago(
     stripe_council, standin, officer, manager
 ):

@@ -38,6 +38,11 @@ from tenants.models import Council, User
 logger = logging.getLogger(__name__)
 
 UNDER_WAY = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+# A run still being made after this long has most likely lost its worker (killed, and the
+# message not delivered again), so "Export now" queues it once more. Harmless if it has not:
+# the second task waits for the first to let go of the run and the target, then finds the run
+# finished and leaves it.
+PRESUMED_LOST_AFTER = datetime.timedelta(minutes=10)
 # COPY hands over a row at a time; the file takes them a megabyte at a time.
 WRITE_BYTES = 1 << 20
 
@@ -64,13 +69,19 @@ def layout_of(target: ExportTarget) -> LayoutSpec:
 
 def request_export(*, council: Council, target: ExportTarget, acting_user: User) -> ExportRun:
     """Queue the target's next file for the worker. Asked for again while one waits or is
-    being made, it is that one."""
+    being made, it is that one (queued again if its worker seems lost)."""
     run = _open_run(council=council, target=target, acting_user=acting_user)
-    if run.status == ExportStatus.QUEUED:
+    if run.status == ExportStatus.QUEUED or _presumed_lost(run):
         from income.tasks import make_export_task
 
         make_export_task.delay_on_commit(run.pk)
     return run
+
+
+def _presumed_lost(run: ExportRun) -> bool:
+    return run.status == ExportStatus.RUNNING and (
+        run.started_at is None or run.started_at < timezone.now() - PRESUMED_LOST_AFTER
+    )
 
 
 def run_export(*, council: Council, target: ExportTarget, acting_user: User | None) -> ExportRun:

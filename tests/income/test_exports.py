@@ -5,10 +5,12 @@ with a list of what it holds."""
 
 import datetime
 import hashlib
+import inspect
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from income.actions.exports import (
@@ -323,6 +325,32 @@ def test_export_now_pressed_twice_queues_one_file(council_a, cash, council_tax, 
     target.save()
     with pytest.raises(ValidationError, match="Revenues is not in use"):
         request_export(council=council_a, target=target, acting_user=officer)
+
+
+def test_export_now_queues_again_a_run_whose_worker_was_lost(
+    council_a, cash, council_tax, officer, django_capture_on_commit_callbacks
+):
+    pay(cash, council_tax, 100, "k1")
+    target = revenues(council_tax)
+    run = request_export(council=council_a, target=target, acting_user=officer)
+    # A worker marked it as being made, then died, and its message was not delivered again.
+    started = timezone.now() - datetime.timedelta(minutes=5)
+    ExportRun.objects.filter(pk=run.pk).update(status=ExportStatus.RUNNING, started_at=started)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert request_export(council=council_a, target=target, acting_user=officer) == run
+    assert callbacks == []  # as far as anyone can tell, it is still being made
+
+    long_ago = timezone.now() - datetime.timedelta(minutes=11)
+    ExportRun.objects.filter(pk=run.pk).update(started_at=long_ago)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert request_export(council=council_a, target=target, acting_user=officer) == run
+    [queued] = callbacks
+    sent = inspect.getclosurevars(queued).nonlocals  # counterfoil.celery_app's delay_on_commit
+    assert (sent["self"].name, sent["args"]) == ("income.make_export", (run.pk,))
+
+    make_export(run.pk)  # what the queued task does
+    run.refresh_from_db()
+    assert (run.status, run.line_count) == (ExportStatus.COMPLETED, 1)
 
 
 @pytest.fixture

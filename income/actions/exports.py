@@ -154,6 +154,14 @@ def _make(run_id: int) -> ExportRun:
     try:
         with connection.cursor() as cursor:
             snapshot = take_snapshot(cursor)
+            if previous is not None and snapshot.xmax < previous.snapshot_xmax:
+                # Short enough for the run's message to keep whole (it keeps 300 characters).
+                raise LedgerMovedBack(
+                    "This database's transaction ids are behind those of the last file made "
+                    f"for this target (export {previous.pk}): most likely it was restored onto "
+                    "another server, and new postings would look already sent. Nothing was "
+                    "exported; ask the platform operators to mend the exports."
+                )
             window, params = window_condition(
                 snapshot, snapshot_of(previous) if previous is not None else None
             )
@@ -213,6 +221,10 @@ def _make(run_id: int) -> ExportRun:
         after={"target": target.name, "lines": lines, "total_pence": run.total_pence},
     )
     return run
+
+
+class LedgerMovedBack(Exception):
+    """The ledger's transaction ids went back (income.exports.window assumes they only rise)."""
 
 
 def _fund_accounts(target: ExportTarget) -> list[int]:

@@ -8,7 +8,9 @@ keeps PostgreSQL's snapshot (`pg_current_snapshot()`: every transaction below `x
 finished, none from `xmax` on had, and `xip` lists those still running between). A posting
 is in a run when its transaction is visible in the run's snapshot and was not in the previous
 run's: each committed transaction is first visible in exactly one run. (PgQ builds its event
-batches on the same idea.)
+batches on the same idea.) That holds while transaction ids only rise, as they do on one
+server; a database restored from a dump onto another starts them again lower, and there a
+run is refused (income.actions.exports) rather than taking new postings for ones sent.
 
 A run made in a transaction that has itself written postings (a test, a script) sees those
 written so far; they are marked by the posting sequence's value when the snapshot was taken,

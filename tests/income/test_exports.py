@@ -353,6 +353,29 @@ def test_export_now_queues_again_a_run_whose_worker_was_lost(
     assert (run.status, run.line_count) == (ExportStatus.COMPLETED, 1)
 
 
+def test_an_export_after_the_transaction_ids_went_back_is_refused_and_sends_nothing(
+    council_a, cash, council_tax, officer
+):
+    """As after a restore from a dump onto another server: the last run's snapshot is ahead
+    of every transaction id here, so its window would hold nothing new, ever."""
+    pay(cash, council_tax, 100, "k1")
+    target = revenues(council_tax)
+    ahead = 10**15
+    last = ExportRun.objects.create(
+        target=target, status=ExportStatus.COMPLETED, snapshot_xmin=ahead, snapshot_xmax=ahead
+    )
+
+    with pytest.raises(Exception, match="transaction ids are behind those of the last file"):
+        run_export(council=council_a, target=target, acting_user=officer)
+
+    refused = ExportRun.objects.exclude(pk=last.pk).get(target=target)
+    assert refused.status == ExportStatus.FAILED and refused.sha256 == ""
+    assert "Nothing was exported; ask the platform operators to mend the exports." in (
+        refused.message
+    )
+    assert list(ExportRun.objects.filter(status=ExportStatus.COMPLETED)) == [last]
+
+
 @pytest.fixture
 def paid_rent_target(db, council_a):
     """Council A with £10 paid to its Rents fund and a target for it, left on public (as a

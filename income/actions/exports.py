@@ -12,6 +12,7 @@ import io
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -67,7 +68,9 @@ def layout_of(target: ExportTarget) -> LayoutSpec:
     )
 
 
-def request_export(*, council: Council, target: ExportTarget, acting_user: User) -> ExportRun:
+def request_export(
+    *, council: Council, target: ExportTarget, acting_user: User | None
+) -> ExportRun:
     """Queue the target's next file for the worker. Asked for again while one waits or is
     being made, it is that one (queued again if its worker seems lost)."""
     run = _open_run(council=council, target=target, acting_user=acting_user)
@@ -87,7 +90,7 @@ def _presumed_lost(run: ExportRun) -> bool:
 def run_export(*, council: Council, target: ExportTarget, acting_user: User | None) -> ExportRun:
     """Make the target's next file here and now."""
     run = _open_run(council=council, target=target, acting_user=acting_user)
-    return make_export(run.pk)
+    return make_export(run.pk, acting_user=acting_user)
 
 
 @transaction.atomic
@@ -116,7 +119,7 @@ def _open_run(*, council: Council, target: ExportTarget, acting_user: User | Non
     return run
 
 
-def make_export(run_id: int) -> ExportRun:
+def make_export(run_id: int, *, acting_user: User | None = None) -> ExportRun:
     """Make a queued run's file, all or nothing. Safe to repeat: a finished run is left as it
     is, and one a killed worker left half made starts again from nothing."""
     ExportRun.objects.filter(pk=run_id, status__in=UNDER_WAY).update(
@@ -124,7 +127,7 @@ def make_export(run_id: int) -> ExportRun:
     )
     try:
         with transaction.atomic():
-            run = _make(run_id)
+            run = _make(run_id, acting_user=acting_user)
     except Exception as error:
         ExportRun.objects.filter(pk=run_id, status=ExportStatus.RUNNING).update(
             status=ExportStatus.FAILED,
@@ -136,7 +139,7 @@ def make_export(run_id: int) -> ExportRun:
     return run
 
 
-def _make(run_id: int) -> ExportRun:
+def _make(run_id: int, *, acting_user: User | None) -> ExportRun:
     target_id = ExportRun.objects.values_list("target_id", flat=True).get(pk=run_id)
     # The target's lock puts runs for it one behind another, and comes before the snapshot:
     # a run's window opens where the one before it closed.
@@ -216,7 +219,7 @@ def _make(run_id: int) -> ExportRun:
     )
     record_audit(
         "export.made",
-        acting_user=None,
+        acting_user=acting_user,
         target=run,
         after={"target": target.name, "lines": lines, "total_pence": run.total_pence},
     )
@@ -330,7 +333,7 @@ def run_contents(run: ExportRun, *, limit: int) -> list[ExportedLine]:
         ]
 
 
-def export_path(run: ExportRun):
+def export_path(run: ExportRun) -> Path:
     return exports_folder() / run.sha256
 
 

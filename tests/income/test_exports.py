@@ -26,6 +26,7 @@ from income.actions.transfers import transfer_between_funds
 from income.exports.forms import ExportTargetForm
 from income.exports.layout import parse_fields, to_char_format
 from income.models import ExportRun, ExportStatus, ExportTarget, Receipt
+from tenants.audit.models import AuditEvent
 from tenants.models import CouncilRole
 from tests.conftest import host_client, make_member
 from tests.factories import PASSWORD, FundFactory
@@ -374,6 +375,17 @@ def test_an_export_after_the_transaction_ids_went_back_is_refused_and_sends_noth
         refused.message
     )
     assert list(ExportRun.objects.filter(status=ExportStatus.COMPLETED)) == [last]
+
+
+def test_a_made_export_is_audited_as_made_by_whoever_ran_it(council_a, cash, council_tax, officer):
+    pay(cash, council_tax, 100, "k1")
+    run = run_export(council=council_a, target=revenues(council_tax), acting_user=officer)
+    made = AuditEvent.objects.get(action="export.made")
+    assert (made.actor_id, made.actor_email, made.target_id) == (
+        officer.pk,
+        officer.email,
+        str(run.pk),
+    )
 
 
 @pytest.fixture

@@ -244,8 +244,8 @@ def _reference(to: str, related_name: str, **options) -> models.ForeignKey:
 
 
 class Migration(migrations.Migration):
-    # 0015 (the journal's transaction id and entry date) is being written alongside; this
-    # touches none of income_journal's columns.
+    # After 0016 (and so 0015, which gave each posting its transaction id and booked day:
+    # columns this leaves alone).
     dependencies = [("income", "0016_govuk_pay_fees_and_payouts")]
 
     operations = [

@@ -112,7 +112,7 @@ def _fixed(text: str, spec: FieldSpec, layout: LayoutSpec) -> str:
     if FIELDS[spec.field][1] == "amount" and spec.align == "right" and spec.pad == "0":
         # A negative amount keeps its sign in front of the zeros: -000004200, not 0000-4200.
         value = SOURCES[spec.field][0]
-        size = _amount(f"abs{value}", layout.amount_format)
+        size = _amount(f"abs({value})", layout.amount_format)
         return (
             f"CASE WHEN {value} < 0 THEN '-' || lpad({size}, {spec.width - 1}, '0') "
             f"ELSE lpad({size}, {spec.width}, '0') END"

@@ -26,7 +26,8 @@ FIELDS: dict[str, tuple[str, str]] = {
 
 # strftime directives a date format may use, and PostgreSQL's to_char equivalents.
 DATE_DIRECTIVES = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%b": "Mon", "%j": "DDD"}
-_DATE_PART = re.compile(r"%.|[^%]+")
+# A lone % (one ending the format) is a part of its own, so that it is refused, not skipped.
+_DATE_PART = re.compile(r"%.?|[^%]+", re.DOTALL)
 _LITERAL = re.compile(r"[^%\"\\]+")
 
 
@@ -89,6 +90,10 @@ def to_char_format(date_format: str) -> str:
     everything between the directives kept literally; raises ValueError for anything else."""
     pattern = []
     for part in _DATE_PART.findall(date_format):
+        if part == "%":
+            raise ValueError(
+                "A % on its own is not a date part; use " + ", ".join(DATE_DIRECTIVES) + "."
+            )
         if part.startswith("%"):
             if part not in DATE_DIRECTIVES:
                 raise ValueError(

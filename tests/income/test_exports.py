@@ -290,6 +290,8 @@ def test_layout_lines_and_date_formats_are_checked():
         to_char_format("%d %H")
     with pytest.raises(ValueError, match="no quotes"):
         to_char_format('%d"%m')
+    with pytest.raises(ValueError, match="A % on its own is not a date part"):
+        to_char_format("%d/%m/%Y%")
 
 
 def test_the_target_form_refuses_a_date_format_it_cannot_write(ledger):
@@ -306,6 +308,11 @@ def test_the_target_form_refuses_a_date_format_it_cannot_write(ledger):
     assert not form.is_valid()
     assert form.errors["date_format"] == [
         "%A is not a date part Counterfoil writes; use %d, %m, %Y, %y, %b, %j."
+    ]
+    form = ExportTargetForm(data={**form.data, "date_format": "%d/%m/%Y%"})
+    assert not form.is_valid()
+    assert form.errors["date_format"] == [
+        "A % on its own is not a date part; use %d, %m, %Y, %y, %b, %j."
     ]
 
 

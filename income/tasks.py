@@ -1,8 +1,11 @@
+import logging
 from datetime import datetime
 
 from counterfoil.celery_app import app
 from income.govuk_pay.client import GovukPayUnavailable
 from income.models import WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
 
 
 @app.task(name="income.record_worker_heartbeat")
@@ -72,8 +75,6 @@ def run_daily_exports_task() -> None:
     """Make this council's daily exports. Safe to repeat: nothing already sent to a target is
     sent again, so a second run that day makes an empty file at most. A target whose file
     fails (the run records why) does not hold up the others."""
-    import logging
-
     from django.db import connection
 
     from income.actions.exports import run_export
@@ -85,4 +86,4 @@ def run_daily_exports_task() -> None:
         try:
             run_export(council=council, target=target, acting_user=None)
         except Exception:
-            logging.getLogger(__name__).exception("daily export to %s failed", target.name)
+            logger.exception("daily export to %s failed", target.name)

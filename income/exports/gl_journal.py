@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from income.formats.config_csv import neutralise
+from income.csv_cells import neutralise
 from income.models import Account
 from income.money import decimal_pounds
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from income.csv_cells import FORMULA_STARTS
 from income.exports.layout import FIELDS, FieldSpec, LayoutSpec, to_char_format
 
 # Field → (expression, tables it needs besides p and f).
@@ -38,8 +39,8 @@ JOINS = {
     "v": "LEFT JOIN income_vatcode v ON v.id = f.vat_code_id",
     "j": "JOIN income_journal j ON j.id = p.journal_id",
 }
-# Text a spreadsheet would run as a formula when it starts with = + - @ (their codes).
-FORMULA_CODES = "61, 43, 45, 64"
+# The characters a CSV cell is neutralised for starting with, as PostgreSQL's ascii() codes.
+FORMULA_CODES = ", ".join(str(ord(start)) for start in FORMULA_STARTS)
 
 FROM = """
 FROM income_posting p

@@ -16,16 +16,11 @@ from typing import Any
 from django.db import models
 
 from income.config_registry import ConfigEntity, entity_for_model
+from income.csv_cells import FORMULA_STARTS, neutralise
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MANY_SEPARATOR = ";"
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0", ""}
-
-
-def neutralise(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def natural_key(obj: models.Model) -> str:

@@ -15,7 +15,7 @@ from income.actions.imports import (
     save_import_rule,
     upload_import,
 )
-from income.formats.config_csv import neutralise
+from income.csv_cells import neutralise
 from income.formats.registry import FORMATS
 from income.imports.forms import (
     CONDITION_ROWS,

@@ -252,6 +252,23 @@ def test_csv_cells_are_quoted_and_neutralised_as_a_spreadsheet_needs(
     ]
 
 
+def test_a_csv_cell_starting_with_a_tab_is_neutralised_too(council_a, cash, council_tax, officer):
+    """A spreadsheet may drop the tab and run the formula after it. (A receipt's own text
+    never starts with one, being kept on one line; a fund's codes are not.)"""
+    council_tax.ledger_code, council_tax.cost_centre = "\t=1+1", "\r-2"
+    council_tax.save()
+    pay(cash, council_tax, 100, "k1")
+    target = revenues(council_tax, fields="ledger_code\ncost_centre\namount")
+    target.include_trailer = False
+    target.save()
+
+    run = run_export(council=council_a, target=target, acting_user=officer)
+
+    assert export_path(run).read_bytes() == (
+        b"ledger_code,cost_centre,amount\r\n'\t=1+1,\"'\r-2\",1.00\r\n"
+    )
+
+
 def test_a_receipts_text_is_kept_on_one_line(council_a, cash, council_tax):
     receipt = pay(cash, council_tax, 100, "k1", reference="50000004\n", name="Jo\tBloggs\r\nJr")
     assert (receipt.payer_reference, receipt.payer_name) == ("50000004", "Jo Bloggs  Jr")

@@ -5,7 +5,7 @@ import datetime
 import secrets
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
 from income.actions.exports import export_path, request_export
@@ -21,17 +21,19 @@ pytestmark = pytest.mark.worker
 
 
 @pytest.fixture
-def committed(django_db_blocker):
+def committed_council(django_db_setup, django_db_blocker):
+    """A council whose writes commit, so the worker sees them; dropped afterwards."""
     with django_db_blocker.unblock():
-        yield
+        council = create_council(
+            name="Export Worker Council", slug=f"exp-{secrets.token_hex(3)}", acting_user=None
+        )
+        yield council
+        connection.set_schema_to_public()
+        council.delete(force_drop=True)
 
 
-def test_export_now_is_made_by_the_worker_once_it_commits(
-    django_db_setup, celery_worker_process, committed
-):
-    council = create_council(
-        name="Export Worker Council", slug=f"exp-{secrets.token_hex(3)}", acting_user=None
-    )
+def test_export_now_is_made_by_the_worker_once_it_commits(celery_worker_process, committed_council):
+    council = committed_council
     with schema_context(council.schema_name):
         seed_income_defaults()
         fund = FundFactory(code="PARK", name="Parking Fines")

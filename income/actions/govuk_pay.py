@@ -36,6 +36,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Count, Min, Sum
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from psycopg import sql
 
@@ -1002,20 +1003,22 @@ def _mop_up_settlements(
     Asked only while something of ours waits for it: a payment with a PSP fee (so from a
     Stripe-backed service) not yet paid out, searched from the day the oldest was captured (a
     payment is paid out after it is captured), or a refund not yet taken from a payout,
-    searched from the day the oldest was made. A service whose provider reports no settled
-    dates is never asked."""
+    searched from the day the oldest one's payment was captured. A service whose provider
+    reports no settled dates is never asked."""
     waiting = GovukPayPayment.objects.filter(
         connection=connection,
         status=PaymentStatus.SUCCESS,
         settled_on__isnull=True,
         fee_pence__isnull=False,
     ).aggregate(first=Min("captured_on"), count=Count("pk"))
+    # A refund is taken from a payout after its payment was captured: a day in GOV.UK Pay's
+    # own dates, where our record of the refund is dated by our clock, not theirs.
     oldest_refund_waiting = GovukPayRefund.objects.filter(
         payment__connection=connection,
         payment__fee_pence__isnull=False,
         status__in=[CardRefundStatus.SUBMITTED, CardRefundStatus.SUCCESS],
         settled_on__isnull=True,
-    ).aggregate(first=Min("created_at"))["first"]
+    ).aggregate(first=Min(Coalesce("payment__captured_on", TruncDate("created_at"))))["first"]
     try:
         payments = (
             list(
@@ -1042,7 +1045,7 @@ def _mop_up_settlements(
         summary.applied += outcome == WebhookOutcome.APPLIED
     if oldest_refund_waiting is None:
         return
-    since = max(earliest, timezone.localdate(oldest_refund_waiting))
+    since = max(earliest, oldest_refund_waiting)
     for resource in client.search_refunds(from_settled_date=since.isoformat()):
         summary.applied += apply_refund_settlement(
             connection=connection, resource=resource, acting_user=acting_user

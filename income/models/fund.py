@@ -2,6 +2,7 @@ from django.db import models
 
 from income.models.channel import Channel
 from income.models.vat import VatCode
+from income.text_fields import validate_one_line
 
 
 class FundGroup(models.Model):
@@ -26,16 +27,16 @@ class Fund(models.Model):
     """What money is for: Council Tax, Business Rates, Parking Fines…"""
 
     code = models.CharField(max_length=5, unique=True)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_one_line])
     description = models.TextField(blank=True)
     group = models.ForeignKey(
         FundGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="funds"
     )
     vat_code = models.ForeignKey(VatCode, null=True, blank=True, on_delete=models.PROTECT)
     # Free text per council: what its general ledger calls this income.
-    ledger_code = models.CharField(max_length=30, blank=True)
-    cost_centre = models.CharField(max_length=30, blank=True)
-    subjective = models.CharField(max_length=30, blank=True)
+    ledger_code = models.CharField(max_length=30, blank=True, validators=[validate_one_line])
+    cost_centre = models.CharField(max_length=30, blank=True, validators=[validate_one_line])
+    subjective = models.CharField(max_length=30, blank=True, validators=[validate_one_line])
     min_amount_pence = models.PositiveBigIntegerField(default=1)
     max_amount_pence = models.PositiveBigIntegerField(null=True, blank=True)
     channels = models.ManyToManyField(Channel, blank=True, related_name="funds")

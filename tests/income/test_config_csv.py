@@ -136,6 +136,16 @@ def test_every_bad_row_is_listed_with_its_row_number(ledger, council_a, council_
     assert Fund.objects.count() == 1  # council_tax alone
 
 
+def test_a_line_break_in_a_funds_ledger_code_is_refused_at_its_row(ledger, council_a):
+    """A quoted CSV cell may hold a line break; in an export it would split a payment's line."""
+    client = client_as(council_a, CouncilRole.ADMIN)
+    page = upload(client, "funds", 'code,name,ledger_code\nNEW1,First,"L100\nL200"\n').content
+    assert "Row 2 (ledger_code): Keep this on one line, without tabs or line breaks" in (
+        page.decode()
+    )
+    assert not Fund.objects.filter(code="NEW1").exists()
+
+
 def test_a_file_that_is_not_a_configuration_file_is_refused(ledger, council_a):
     client = client_as(council_a, CouncilRole.ADMIN)
     no_key = upload(client, "funds", "name\nSomething\n").content.decode()

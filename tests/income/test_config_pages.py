@@ -47,6 +47,8 @@ def test_an_admin_adds_a_fund_with_its_account_changes_it_and_sees_its_history(l
         ({"code": "C-T"}, "A fund code is 1 to 5 letters or digits"),
         ({"max_amount_pence": "0.50"}, "The maximum must be at least the minimum."),
         ({"min_amount_pence": "1.005"}, "no fractions of a penny"),
+        ({"ledger_code": "L100\r\nL200"}, "Keep this on one line, without tabs or line breaks"),
+        ({"cost_centre": "C1\tC2"}, "Keep this on one line, without tabs or line breaks"),
     ],
 )
 def test_bad_fund_settings_are_explained_and_nothing_is_saved(ledger, council_a, changes, message):

@@ -254,7 +254,8 @@ def test_csv_cells_are_quoted_and_neutralised_as_a_spreadsheet_needs(
 
 def test_a_csv_cell_starting_with_a_tab_is_neutralised_too(council_a, cash, council_tax, officer):
     """A spreadsheet may drop the tab and run the formula after it. (A receipt's own text
-    never starts with one, being kept on one line; a fund's codes are not.)"""
+    never starts with one, being kept on one line; the forms refuse a fund's codes with one,
+    but a fund may be older than that check.)"""
     council_tax.ledger_code, council_tax.cost_centre = "\t=1+1", "\r-2"
     council_tax.save()
     pay(cash, council_tax, 100, "k1")

@@ -455,10 +455,13 @@ def _post_fee_journal(
     if payment.fee_journal_id is not None:
         if posted_fee == payment.fee_pence:
             return False
+        # On the old fee's own day: that payout took the new fee, not the old one, so the
+        # day's fees come to the new one and later days are untouched.
         reverse_journal(
             journal=payment.fee_journal,
             reason="GOV.UK Pay reported another fee",
             acting_user=acting_user,
+            booked_on=payment.fee_journal.postings.values_list("booked_on", flat=True).first(),
         )
         payment.fee_journal = None
         reversed_old = True

@@ -96,8 +96,15 @@ def write_postings(
 
 
 @transaction.atomic
-def reverse_journal(*, journal: Journal, reason: str, acting_user: User | None) -> Journal:
-    """Post the mirror image of `journal`. A journal is reversed at most once."""
+def reverse_journal(
+    *,
+    journal: Journal,
+    reason: str,
+    acting_user: User | None,
+    booked_on: datetime.date | None = None,
+) -> Journal:
+    """Post the mirror image of `journal`, booked on `booked_on` (by default, today). A
+    journal is reversed at most once."""
     if journal.reverses_id is not None:
         raise ValidationError("A reversal cannot itself be reversed; post a new journal.")
     if Journal.objects.filter(reverses=journal).exists():
@@ -112,4 +119,5 @@ def reverse_journal(*, journal: Journal, reason: str, acting_user: User | None) 
         lines=lines,
         acting_user=acting_user,
         reverses=journal,
+        booked_on=booked_on,
     )

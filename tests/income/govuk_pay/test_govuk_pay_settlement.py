@@ -154,7 +154,10 @@ def test_a_corrected_fee_reverses_the_journal_of_the_old_one(stripe_payment, sta
     assert apply_payment_resource(connection=connection, resource=corrected) == "applied"
     payment.refresh_from_db()
     assert payment.fee_pence == 30 and payment.fee_journal != first
-    assert Journal.objects.filter(reverses=first).exists()
+    reversal = Journal.objects.get(reverses=first)
+    # Both on the payout's day, whose fees now come to the corrected one.
+    assert {p.booked_on for p in reversal.postings.all()} == {payment.settled_on}
+    assert {p.booked_on for p in payment.fee_journal.postings.all()} == {payment.settled_on}
     assert fees_balance() == 30
     assert account_balance(clearing_account(payment.receipt.channel)) == 12_315
     # A fee GOV.UK Pay could not have charged is not believed.

@@ -1,8 +1,9 @@
 """A receipt's text (reference, payer's name, narrative) is kept on one line: tabs, line
-breaks and other control or separator characters become spaces when it is written, so every
-file it goes out in has one line per entry (income.exports). The configuration that goes
-out beside it (a fund's name and ledger codes) is refused with a line break instead: a
-person typed it and can mend it."""
+breaks and other control characters, and the Unicode line and paragraph separators, become
+spaces when it is written, so every file it goes out in has one line per entry
+(income.exports). Other characters stay, a non-breaking space or a zero-width joiner in a
+name among them. The configuration that goes out beside it (a fund's name and ledger codes)
+is refused with a line break instead: a person typed it and can mend it."""
 
 import unicodedata
 
@@ -13,11 +14,10 @@ _BREAKING = ("Cc", "Zl", "Zp")
 
 
 def one_line(text: str) -> str:
-    """`text` with each character that is not printable (str.isprintable: control, format
-    and separator characters other than the space) as a space, and the ends trimmed."""
+    """`text` with each breaking character as a space, and the ends trimmed."""
     if text.isprintable():  # nearly always: a check in C, no copy
         return text.strip()
-    return "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    return "".join(" " if unicodedata.category(ch) in _BREAKING else ch for ch in text).strip()
 
 
 def validate_one_line(value: str) -> None:

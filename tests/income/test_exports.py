@@ -273,6 +273,9 @@ def test_a_csv_cell_starting_with_a_tab_is_neutralised_too(council_a, cash, coun
 def test_a_receipts_text_is_kept_on_one_line(council_a, cash, council_tax):
     receipt = pay(cash, council_tax, 100, "k1", reference="50000004\n", name="Jo\tBloggs\r\nJr")
     assert (receipt.payer_reference, receipt.payer_name) == ("50000004", "Jo Bloggs  Jr")
+    # A line separator breaks a line too; a non-breaking space does not, and stays.
+    receipt = pay(cash, council_tax, 100, "k2", name="Anne\u2028Marie\u00a0Smith")
+    assert receipt.payer_name == "Anne Marie\u00a0Smith"
 
 
 def test_a_line_break_that_reached_the_ledger_fails_the_export_and_marks_nothing_sent(

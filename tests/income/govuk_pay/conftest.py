@@ -151,3 +151,19 @@ def take_card_payment(council, items, standin, *, card: str = "4444333322221111"
     refresh_payment(payment=payment)
     payment.refresh_from_db()
     return payment
+
+
+def send_refund(council: dict, receipt, amount: int, officer, manager):
+    """A refund raised by an officer, approved by a manager and sent to GOV.UK Pay."""
+    from income.actions.govuk_pay import send_card_refund
+    from income.actions.refunds import approve_refund, raise_refund
+    from income.models import GovukPayRefund
+
+    raised = raise_refund(
+        council=council["council"], receipt=receipt, fund=council["council_tax"],
+        amount_pence=amount, reason="Paid twice", acting_user=officer,
+    )  # fmt: skip
+    approve_refund(council=council["council"], refund=raised, acting_user=manager)
+    card_refund = GovukPayRefund.objects.get(refund=raised)
+    assert send_card_refund(card_refund_pk=card_refund.pk) == "success"
+    return card_refund

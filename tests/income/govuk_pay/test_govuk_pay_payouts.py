@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from income.actions.govuk_pay import BasketItem, mop_up, send_card_refund
+from income.actions.govuk_pay import BasketItem, mop_up
 from income.actions.reconciliation import (
     awaiting_payout,
     expected_bankings,
@@ -21,11 +21,15 @@ from income.actions.reconciliation import (
     match_statement,
     sign_off_day,
 )
-from income.actions.refunds import approve_refund, raise_refund
 from income.defaults import seed_income_defaults
-from income.models import GovukPayConnection, GovukPayRefund, MatchKind
+from income.models import GovukPayConnection, MatchKind
 from tests.conftest import host_client, sign_in
-from tests.income.govuk_pay.conftest import connect, public_funds, take_card_payment
+from tests.income.govuk_pay.conftest import (
+    connect,
+    public_funds,
+    send_refund,
+    take_card_payment,
+)
 from tests.income.test_reconciliation import statement
 
 PAYOUT_DAY = datetime.date(2026, 12, 3)
@@ -50,17 +54,6 @@ def payout(standin, api_key: str, day: datetime.date = PAYOUT_DAY) -> dict:
     )
     answer.raise_for_status()
     return answer.json()
-
-
-def refund(council: dict, receipt, amount: int, officer, manager) -> GovukPayRefund:
-    raised = raise_refund(
-        council=council["council"], receipt=receipt, fund=council["council_tax"],
-        amount_pence=amount, reason="Paid twice", acting_user=officer,
-    )  # fmt: skip
-    approve_refund(council=council["council"], refund=raised, acting_user=manager)
-    card_refund = GovukPayRefund.objects.get(refund=raised)
-    send_card_refund(card_refund_pk=card_refund.pk)
-    return card_refund
 
 
 def around(day: datetime.date) -> list:
@@ -89,7 +82,7 @@ def test_a_payout_is_matched_by_settled_date_net_of_fees_and_refunds(
     stripe_council, standin, officer, manager
 ):
     payments = pay(stripe_council, standin)
-    refund(stripe_council, payments[1].receipt, 1_000, officer, manager)
+    send_refund(stripe_council, payments[1].receipt, 1_000, officer, manager)
     paid = payout(standin, stripe_council["api_key"])
     mop_up(connection=stripe_council["connection"])
     net = sum(amount - fee for amount, fee in AMOUNTS_AND_FEES) - 1_000
@@ -195,7 +188,7 @@ def test_a_day_whose_refunds_exceed_its_payments_is_matched_to_a_debit(
 ):
     [payment] = pay(stripe_council, standin, [(5_000, 12)])
     payout(standin, stripe_council["api_key"])
-    refund(stripe_council, payment.receipt, 3_000, officer, manager)
+    send_refund(stripe_council, payment.receipt, 3_000, officer, manager)
     next_day = PAYOUT_DAY + datetime.timedelta(days=1)
     payout(standin, stripe_council["api_key"], next_day)
     mop_up(connection=stripe_council["connection"])

@@ -15,9 +15,7 @@ from income.actions.govuk_pay import (
     apply_payment_resource,
     apply_refund_settlement,
     mop_up,
-    send_card_refund,
 )
-from income.actions.refunds import approve_refund, raise_refund
 from income.balances import account_balance, receipt_allocation
 from income.govuk_pay.client import GovukPayClient
 from income.models import (
@@ -30,7 +28,7 @@ from income.models import (
 )
 from tenants.audit.models import AuditEvent
 from tests.fixtures.govuk_pay import validate_schema
-from tests.income.govuk_pay.conftest import take_card_payment
+from tests.income.govuk_pay.conftest import send_refund, take_card_payment
 
 PAYOUT_DAY = "2026-12-03"
 
@@ -173,14 +171,8 @@ def test_a_corrected_fee_reverses_the_journal_of_the_old_one(stripe_payment, sta
 def test_a_refund_taken_from_a_payout_gets_its_settled_date(
     stripe_payment, standin, officer, manager
 ):
-    council, payment = stripe_payment["council"], stripe_payment["payment"]
-    refund = raise_refund(
-        council=council, receipt=payment.receipt, fund=stripe_payment["council_tax"],
-        amount_pence=2_000, reason="Paid twice", acting_user=officer,
-    )  # fmt: skip
-    approve_refund(council=council, refund=refund, acting_user=manager)
-    card_refund = GovukPayRefund.objects.get(refund=refund)
-    assert send_card_refund(card_refund_pk=card_refund.pk) == "success"
+    payment = stripe_payment["payment"]
+    card_refund = send_refund(stripe_payment, payment.receipt, 2_000, officer, manager)
     card_refund.refresh_from_db()
     assert card_refund.settled_on is None
 
@@ -269,15 +261,8 @@ def test_the_fee_is_booked_on_the_day_of_its_payout(stripe_council, standin):
 def test_the_mop_up_finds_a_refund_taken_from_a_payout_more_than_a_week_ago(
     stripe_council, standin, officer, manager
 ):
-    council = stripe_council["council"]
     payment = captured_days_ago(stripe_council, standin, 20, "CT21")
-    refund = raise_refund(
-        council=council, receipt=payment.receipt, fund=stripe_council["council_tax"],
-        amount_pence=1_000, reason="Paid twice", acting_user=officer,
-    )  # fmt: skip
-    approve_refund(council=council, refund=refund, acting_user=manager)
-    card_refund = GovukPayRefund.objects.get(refund=refund)
-    assert send_card_refund(card_refund_pk=card_refund.pk) == "success"
+    card_refund = send_refund(stripe_council, payment.receipt, 1_000, officer, manager)
     # As if it had been made 19 days ago, when the mop-up last looked.
     made = timezone.now() - datetime.timedelta(days=19)
     GovukPayRefund.objects.filter(pk=card_refund.pk).update(created_at=made)

@@ -36,6 +36,11 @@ class PaymentRecord:
     payer_name: str = ""
     # The method of payment, as a channel code (e.g. ALLPAY-PO, BANK, DD).
     channel_code: str = ""
+    # What identifies this line in its own format (camt.053 AcctSvcrRef or NtryRef with the
+    # TxDtls it came from, the MT940 :61: bank reference, the content of an allpay or BACS
+    # line, a CSV's mapped columns), so the same line arriving in another file is recognised.
+    # Empty: the pipeline identifies the line by its date, reference, amount and channel.
+    identity: str = ""
 
     def __post_init__(self) -> None:
         # Each text on one line, whatever the file held (a CSV cell or an XML element can
@@ -50,6 +55,20 @@ class RejectedLine:
     line_number: int
     raw: str
     reason: str
+
+
+@dataclass(slots=True)
+class FileTotals:
+    """What a file says of itself, yielded once (after its last record) by formats that carry
+    such facts: its trailer, control records or balances, checked against what was read."""
+
+    # A statement the bank may send again under a new creation time: camt.053 MsgId with
+    # Stmt/Id, MT940 :20: with :28C:. Empty: the file has no statement identity.
+    statement_id: str = ""
+    # Each of the file's own checks that failed, in words that show both totals, e.g.
+    # "The trailer says 120 lines totalling £1,234.56; the file has 119 totalling £1,234.55."
+    # Any problem means the file is damaged: the import is held, not posted.
+    problems: list[str] = field(default_factory=list)
 
 
 class FileRefused(Exception):

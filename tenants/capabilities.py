@@ -25,6 +25,9 @@ class Capability(StrEnum):
     AUTHORISE_CASH_UPS = "authorise_cash_ups"
     IMPORT_FILES = "import_files"
     MANAGE_IMPORT_RULES = "manage_import_rules"
+    # Decide what an import held back: release or discard a possible duplicate line, import a
+    # damaged file anyway or cancel it, settle a debit that matched no receipt.
+    REVIEW_IMPORT_EXCEPTIONS = "review_import_exceptions"
     RUN_EXPORTS = "run_exports"
     SIGN_OFF_RECONCILIATION = "sign_off_reconciliation"
     CONFIGURE_INCOME = "configure_income"
@@ -57,6 +60,7 @@ COUNCIL_ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
         Capability.AUTHORISE_CASH_UPS,
         Capability.CONFIGURE_INCOME,
         Capability.MANAGE_IMPORT_RULES,
+        Capability.REVIEW_IMPORT_EXCEPTIONS,
         Capability.SIGN_OFF_RECONCILIATION,
         Capability.MANAGE_MEMBERS,
         Capability.MANAGE_DOMAINS,
@@ -68,6 +72,7 @@ COUNCIL_ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
         Capability.APPROVE_REFUNDS,
         Capability.AUTHORISE_CASH_UPS,
         Capability.MANAGE_IMPORT_RULES,
+        Capability.REVIEW_IMPORT_EXCEPTIONS,
         Capability.SIGN_OFF_RECONCILIATION,
     },
     CouncilRole.INCOME_OFFICER: READ_ONLY | _FINANCE_WORK,

@@ -31,8 +31,13 @@ def add_domain(*, council: Council, hostname: str, acting_user: User) -> Domain:
     require_council_capability(acting_user, council, Capability.MANAGE_DOMAINS)
     hostname = validate_hostname(hostname)
     taken = ValidationError(f"{hostname} is already in use on Counterfoil.", code="hostname_taken")
-    if Domain.objects.filter(domain=hostname).exists():
+    # An unverified claim elsewhere reserves nothing: whoever proves the name holds it.
+    if Domain.objects.filter(domain=hostname, verified_at__isnull=False).exists():
         raise taken
+    if Domain.objects.filter(domain=hostname, tenant=council).exists():
+        raise ValidationError(
+            f"{hostname} is already one of this council's host names.", code="hostname_added"
+        )
     try:
         with schema_context(get_public_schema_name()), transaction.atomic():
             domain = Domain.objects.create(
@@ -133,17 +138,23 @@ def remove_domain(*, domain: Domain, acting_user: User) -> None:
 
 
 def _mark_verified(domain: Domain, method: DomainVerification, acting_user: User) -> Domain:
-    with schema_context(get_public_schema_name()), transaction.atomic():
-        Domain.objects.filter(pk=domain.pk, verified_at=None).update(
-            verified_at=timezone.now(), verification_method=method
-        )
-        domain.refresh_from_db()
-        with schema_context(domain.tenant.schema_name):
-            record_audit(
-                "domain.verified",
-                acting_user=acting_user,
-                target=domain,
-                after={"domain": domain.domain, "method": method},
+    try:
+        with schema_context(get_public_schema_name()), transaction.atomic():
+            Domain.objects.filter(pk=domain.pk, verified_at=None).update(
+                verified_at=timezone.now(), verification_method=method
             )
+            domain.refresh_from_db()
+            with schema_context(domain.tenant.schema_name):
+                record_audit(
+                    "domain.verified",
+                    acting_user=acting_user,
+                    target=domain,
+                    after={"domain": domain.domain, "method": method},
+                )
+    except IntegrityError as clash:  # a verified name is unique: another council proved it
+        raise ValidationError(
+            f"{domain.domain} is already verified for another council on Counterfoil.",
+            code="hostname_taken",
+        ) from clash
     council_directory.forget()
     return domain

@@ -73,6 +73,10 @@ class Domain(DomainMixin):
     operator's confirmation), so nobody can point a host they do not control at a council.
     """
 
+    # Not unique by itself (django-tenants' is): an unverified claim reserves nothing, so
+    # several councils may claim one name and only the one that proves it holds it. A verified
+    # name is unique (the constraint below), and one council claims a name once.
+    domain = models.CharField(max_length=253, db_index=True)
     verification_token = models.CharField(max_length=64, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     verification_method = models.CharField(
@@ -81,6 +85,16 @@ class Domain(DomainMixin):
 
     class Meta:
         ordering = ["domain"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=models.Q(verified_at__isnull=False),
+                name="a_verified_host_name_is_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["domain", "tenant"], name="a_council_claims_a_host_name_once"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.domain

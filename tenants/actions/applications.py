@@ -11,7 +11,7 @@ finishes the job.
 
 import re
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
@@ -20,6 +20,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.actions.councils import council_host, create_council
 from tenants.actions.invitations import invite_to_council
+from tenants.application_rate_limit import refuse_if_too_many_applications
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_platform_capability
 from tenants.council_directory import council_directory
@@ -52,17 +53,17 @@ APPROVAL_LOCK_CLASS = 7_301_111
 def validate_gss_code(gss_code: str) -> None:
     if not isinstance(gss_code, str) or not GSS_CODE_PATTERN.fullmatch(gss_code):
         raise ValidationError(GSS_CODE_MESSAGE, code="invalid_gss_code")
+    # A pending application reserves nothing (anyone can send one): the code is taken only
+    # by a council, or by an application an operator has approved.
     if Council.objects.filter(gss_code=gss_code).exists():
         raise ValidationError(
             f"A council with the ONS code {gss_code} is already on Counterfoil.", code="taken"
         )
-    if (
-        CouncilApplication.objects.filter(gss_code=gss_code)
-        .exclude(status=ApplicationStatus.DECLINED)
-        .exists()
-    ):
+    if CouncilApplication.objects.filter(
+        gss_code=gss_code, status=ApplicationStatus.APPROVED
+    ).exists():
         raise ValidationError(
-            f"A council with the ONS code {gss_code} has already applied.", code="taken"
+            f"A council with the ONS code {gss_code} has already been approved.", code="taken"
         )
 
 
@@ -71,9 +72,9 @@ def validate_requested_slug(slug: str) -> None:
     taken = (
         Council.objects.filter(slug=slug).exists()
         or Domain.objects.filter(domain=council_host(slug)).exists()
-        or CouncilApplication.objects.filter(requested_slug=slug)
-        .exclude(status=ApplicationStatus.DECLINED)
-        .exists()
+        or CouncilApplication.objects.filter(
+            requested_slug=slug, status=ApplicationStatus.APPROVED
+        ).exists()
     )
     if taken:
         raise ValidationError(
@@ -117,6 +118,7 @@ def submit_application(
     application.full_clean(exclude=["council", "decided_by"])
     try:
         with schema_context(get_public_schema_name()), transaction.atomic():
+            refuse_if_too_many_applications()
             application.save()
             record_audit(
                 "application.submitted",
@@ -124,12 +126,8 @@ def submit_application(
                 target=application,
                 after=_application_summary(application),
             )
-    except IntegrityError as clash:
-        # The same code or subdomain sent twice at the same moment: the database's unique
-        # constraints let one through.
-        raise ValidationError(
-            "An application with this ONS code or subdomain has just been sent."
-        ) from clash
+    except ValidationError as limited:
+        raise ValidationError({NON_FIELD_ERRORS: [limited]}) from limited
     return application
 
 
@@ -250,13 +248,25 @@ def _send_declined_email(application: CouncilApplication) -> None:
 
 def _refuse_if_taken_since(application: CouncilApplication) -> None:
     """The subdomain or ONS code was free when the council applied; refuse to approve if another
-    council has taken either since (never hand one council's schema to another's contact)."""
+    council has taken either since (never hand one council's schema to another's contact).
+    Pending applications reserve nothing, so two may ask for the same: the first approved
+    takes it."""
     for field, value, what in (
         ("slug", application.requested_slug, f"The subdomain “{application.requested_slug}”"),
         ("gss_code", application.gss_code, f"The ONS code {application.gss_code}"),
     ):
         other = Council.objects.filter(**{field: value}).exclude(pk=application.council_id).first()
-        if other is not None:
+        if other is None:
+            application_field = "requested_slug" if field == "slug" else field
+            approved = (
+                CouncilApplication.objects.filter(
+                    status=ApplicationStatus.APPROVED, **{application_field: value}
+                )
+                .exclude(pk=application.pk)
+                .first()
+            )
+            other = approved and Council(name=approved.council_name)
+        if other:
             raise ValidationError(
                 f"{what} has been taken by {other.name} since this application was sent: "
                 "decline it, giving the reason."

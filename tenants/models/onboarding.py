@@ -35,17 +35,18 @@ class CouncilApplication(models.Model):
     class Meta:
         ordering = ["submitted_at"]
         constraints = [
-            # The same council cannot apply twice while an application stands (pending or
-            # approved); a declined one may apply again.
+            # A code or subdomain is reserved only once an operator approves: the form is open
+            # to anyone, and a pending application that reserved them would let a stranger
+            # hold a council's own code hostage.
             models.UniqueConstraint(
                 fields=["gss_code"],
-                condition=~models.Q(status="declined"),
-                name="one_open_application_per_gss_code",
+                condition=models.Q(status="approved"),
+                name="one_approved_application_per_gss_code",
             ),
             models.UniqueConstraint(
                 fields=["requested_slug"],
-                condition=~models.Q(status="declined"),
-                name="one_open_application_per_slug",
+                condition=models.Q(status="approved"),
+                name="one_approved_application_per_slug",
             ),
         ]
 

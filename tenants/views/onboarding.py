@@ -68,6 +68,7 @@ class ApplicationForm(GovukForm):
 
 def apply(request: HttpRequest) -> HttpResponse:
     form = ApplicationForm(request.POST if request.method == "POST" else None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             application = submit_application(
@@ -78,10 +79,12 @@ def apply(request: HttpRequest) -> HttpResponse:
             for field, field_errors in error.error_dict.items():
                 for field_error in field_errors:
                     form.add_error(field if field in form.fields else None, field_error)
+            if any(e.code == "rate_limited" for e in form.non_field_errors().as_data()):
+                status = 429
         else:
             request.session["submitted_application"] = application.pk
             return redirect("apply-submitted")
-    return render(request, "tenants/onboarding/apply.html", {"form": form})
+    return render(request, "tenants/onboarding/apply.html", {"form": form}, status=status)
 
 
 def apply_submitted(request: HttpRequest) -> HttpResponse:

@@ -133,17 +133,6 @@ def test_an_empty_application_says_what_to_enter():
         assert message in page, message
 
 
-def test_the_same_council_cannot_apply_twice_but_may_after_a_decline(operator):
-    first = apply()
-    with pytest.raises(ValidationError, match="E07000999 has already applied"):
-        apply(requested_slug="westford-two")
-    with pytest.raises(ValidationError, match="“westford” is already taken"):
-        apply(gss_code="E07000998")
-
-    decline_application(application=first, reason="Not a real council", acting_user=operator)
-    assert apply().status == ApplicationStatus.PENDING
-
-
 def test_a_council_already_on_the_platform_cannot_apply(council_a):
     Council.objects.filter(pk=council_a.pk).update(gss_code="E08000016")
     response = host_client(None).post("/apply/", {**GOOD, "gss_code": "E08000016"})

@@ -13,7 +13,7 @@ import re
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context

@@ -4,6 +4,11 @@ import re
 
 from django.core.exceptions import ValidationError
 
+# The most any one amount may be: just under £10bn. Far above any single payment a council
+# takes, and low enough that a million of them still add up inside PostgreSQL's bigint (an
+# amount typed as 99999999999999999.99 overflowed it and failed with an error page).
+MAX_AMOUNT_PENCE = 999_999_999_999
+
 _POUNDS = re.compile(r"^£?\s*(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<pence>\d{2}))?$")
 
 
@@ -33,4 +38,10 @@ def parse_pounds(text: str) -> int:
             )
         raise ValidationError("Enter an amount in pounds and pence, like 12.50.")
     whole = int(match["whole"].replace(",", ""))
-    return whole * 100 + int(match["pence"] or 0)
+    pence = whole * 100 + int(match["pence"] or 0)
+    if pence > MAX_AMOUNT_PENCE:
+        raise ValidationError(
+            f"Enter an amount of no more than {format_pounds(MAX_AMOUNT_PENCE)}.",
+            code="too_large",
+        )
+    return pence

@@ -59,6 +59,7 @@ from income.govuk_pay.connections import (
     webhook_secrets,
 )
 from income.govuk_pay.encryption import encrypt, last_characters
+from income.govuk_pay.json_body import load_message
 from income.govuk_pay.scrub import without_cardholder_data
 from income.govuk_pay.signature import matching_secret
 from income.models import (
@@ -602,8 +603,8 @@ def receive_webhook(*, body: bytes, signature: str, acting_user: None = None) ->
         return WebhookIntake(401)
     connection_pk = next(pk for pk, s in secrets_by_connection if s == secret)
     try:
-        message = json.loads(body)
-    except ValueError:
+        message = load_message(body)
+    except ValueError:  # not JSON, or nested deeper than any real message
         return WebhookIntake(400)
     if not isinstance(message, dict) or not all(
         isinstance(message.get(name), str) and message.get(name) for name in REQUIRED_WEBHOOK_FIELDS

@@ -140,3 +140,16 @@ def test_the_audit_record_says_who_when_and_from_where(council_a, council_tax, p
     assert event.after["amount_pence"] == receipt.amount_pence == 12_550
     with schema_context(council_a.schema_name), pytest.raises(Exception, match="append-only"):
         AuditEvent.objects.filter(pk=event.pk).update(reason="tampered")
+
+
+def test_take_payment_refuses_an_amount_beyond_any_payment(council_a, council_tax, parking):
+    client = signed_in(council_a)
+    response = client.post(
+        "/receipts/new/",
+        payment(council_tax, parking, **{"form-0-amount": "99999999999999999.99"}),
+    )
+
+    assert response.status_code == 200
+    assert "Enter an amount of no more than £9,999,999,999.99." in response.content.decode()
+    with schema_context(council_a.schema_name):
+        assert not Receipt.objects.exists()

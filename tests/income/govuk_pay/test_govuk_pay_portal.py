@@ -269,3 +269,12 @@ def test_a_suspended_councils_portal_takes_no_payments(paying_council, citizen):
     assert refused.status_code == 403
     assert "is suspended" in refused.content.decode()
     assert not GovukPayPayment.objects.exists() and not Receipt.objects.exists()
+
+
+def test_an_amount_too_large_for_any_payment_is_refused_not_an_error_page(paying_council, citizen):
+    # Security finding 11: 99999999999999999.99 overflowed PostgreSQL's bigint (HTTP 500).
+    response = add(citizen, paying_council["council_tax"], "CT1", "99999999999999999.99")
+
+    assert response.status_code == 200
+    assert "Enter an amount of no more than £9,999,999,999.99." in response.content.decode()
+    assert not GovukPayPayment.objects.exists()

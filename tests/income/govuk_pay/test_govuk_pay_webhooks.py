@@ -348,3 +348,17 @@ def test_the_receipt_page_names_its_gov_uk_pay_payment(paid, admin):
     page = client.get(f"/receipts/{payment.receipt.number}/").content.decode()
 
     assert "GOV.UK Pay payment" in page and payment.payment_id in page
+
+
+def test_a_signed_body_nested_too_deep_is_refused_and_stores_nothing(paid):
+    # Security finding 11: a deeply nested signed body gave HTTP 500 (the parser recursed).
+    council, secret = paid["council"], paid["webhook_secret"]
+    deep = b'{"webhook_message_id": "m1", "resource": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+
+    response = post(council, deep, sign(deep, secret))
+
+    assert response.status_code == 400
+    assert not GovukPayWebhookMessage.objects.exists()
+    # Brackets inside strings are not nesting, and a genuine message still goes through.
+    assert post(council, paid["body"], sign(paid["body"], secret)).status_code == 200
+    assert apply_pending() == [WebhookOutcome.APPLIED]

@@ -3,6 +3,7 @@
 import secrets
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from counterfoil.database_url import database_settings
@@ -103,6 +104,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "counterfoil.private_pages.PrivatePagesMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.CouncilMembershipMiddleware",
     # After the membership check: a sign-in past its absolute lifetime ends, and then a
@@ -133,6 +136,24 @@ TEMPLATES = [
 ]
 
 FORM_RENDERER = "counterfoil.govuk_forms.GovukFormRenderer"
+
+# Content-Security-Policy: scripts and styles only from our own host (GOV.UK Frontend is
+# vendored), the one inline script (GOV.UK Frontend's js-enabled class) by its per-request
+# nonce, no inline styles, no plugins, never framed. GOV.UK Frontend's stylesheet loads its
+# fonts and images from our host; the favicon and crest are files there too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 WSGI_APPLICATION = "counterfoil.wsgi.application"
 ASGI_APPLICATION = "counterfoil.asgi.application"

@@ -79,7 +79,13 @@ def run_demo(port: int) -> int:
     from django.core.management import call_command
 
     from counterfoil.demo_seed import DEMO_PASSWORD, demo_totp_secret, seed_demo
+    from counterfoil.local_database import NotALocalDatabase, require_local_database
 
+    try:  # before anything is migrated or started
+        require_local_database()
+    except NotALocalDatabase as refusal:
+        print(refusal, file=sys.stderr, flush=True)
+        return 2
     print("Preparing the database (public schema and every council's)…", flush=True)
     call_command("migrate_schemas", interactive=False, verbosity=0)
     standin_port = env_int("GOVUK_PAY_STANDIN_PORT", port + 111)

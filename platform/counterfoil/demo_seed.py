@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from counterfoil.local_database import require_local_database
 from income.accounts import fund_account
 from income.actions.receipts import Allocation, record_receipt
 from income.actions.refunds import raise_refund
@@ -113,7 +114,8 @@ def seed_demo(govuk_pay_url: str = "", webhook_port: int | None = None) -> list[
 
     With `govuk_pay_url` (the GOV.UK Pay stand-in the demo starts), each council is connected
     to its own GOV.UK Pay service there, whose webhooks come to the council's host on
-    `webhook_port`."""
+    `webhook_port`. Refuses (NotALocalDatabase) a database on another machine."""
+    require_local_database()
     logins = [
         _login(
             OPERATOR_EMAIL, "platform", "Platform operator", platform_role=PlatformRole.OPERATOR

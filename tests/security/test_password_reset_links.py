@@ -10,7 +10,6 @@ from django.test import Client
 
 from tests.conftest import host_client, make_member
 from tests.factories import UserFactory
-from tests.security.conftest import NORTH_OWN_HOST
 
 pytestmark = pytest.mark.django_db
 

@@ -72,3 +72,22 @@ def test_a_council_host_sends_no_reset_to_someone_working_only_elsewhere(council
     # On their own council's host they get one.
     ask_for_reset(host_client(council_b), southerner.email)
     assert [email.to for email in mail.outbox] == [[southerner.email]]
+
+
+def test_an_email_confirmation_asked_on_the_councils_own_name_links_to_the_platforms_host(
+    council_a, north_own_host
+):
+    # allauth refuses new addresses while two-factor is on (every staff account), so this link
+    # is rare; it is built the same way all the same.
+    from allauth.account.adapter import get_adapter
+    from allauth.account.models import EmailAddress, EmailConfirmation
+    from django.test import RequestFactory
+
+    member = make_member(council_a)
+    request = RequestFactory().get("/accounts/email/", HTTP_HOST=north_own_host)
+    request.council = council_a
+    confirmation = EmailConfirmation.create(EmailAddress.objects.get(user=member))
+
+    url = get_adapter(request).get_email_confirmation_url(request, confirmation)
+
+    assert url == f"http://north-test.localhost/accounts/confirm-email/{confirmation.key}/"

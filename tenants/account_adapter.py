@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from tenants.account_links import account_link, account_link_host
-from tenants.models import Membership
+from tenants.models import Council, Membership
 
 
 class InvitationOnlyAccountAdapter(DefaultAccountAdapter):
@@ -44,8 +44,7 @@ class InvitationOnlyAccountAdapter(DefaultAccountAdapter):
         self, user: AbstractBaseUser, email: str, context: dict[str, Any]
     ) -> None:
         council = getattr(self.request, "council", None)
-        member = Membership.objects.filter(user_id=user.pk, council=council).exists
-        if council is not None and not member():
+        if council is not None and not _is_member(user, council):
             # Not this council's to reset: nothing is sent, and the page says what it says for
             # any address, so whether the account exists stays unknown.
             return
@@ -61,6 +60,10 @@ class InvitationOnlyAccountAdapter(DefaultAccountAdapter):
             ),
         }
         super().send_mail(template_prefix, email, context)
+
+
+def _is_member(user: AbstractBaseUser, council: Council) -> bool:
+    return Membership.objects.filter(user_id=user.pk, council_id=council.pk).exists()
 
 
 class KeepOneSecondFactorAdapter(DefaultMFAAdapter):

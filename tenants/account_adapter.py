@@ -1,14 +1,69 @@
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import quote
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailConfirmation
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
+from django.urls import reverse
+
+from tenants.account_links import account_link, account_link_host
+from tenants.models import Council, Membership
 
 
 class InvitationOnlyAccountAdapter(DefaultAccountAdapter):
-    """Nobody signs themselves up: people join a council by invitation."""
+    """Nobody signs themselves up: people join a council by invitation.
+
+    Also where sign-in security meets allauth: wrong passwords are counted per account (not per
+    account and host), account emails link only to hosts the platform controls, and a council's
+    host sends password resets only to its own members.
+    """
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        # allauth counts wrong passwords per "<host>:<login>", so each of 400 councils' hosts
+        # granted five more guesses: one count per account, whichever host is asked. (The
+        # invitation page counts under the same key: tenants.views.onboarding.)
+        return credentials.get("email", credentials.get("username", "")).strip().lower()
+
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
+        return account_link(self.request, path.replace("UID-KEY", quote(key)))
+
+    def get_email_confirmation_url(
+        self, request: HttpRequest, emailconfirmation: EmailConfirmation
+    ) -> str:
+        return account_link(request, reverse("account_confirm_email", args=[emailconfirmation.key]))
+
+    def send_password_reset_mail(
+        self, user: AbstractBaseUser, email: str, context: dict[str, Any]
+    ) -> None:
+        council = getattr(self.request, "council", None)
+        if council is not None and not _is_member(user, council):
+            # Not this council's to reset: nothing is sent, and the page says what it says for
+            # any address, so whether the account exists stays unknown.
+            return
+        super().send_password_reset_mail(user, email, context)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        # allauth's templates name the "site" (the request's host): name ours and the host the
+        # links go to, never a host name the request chose.
+        context = {
+            **context,
+            "current_site": SimpleNamespace(
+                name="Counterfoil", domain=account_link_host(self.request)
+            ),
+        }
+        super().send_mail(template_prefix, email, context)
+
+
+def _is_member(user: AbstractBaseUser, council: Council) -> bool:
+    return Membership.objects.filter(user_id=user.pk, council_id=council.pk).exists()
 
 
 class KeepOneSecondFactorAdapter(DefaultMFAAdapter):

@@ -3,7 +3,7 @@
 Django loads the user once per request; the membership check (tenants.middleware) needs the
 membership, whether the email address is verified and whether they work for other councils,
 and the MFA check whether they have enrolled an authenticator (`user.mfa_enrolled`; recovery
-codes alone do not count).
+codes alone do not count). Signing in on a council's host works only for its members.
 Asking for all of it in the user's own query saves a query, and the `SET search_path` that
 goes before every query, on every signed-in page.
 """
@@ -64,6 +64,18 @@ def loaded_membership(user: Any, council: Council) -> Membership | None:
 
 
 class _MembershipLoading:
+    def authenticate(self, request: Any, *args: Any, **credentials: Any) -> Any:
+        """The right password on a council's host where the person is not a member fails
+        exactly as a wrong one does (the same message, counted the same), so that host learns
+        nothing of other councils' staff, nor of operators."""
+        user = super().authenticate(request, *args, **credentials)  # type: ignore[misc]
+        council = getattr(request, "council", None)
+        if user is None or council is None:
+            return user
+        if not Membership.objects.filter(user_id=user.pk, council_id=council.pk).exists():
+            return None
+        return user
+
     def get_user(self, user_id: Any) -> Any:
         council = getattr(connection, "tenant", None)
         if not isinstance(council, Council):

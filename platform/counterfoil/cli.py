@@ -57,6 +57,8 @@ def web_server_command(port: int, workers: int = 2) -> list[str]:
         sys.executable, "-m", "gunicorn", "counterfoil.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
         "--access-logfile", "-", "--graceful-timeout", "10",
+        # The access log without the tokens invitation and reset links carry.
+        "--logger-class", "counterfoil.access_log.RedactingGunicornLogger",
     ]  # fmt: skip
 
 

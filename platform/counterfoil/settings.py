@@ -99,6 +99,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.request_context.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # A session is used only on the host it began on (a copied cookie signs nobody in).
+    "tenants.session_host.SessionHostMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -187,18 +189,49 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
-_cache_backend = (
+ACCOUNT_SECURITY_CACHE_TABLE = "account_security_cache"
+_council_cache_backend = (
     {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 )
+# Sign-in security (allauth's used TOTP codes, its rate limits and their locks, the second
+# factor's lock) is one set of keys for the whole platform, seen by every process on every host:
+# never per process, never per council. Redis when there is one; otherwise a table in the
+# public schema (created by tenants migration 0009), so the demo is as safe as production.
+_account_security_backend = (
+    {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "account-security",
+    }
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": ACCOUNT_SECURITY_CACHE_TABLE,
+        # Culling past MAX_ENTRIES drops live keys (counts, used codes): keep it far above
+        # what sign-ins produce in a used code's or a count's lifetime.
+        "OPTIONS": {"MAX_ENTRIES": 50_000},
+    }
+)
 CACHES = {
+    # allauth reads only "default": this router sends its keys ("allauth...") to
+    # "account_security", everything else to "council" (tenants.security_cache).
     "default": {
-        **_cache_backend,
+        "BACKEND": "tenants.security_cache.SecurityRoutingCache",
+        "OPTIONS": {
+            "SECURITY_CACHE": "account_security",
+            "COUNCIL_CACHE": "council",
+            "SECURITY_KEY_PREFIXES": ["allauth"],
+        },
+    },
+    "council": {
+        **_council_cache_backend,
         # Every key carries the council's schema, so one council never reads another's entry.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
+    },
+    "account_security": _account_security_backend,
 }
 
 # --- sessions and security ------------------------------------------------------------------
@@ -258,7 +291,22 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_ADAPTER = "tenants.account_adapter.InvitationOnlyAccountAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+# Wrong passwords and wrong second-factor codes: five per five minutes per account (counted
+# once for every host: tenants.account_adapter) and per address, in the "account_security"
+# cache that every process shares. Wrong codes also lock the second factor
+# (tenants.second_factor_lock).
 ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+# Behind a load balancer every request comes from its address: count per client instead, from
+# the last X-Forwarded-For hop the trusted proxies added.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int(
+    "TRUSTED_PROXY_COUNT", 1 if env_bool("BEHIND_TLS_PROXY", False) else 0
+)
+# Sign-up is by invitation only: an address with no account gets no email either (it would
+# only say so, and anyone may type anyone's address).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Counterfoil: "
+# A reset link works for an hour (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = 60 * 60
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
@@ -268,6 +316,11 @@ MFA_TOTP_ISSUER = "Counterfoil"
 # typed at the end of its window still works when it arrives.
 MFA_TOTP_TOLERANCE = 1
 MFA_ADAPTER = "tenants.account_adapter.KeepOneSecondFactorAdapter"
+# allauth's code checks, locked after wrong codes (tenants.second_factor_lock).
+MFA_FORMS = {
+    "authenticate": "tenants.second_factor_lock.LockingAuthenticateForm",
+    "reauthenticate": "tenants.second_factor_lock.LockingReauthenticateForm",
+}
 # A sensitive action (changing a role, removing a member, suspending a council) asks for the
 # password (or a second factor) again unless the person gave it this recently.
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_SECONDS", 5 * 60)
@@ -348,7 +401,11 @@ COUNTERFOIL_ENCRYPTION_KEY = env_str("COUNTERFOIL_ENCRYPTION_KEY")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "tenants.request_context.RequestContextFilter"}},
+    "filters": {
+        "request_context": {"()": "tenants.request_context.RequestContextFilter"},
+        # Invitation, reset and confirmation links never reach a log line whole.
+        "secret_paths": {"()": "counterfoil.access_log.SecretPathFilter"},
+    },
     "formatters": {
         "structured": {
             "format": (
@@ -361,7 +418,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "structured",
-            "filters": ["request_context"],
+            "filters": ["request_context", "secret_paths"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},

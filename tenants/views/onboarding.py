@@ -163,7 +163,9 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
             if not ratelimit.consume(request, action="login_failed", key=key, dry_run=True):
                 form.add_error("password", "Too many wrong passwords. Try again later.")
                 return _accept_page(request, invitation, form, existing)
-            if authenticate(request, email=existing.email, password=password) is None:
+            # Without the request: on this host they are not a member yet, which would fail
+            # the sign-in rule (tenants.authentication); the invitation is what admits them.
+            if authenticate(None, email=existing.email, password=password) is None:
                 ratelimit.consume(request, action="login_failed", key=key)
                 form.add_error("password", "The password is not correct")
                 return _accept_page(request, invitation, form, existing)

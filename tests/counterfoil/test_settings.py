@@ -50,7 +50,10 @@ def test_tenancy_traps_are_set(settings):
     assert settings.TENANT_LIMIT_SET_CALLS is False
     assert settings.SESSION_COOKIE_DOMAIN is None  # host-only cookies
     assert settings.DATABASES["default"]["CONN_MAX_AGE"] > 0  # persistent under WSGI
-    assert settings.CACHES["default"]["KEY_FUNCTION"] == "django_tenants.cache.make_key"
+    # The default cache sends allauth's keys to the shared "account_security" cache and
+    # everything else to "council", whose keys carry the council's schema.
+    assert settings.CACHES["council"]["KEY_FUNCTION"] == "django_tenants.cache.make_key"
+    assert "KEY_FUNCTION" not in settings.CACHES["account_security"]
 
 
 @pytest.mark.django_db

@@ -92,8 +92,24 @@ def test_replaying_council_a_session_cookie_on_council_b_host_shows_nothing(
     client_b.cookies[settings.SESSION_COOKIE_NAME] = stolen
     response = client_b.get("/")
 
+    # The session belongs to A's host (tenants.session_host): on B's it signs nobody in.
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert b"Northbrook" not in client_b.get(response["Location"]).content
+
+
+def test_a_session_never_used_on_its_own_host_is_still_refused_on_another(council_a, council_b):
+    # A session made outside any request has no host yet: on a host where its person is not a
+    # member it is signed out and answered 404 (tenants.middleware).
+    member_of_a = make_member(council_a)
+    client_b = host_client(council_b)
+    client_b.login(email=member_of_a.email, password=PASSWORD)
+
+    response = client_b.get("/")
+
     assert response.status_code == 404
     assert b"Northbrook" not in response.content
+    assert "_auth_user_id" not in client_b.session
 
 
 def test_anonymous_visitors_are_sent_to_the_sign_in_page(council_a):

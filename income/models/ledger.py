@@ -6,9 +6,9 @@ and a statement-level trigger refuses an unbalanced journal: migration 0003); a 
 corrected by a reversing journal.
 """
 
-from django.contrib.postgres.indexes import BrinIndex, OpClass
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
-from django.db.models.functions import Coalesce, Upper
+from django.db.models.functions import Coalesce
 
 from income.models.channel import Channel
 from income.models.database_defaults import CurrentTransactionId, TodayInLondon
@@ -150,6 +150,8 @@ class Posting(models.Model):
         constraints = [
             models.CheckConstraint(condition=~models.Q(amount_pence=0), name="postings_move_money"),
         ]
+        # posting_own_reference_prefix (migration 0021, in SQL: an operator class over an
+        # expression) finds a receipt by a reference only one of its lines carries.
         indexes = [
             # With the id, the balance trigger finds "an older posting of this journal?" in
             # the index alone (migration 0017).
@@ -161,14 +163,6 @@ class Posting(models.Model):
             # Transaction ids rise as postings are appended (they are never updated), so a
             # BRIN index finds an export's recent postings for almost nothing per insert.
             BrinIndex(fields=["xact_id"], name="posting_xact_brin", autosummarize=True),
-            # Finding a receipt by a reference only one of its lines carries (exact or
-            # prefix, as receipt_reference_prefix does for payer_reference). Partial: the
-            # postings that carry the receipt's own reference (nearly all) are not in it.
-            models.Index(
-                OpClass(Upper("reference"), name="text_pattern_ops"),
-                condition=models.Q(reference__isnull=False),
-                name="posting_own_reference_prefix",
-            ),
         ]
 
     def __str__(self) -> str:

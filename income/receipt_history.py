@@ -19,9 +19,7 @@ def held_amounts(receipt: Receipt) -> list[HeldAmount]:
     held = receipt_allocation_lines(receipt)
     funds = Fund.objects.in_bulk([line.fund_id for line in held if line.fund_id])
     return [
-        HeldAmount(
-            str(funds[line.fund_id]) if line.fund_id else "Suspense", pence, line.reference
-        )
+        HeldAmount(str(funds[line.fund_id]) if line.fund_id else "Suspense", pence, line.reference)
         for line, pence in sorted(
             held.items(), key=lambda item: (item[0].fund_id is None, item[0].fund_id)
         )

@@ -395,3 +395,20 @@ def test_a_wrong_reference_on_the_second_line_of_a_suspense_split_is_refused_and
     assert "The reference for PARK is not valid: is not in the expected format" in page
     assert 'value="PN12"' in page
     assert Journal.objects.count() == journals
+
+
+def test_a_suspense_item_without_hints_says_so_rather_than_none(council_a, cash, ruled, officer):
+    receipt = record_receipt(
+        channel=cash,
+        amount_pence=1_000,
+        received_on=DAY,
+        allocations=[Allocation(None, 1_000)],
+        idempotency_key="file:abc:3",
+        acting_user=None,
+        payer_reference="NOTHING-LIKE-IT",
+    ).receipt
+    page = client_for(officer, council_a).get("/suspense/").content.decode()
+    row = page[page.index(receipt.number) :]
+    row = row[: row.index("</tr>")]
+    assert "No suggestions" in row
+    assert "None" not in row

@@ -412,3 +412,40 @@ def test_a_suspense_item_without_hints_says_so_rather_than_none(council_a, cash,
     row = row[: row.index("</tr>")]
     assert "No suggestions" in row
     assert "None" not in row
+
+
+def test_reversing_an_import_takes_back_a_split_line_under_its_own_reference(
+    council_a, ruled, officer
+):
+    from income.actions.imports import reverse_import
+    from income.formats import allpay
+    from tests.income.test_import_pipeline import imported
+
+    council_tax, parking = ruled
+    content = allpay.write_line(
+        reference="NOMATCH", amount_pence=13_550, letter="P", date=DAY, narrative=""
+    )
+    body = [content, *allpay.write_trailer(total_pence=13_550, count=1)]
+    batch = imported(council_a, ("\r\n".join(body) + "\r\n").encode("latin-1"), user=officer)
+    receipt = Receipt.objects.get(import_batch=batch)
+    allocate_from_suspense(
+        council=council_a,
+        receipt=receipt,
+        allocations=[
+            Allocation(council_tax, 10_000, COUNCIL_TAX_ACCOUNT),
+            Allocation(parking, 3_550, PARKING_NOTICE),
+        ],
+        note="Phoned the payer",
+        acting_user=officer,
+    )
+
+    journal = reverse_import(council=council_a, batch=batch, reason="sent twice", acting_user=None)
+
+    taken_back = sorted(
+        (p.account.fund.code, p.effective_reference, p.amount_pence)
+        for p in journal.postings.filter(account__kind="fund").select_related(
+            "account__fund", "receipt"
+        )
+    )
+    assert taken_back == [("CTAX", COUNCIL_TAX_ACCOUNT, 10_000), ("PARK", PARKING_NOTICE, 3_550)]
+    assert receipt_allocation_lines(receipt) == {}

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from income.accounts import fund_account, suspense_account
-from income.actions.ledger import PostingLine, post_journal
+from income.actions.ledger import PostingLine, is_pence, post_journal
 from income.actions.receipts import Allocation
 from income.balances import receipt_allocation_lines
 from income.fund_checks import checked_rule, fund_problems, pounds
@@ -45,6 +45,8 @@ def allocate_from_suspense(
     problems: list[str] = []
     if not allocations or any(a.fund is None for a in allocations):
         problems.append("Choose the fund for each amount.")
+    if any(not is_pence(a.amount_pence) or a.amount_pence <= 0 for a in allocations):
+        raise ValidationError("Each allocation must be a positive whole number of pence.")
     total = sum(a.amount_pence for a in allocations)
     if total > sum(waiting.values()):
         problems.append(

@@ -449,3 +449,31 @@ def test_reversing_an_import_takes_back_a_split_line_under_its_own_reference(
     )
     assert taken_back == [("CTAX", COUNCIL_TAX_ACCOUNT, 10_000), ("PARK", PARKING_NOTICE, 3_550)]
     assert receipt_allocation_lines(receipt) == {}
+
+
+def test_a_suspense_split_line_of_no_or_negative_money_is_refused(council_a, cash, ruled, officer):
+    council_tax, parking = ruled
+    receipt = record_receipt(
+        channel=cash,
+        amount_pence=13_550,
+        received_on=DAY,
+        allocations=[Allocation(None, 13_550)],
+        idempotency_key="file:abc:4",
+        acting_user=None,
+        payer_reference="BGC J BLOGGS",
+    ).receipt
+    journals = Journal.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        allocate_from_suspense(
+            council=council_a,
+            receipt=receipt,
+            allocations=[
+                Allocation(council_tax, 15_000, COUNCIL_TAX_ACCOUNT),
+                Allocation(parking, -1_450, PARKING_NOTICE),
+            ],
+            note="Phoned the payer",
+            acting_user=officer,
+        )
+    assert refused.value.messages == ["Each allocation must be a positive whole number of pence."]
+    assert Journal.objects.count() == journals
+    assert receipt_allocation_lines(receipt) == {HeldLine(None, "BGC J BLOGGS"): 13_550}

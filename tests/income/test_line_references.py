@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
-from income.actions.exports import export_path, run_export
+from income.actions.exports import export_path, run_contents, run_export
 from income.actions.receipts import Allocation, record_receipt, reverse_receipt
 from income.actions.refunds import approve_refund, raise_refund
 from income.actions.suspense import allocate_from_suspense
@@ -126,9 +126,15 @@ def test_a_counter_split_keeps_each_lines_reference_to_export_refund_and_search(
     page = client.get(f"/receipts/{receipt.number}/").content.decode()
     assert f"<code>{PARKING_NOTICE}</code>" in page
 
-    assert export_lines(council_a, target, officer).splitlines()[1:3] == [
+    run = run_export(council=council_a, target=target, acting_user=officer)
+    assert export_path(run).read_text().splitlines()[1:3] == [
         f"{receipt.number},{COUNCIL_TAX_ACCOUNT},CTAX,receipt,100.00",
         f"{receipt.number},{PARKING_NOTICE},PARK,receipt,35.50",
+    ]
+    # The run's page lists what it holds, each line under its reference.
+    assert [line.reference for line in run_contents(run, limit=9)] == [
+        COUNCIL_TAX_ACCOUNT,
+        PARKING_NOTICE,
     ]
 
     # Refund the Parking line through the page: the source names the fund (one line there).

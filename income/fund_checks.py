@@ -2,7 +2,7 @@
 
 import datetime
 
-from income.models import Channel, Fund, OverpaymentHandling
+from income.models import Channel, Fund, OverpaymentHandling, ReferenceRule
 from income.money import format_pounds as pounds
 
 
@@ -48,6 +48,13 @@ def fund_reference_problem(fund: Fund, reference: str, *, detailed: bool = True)
     if outcome.valid:
         return None
     return f"The reference for {fund.code} is not valid: {outcome.reason}"
+
+
+def checked_rule(fund: Fund | None) -> ReferenceRule | None:
+    """The rule a reference for `fund` is checked against now (None: none is), recorded on
+    the posting that places money in the fund under that reference."""
+    rule = fund.reference_rule if fund is not None else None
+    return rule if rule is not None and rule.is_active else None
 
 
 def excess_over_maximum(fund: Fund, amount_pence: int) -> int:

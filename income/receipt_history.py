@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from income.balances import receipt_allocation
+from income.balances import receipt_allocation_lines
 from income.models import Fund, Journal, Receipt
 from tenants.audit.models import AuditEvent
 
@@ -11,14 +11,18 @@ from tenants.audit.models import AuditEvent
 class HeldAmount:
     label: str
     pence: int
+    reference: str = ""
 
 
 def held_amounts(receipt: Receipt) -> list[HeldAmount]:
-    held = receipt_allocation(receipt)
-    funds = Fund.objects.in_bulk([fund_id for fund_id in held if fund_id])
+    """Each line of the receipt's money: its fund (or suspense), its reference, the amount."""
+    held = receipt_allocation_lines(receipt)
+    funds = Fund.objects.in_bulk([line.fund_id for line in held if line.fund_id])
     return [
-        HeldAmount(str(funds[fund_id]) if fund_id else "Suspense", pence)
-        for fund_id, pence in sorted(held.items(), key=lambda item: (item[0] is None, item[0]))
+        HeldAmount(str(funds[line.fund_id]) if line.fund_id else "Suspense", pence, line.reference)
+        for line, pence in sorted(
+            held.items(), key=lambda item: (item[0].fund_id is None, item[0].fund_id)
+        )
     ]
 
 
@@ -27,7 +31,7 @@ def receipt_journals(receipt: Receipt) -> list[Journal]:
         Journal.objects.filter(postings__receipt=receipt)
         .distinct()
         .order_by("created_at", "id")
-        .prefetch_related("postings__account")
+        .prefetch_related("postings__account", "postings__receipt")
     )
 
 

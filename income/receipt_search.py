@@ -53,12 +53,7 @@ class Cursor:
 def matching_receipts(query: ReceiptQuery) -> QuerySet[Receipt]:
     receipts = Receipt.objects.select_related("channel")
     if query.reference:
-        reference = query.reference.strip().upper()
-        receipts = receipts.alias(reference_upper=Upper("payer_reference"))
-        if reference.endswith("*"):
-            receipts = receipts.filter(reference_upper__startswith=reference.rstrip("*"))
-        else:
-            receipts = receipts.filter(reference_upper=reference)
+        receipts = _with_reference(receipts, query.reference.strip().upper())
     if query.payer:
         fragment = query.payer.strip()
         receipts = receipts.filter(
@@ -87,6 +82,26 @@ def matching_receipts(query: ReceiptQuery) -> QuerySet[Receipt]:
             Exists(Posting.objects.filter(receipt_id=OuterRef("pk"), account_id=account_id))
         )
     return receipts
+
+
+def _with_reference(receipts: QuerySet[Receipt], reference: str) -> QuerySet[Receipt]:
+    """Receipts whose payer reference, or the reference of any of their lines (a split
+    payment's second fund), is `reference` (a prefix when it ends with *). The lines are
+    looked up first, in their own partial index, so that the receipts are found by two index
+    scans (payer reference, ids) rather than a scan of every receipt."""
+    lookup = "startswith" if reference.endswith("*") else "exact"
+    value = reference.rstrip("*")
+    line_receipts = (
+        Posting.objects.filter(reference__isnull=False, receipt__isnull=False)
+        .alias(reference_upper=Upper("reference"))
+        .filter(**{f"reference_upper__{lookup}": value})
+        .values_list("receipt_id", flat=True)
+        .distinct()
+    )
+    by_payer = Q(**{f"reference_upper__{lookup}": value})
+    ids = list(line_receipts)
+    receipts = receipts.alias(reference_upper=Upper("payer_reference"))
+    return receipts.filter(by_payer | Q(pk__in=ids)) if ids else receipts.filter(by_payer)
 
 
 def search_receipts(

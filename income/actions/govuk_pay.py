@@ -561,10 +561,13 @@ def _record_card_receipt(payment: GovukPayPayment, *, acting_user: User | None):
         # filled, say): it lands in suspense, with the reason, for someone to allocate.
         logger.warning("Payment %s goes to suspense: %s", payment.reference, error.messages)
         common["narrative"] = f"{common['narrative']}: to suspense, {'; '.join(error.messages)}"
-        return record_receipt(
-            allocations=[Allocation(None, payment.amount_pence, common["payer_reference"])],
-            **common,
-        ).receipt
+        # Each basket line waits in suspense under its own reference, to be allocated with it.
+        waiting = [Allocation(None, i.amount_pence, i.reference) for i in items] or [
+            Allocation(None, payment.amount_pence, common["payer_reference"])
+        ]
+        if sum(a.amount_pence for a in waiting) != payment.amount_pence:
+            waiting = [Allocation(None, payment.amount_pence, common["payer_reference"])]
+        return record_receipt(allocations=waiting, **common).receipt
 
 
 def refresh_payment(*, payment: GovukPayPayment, acting_user: User | None = None) -> str:

@@ -121,16 +121,18 @@ def upload_import(
     return batch
 
 
+# Per receipt, account and line reference (NULL: the receipt's own), so that money a
+# suspense split placed under its own reference is taken back under it.
 REVERSE_RECEIPTS = """
-INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id)
-SELECT %(journal)s, p.account_id, -sum(p.amount_pence), p.receipt_id
+INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id, reference)
+SELECT %(journal)s, p.account_id, -sum(p.amount_pence), p.receipt_id, p.reference
 FROM income_posting p
 JOIN income_receipt r ON r.id = p.receipt_id
 WHERE r.import_batch_id = %(batch)s AND r.status = 'active'
-GROUP BY p.receipt_id, p.account_id
+GROUP BY p.receipt_id, p.account_id, p.reference
 HAVING sum(p.amount_pence) <> 0
 UNION ALL
-SELECT %(journal)s, p.account_id, -p.amount_pence, NULL
+SELECT %(journal)s, p.account_id, -p.amount_pence, NULL, NULL
 FROM income_posting p
 WHERE p.journal_id = %(adjustments)s
 """

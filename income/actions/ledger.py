@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from income.models import Account, Journal, JournalKind, Posting, Receipt
+from income.models import Account, Journal, JournalKind, Posting, Receipt, ReferenceRule
 from tenants.models import User
 
 
@@ -16,6 +16,10 @@ class PostingLine:
     account: Account
     amount_pence: int  # positive: debit; negative: credit
     receipt: Receipt | None = None
+    # The line's own reference; None: the receipt's payer_reference (see Posting.reference).
+    reference: str | None = None
+    # The fund's rule that `reference` passed, when one was checked.
+    reference_rule: ReferenceRule | None = None
 
 
 def is_pence(value: object) -> bool:
@@ -88,6 +92,8 @@ def write_postings(
                 account=line.account,
                 amount_pence=line.amount_pence,
                 receipt=line.receipt,
+                reference=line.reference,
+                reference_rule=line.reference_rule,
                 **dated,
             )
             for line in lines
@@ -109,10 +115,14 @@ def reverse_journal(
         raise ValidationError("A reversal cannot itself be reversed; post a new journal.")
     if Journal.objects.filter(reverses=journal).exists():
         raise ValidationError(f"Journal J{journal.pk} has already been reversed.")
+    # The mirror keeps each line's reference: a reversed line's money was for that reference.
     lines = [
-        PostingLine(posting.account, -posting.amount_pence, posting.receipt)
-        for posting in journal.postings.select_related("account", "receipt")
-    ]
+        PostingLine(
+            posting.account, -posting.amount_pence, posting.receipt, posting.reference,
+            posting.reference_rule,
+        )
+        for posting in journal.postings.select_related("account", "receipt", "reference_rule")
+    ]  # fmt: skip
     return post_journal(
         kind=JournalKind.REVERSAL,
         description=f"Reversal of J{journal.pk}: {reason}",

@@ -15,8 +15,8 @@ from income.actions.ledger import (
     post_journal,
     write_postings,
 )
-from income.balances import receipt_allocation
-from income.fund_checks import excess_over_maximum, fund_problems, pounds
+from income.balances import receipt_allocation_lines
+from income.fund_checks import checked_rule, excess_over_maximum, fund_problems, pounds
 from income.models import (
     Channel,
     Fund,
@@ -25,6 +25,7 @@ from income.models import (
     Receipt,
     ReceiptStatus,
     RefundStatus,
+    own_reference,
 )
 from income.text_fields import one_line
 from tenants.audit.recording import record_audit
@@ -73,9 +74,11 @@ def record_receipt(
     if existing is not None:
         return RecordedReceipt(_same_payment(existing, amount_pence), created=False)
 
-    # An allocation without its own reference is for the payer's reference.
+    # An allocation without its own reference is for the payer's reference; each keeps its
+    # own to the ledger (Posting.reference), as stored text: one line, at most 50 characters.
     allocations = [
-        Allocation(a.fund, a.amount_pence, a.reference or payer_reference) for a in allocations
+        Allocation(a.fund, a.amount_pence, one_line(a.reference or payer_reference)[:50])
+        for a in allocations
     ]
     allocations = _checked_allocations(
         channel=channel,
@@ -202,7 +205,15 @@ def _write_receipt(
     lines = [PostingLine(clearing_account(channel), amount_pence, receipt)]
     for allocation in allocations:
         account = fund_account(allocation.fund) if allocation.fund else suspense_account()
-        lines.append(PostingLine(account, -allocation.amount_pence, receipt))
+        lines.append(
+            PostingLine(
+                account,
+                -allocation.amount_pence,
+                receipt,
+                own_reference(allocation.reference, receipt.payer_reference),
+                checked_rule(allocation.fund),
+            )
+        )
     write_postings(journal, lines, booked_on=received_on)
     record_audit(
         "receipt.recorded",
@@ -212,7 +223,11 @@ def _write_receipt(
             "amount_pence": amount_pence,
             "channel": channel.code,
             "allocations": [
-                {"fund": a.fund.code if a.fund else "SUSPENSE", "amount_pence": a.amount_pence}
+                {
+                    "fund": a.fund.code if a.fund else "SUSPENSE",
+                    "reference": a.reference,
+                    "amount_pence": a.amount_pence,
+                }
                 for a in allocations
             ],
         },
@@ -238,9 +253,14 @@ def reverse_receipt(
             f"{receipt.number} has refunds raised against it; settle those first."
         )
     lines = [PostingLine(clearing_account(receipt.channel), -receipt.amount_pence, receipt)]
-    for fund_id, held in receipt_allocation(receipt).items():
-        account = fund_account(Fund.objects.get(pk=fund_id)) if fund_id else suspense_account()
-        lines.append(PostingLine(account, held, receipt))
+    # Each line empties under its own reference, so that the export's correction of a split
+    # payment's Parking line names the Parking reference.
+    for line, held in receipt_allocation_lines(receipt).items():
+        account = (
+            fund_account(Fund.objects.get(pk=line.fund_id)) if line.fund_id else suspense_account()
+        )
+        reference = own_reference(line.reference, receipt.payer_reference)
+        lines.append(PostingLine(account, held, receipt, reference))
     journal = post_journal(
         kind=JournalKind.REVERSAL,
         description=f"Reversal of receipt {receipt.number}: {reason}",

@@ -11,7 +11,7 @@ from django.utils import timezone
 from income.accounts import bank_account, fund_account, refunds_payable_account, suspense_account
 from income.actions.govuk_pay import queue_card_refund
 from income.actions.ledger import PostingLine, is_pence, post_journal
-from income.balances import receipt_allocation, refundable_pence
+from income.balances import HeldLine, receipt_allocation_lines, refundable_pence
 from income.fund_checks import pounds
 from income.models import (
     ChannelKind,
@@ -23,6 +23,7 @@ from income.models import (
     RefundApprovalLimit,
     RefundRoute,
     RefundStatus,
+    own_reference,
 )
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
@@ -38,8 +39,11 @@ def raise_refund(
     amount_pence: int,
     reason: str,
     acting_user: User,
+    reference: str | None = None,
 ) -> Refund:
-    """Ask for `amount_pence` of `receipt` held in `fund` (None: suspense) to go back."""
+    """Ask for `amount_pence` of `receipt` held in `fund` (None: suspense) for `reference` to
+    go back: a receipt split across funds holds each line under its own reference (None: the
+    fund holds this receipt's money under one reference only)."""
     require_council_capability(acting_user, council, Capability.RAISE_REFUNDS)
     # Serialise refunds on one receipt, so two requests cannot both take the last pound.
     receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
@@ -51,15 +55,27 @@ def raise_refund(
         raise ValidationError("Say why the money is being refunded.")
     if fund is not None and not fund.refunds_allowed:
         raise ValidationError(f"{fund.code} {fund.name} does not allow refunds.")
-    available = refundable_pence(receipt, fund.pk if fund else None)
-    if amount_pence > available:
-        where = fund.code if fund else "suspense"
+    fund_id = fund.pk if fund else None
+    where = fund.code if fund else "suspense"
+    references = [
+        line.reference for line in receipt_allocation_lines(receipt) if line.fund_id == fund_id
+    ]
+    if reference is None and len(references) > 1:
         raise ValidationError(
-            f"At most {pounds(available)} of {receipt.number} can be refunded from {where}."
+            f"{where} holds {receipt.number}'s money for more than one reference: say which."
+        )
+    if reference is None:
+        reference = references[0] if references else receipt.payer_reference
+    available = refundable_pence(receipt, fund_id, reference)
+    if amount_pence > available:
+        raise ValidationError(
+            f"At most {pounds(available)} of {receipt.number} can be refunded from {where}"
+            + (f" for reference {reference}." if len(references) > 1 else ".")
         )
     refund = Refund.objects.create(
         receipt=receipt,
         fund=fund,
+        reference=reference,
         amount_pence=amount_pence,
         reason=reason,
         route=RefundRoute.CARD if receipt.channel.kind == ChannelKind.CARD else RefundRoute.COUNCIL,
@@ -70,7 +86,7 @@ def raise_refund(
         "refund.raised",
         acting_user=acting_user,
         target=refund,
-        after={"receipt": receipt.number, "amount_pence": amount_pence},
+        after={"receipt": receipt.number, "reference": reference, "amount_pence": amount_pence},
         reason=reason,
     )
     return refund
@@ -96,16 +112,18 @@ def approve_refund(
             "no refunds" if limit is None else f"refunds up to {pounds(limit.max_amount_pence)}"
         )
         raise PermissionDenied(f"Your role may approve {ceiling}.")
-    held = receipt_allocation(receipt).get(refund.fund_id, 0)
+    held = receipt_allocation_lines(receipt).get(HeldLine(refund.fund_id, refund.reference), 0)
     if refund.amount_pence > held:
         raise ValidationError(f"Only {pounds(held)} is left to refund on {receipt.number}.")
     source = fund_account(refund.fund) if refund.fund else suspense_account()
+    # The money leaves the line it was held under, and goes out under its reference.
+    reference = own_reference(refund.reference, receipt.payer_reference)
     refund.journal = post_journal(
         kind=JournalKind.REFUND,
         description=f"Refund on {receipt.number}: {refund.reason}",
         lines=[
-            PostingLine(source, refund.amount_pence, receipt),
-            PostingLine(refunds_payable_account(), -refund.amount_pence, receipt),
+            PostingLine(source, refund.amount_pence, receipt, reference),
+            PostingLine(refunds_payable_account(), -refund.amount_pence, receipt, reference),
         ],
         acting_user=acting_user,
     )

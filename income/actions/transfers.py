@@ -5,9 +5,9 @@ from django.db import transaction
 
 from income.accounts import fund_account
 from income.actions.ledger import PostingLine, is_pence, post_journal, reverse_journal
-from income.balances import receipt_allocation
-from income.fund_checks import fund_problems, pounds
-from income.models import Fund, Journal, JournalKind, Receipt
+from income.balances import HeldLine, receipt_allocation_lines
+from income.fund_checks import checked_rule, fund_problems, pounds
+from income.models import Fund, Journal, JournalKind, Receipt, effective_reference, own_reference
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User
@@ -23,7 +23,12 @@ def transfer_between_funds(
     amount_pence: int,
     note: str,
     acting_user: User,
+    reference: str | None = None,
 ) -> Journal:
+    """Move `amount_pence` of `receipt` from one fund to another. The money keeps the
+    reference it was paid under (`reference`: which of `from_fund`'s lines; None when the
+    fund holds the receipt's money under one reference only), and must pass `to_fund`'s
+    rule with it."""
     require_council_capability(acting_user, council, Capability.WORK_SUSPENSE)
     receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
     if not is_pence(amount_pence) or amount_pence <= 0:
@@ -32,27 +37,40 @@ def transfer_between_funds(
         raise ValidationError("Choose a different fund to transfer to.")
     if not note.strip():
         raise ValidationError("Say why the money is being transferred.")
-    held = receipt_allocation(receipt).get(from_fund.pk, 0)
+    held_by_reference = {
+        line.reference: pence
+        for line, pence in receipt_allocation_lines(receipt).items()
+        if line.fund_id == from_fund.pk
+    }
+    if reference is None and len(held_by_reference) > 1:
+        raise ValidationError(
+            f"{from_fund.code} holds {receipt.number}'s money for more than one reference: "
+            "say which."
+        )
+    if reference is None:
+        reference = next(iter(held_by_reference), receipt.payer_reference)
+    held = held_by_reference.get(reference, 0)
     if amount_pence > held:
         raise ValidationError(
-            f"{from_fund.code} holds {pounds(held)} of {receipt.number}, "
-            f"not {pounds(amount_pence)}."
+            f"{from_fund.code} holds {pounds(held)} of {receipt.number} for reference "
+            f"{reference or '(none)'}, not {pounds(amount_pence)}."
         )
     problems = fund_problems(
         to_fund,
         channel=receipt.channel,
         amount_pence=amount_pence,
         received_on=receipt.received_on,
-        reference=receipt.payer_reference,
+        reference=reference,
     )
     if problems:
         raise ValidationError(problems)
+    own = own_reference(reference, receipt.payer_reference)
     journal = post_journal(
         kind=JournalKind.TRANSFER,
         description=f"{receipt.number} {from_fund.code} → {to_fund.code}: {note}",
         lines=[
-            PostingLine(fund_account(from_fund), amount_pence, receipt),
-            PostingLine(fund_account(to_fund), -amount_pence, receipt),
+            PostingLine(fund_account(from_fund), amount_pence, receipt, own),
+            PostingLine(fund_account(to_fund), -amount_pence, receipt, own, checked_rule(to_fund)),
         ],
         acting_user=acting_user,
     )
@@ -61,7 +79,7 @@ def transfer_between_funds(
         acting_user=acting_user,
         target=receipt,
         after={"journal": journal.pk, "from": from_fund.code, "to": to_fund.code,
-               "amount_pence": amount_pence},
+               "reference": reference, "amount_pence": amount_pence},
         reason=note,
     )  # fmt: skip
     return journal
@@ -79,10 +97,12 @@ def reverse_transfer(
     for receipt_id in journal.postings.values_list("receipt_id", flat=True).distinct():
         receipt = Receipt.objects.select_for_update().get(pk=receipt_id)
         # Reversing must not take back money that has since moved on (e.g. been refunded).
-        held = receipt_allocation(receipt)
-        for posting in journal.postings.filter(receipt=receipt, amount_pence__lt=0):
-            fund_id = posting.account.fund_id
-            if held.get(fund_id, 0) < -posting.amount_pence:
+        held = receipt_allocation_lines(receipt)
+        for posting in journal.postings.filter(receipt=receipt, amount_pence__lt=0).annotate(
+            line_reference=effective_reference()
+        ):
+            line = HeldLine(posting.account.fund_id, posting.line_reference)
+            if held.get(line, 0) < -posting.amount_pence:
                 raise ValidationError(
                     f"{posting.account.name} no longer holds the money this moved; "
                     "it cannot be reversed."

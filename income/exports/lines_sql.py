@@ -13,13 +13,16 @@ from psycopg import sql
 
 from income.csv_cells import FORMULA_STARTS
 from income.exports.layout import FIELDS, FieldSpec, LayoutSpec, to_char_format
+from income.models import EFFECTIVE_REFERENCE_SQL
 
 # Field → (expression, tables it needs besides p and f).
 SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
     "receipt_number": ("r.number", ("r",)),
     "received_on": ("coalesce(r.received_on, p.booked_on)", ("r",)),
     "booked_on": ("p.booked_on", ()),
-    "reference": ("r.payer_reference", ("r",)),
+    # The line's own reference (a split payment's Parking line: its notice, not the payer's
+    # Council Tax account), else the receipt's.
+    "reference": (EFFECTIVE_REFERENCE_SQL, ("r",)),
     "payer_name": ("r.payer_name", ("r",)),
     "narrative": ("r.narrative", ("r",)),
     "channel": ("c.code", ("r", "c")),
@@ -59,7 +62,7 @@ WHERE p.account_id = ANY(%(accounts)s::bigint[]) AND {window}
 """
 # A run's contents for its page: the first lines, in the order they were written.
 LISTING = """
-SELECT p.id, r.number, coalesce(r.received_on, p.booked_on), r.payer_reference, f.code,
+SELECT p.id, r.number, coalesce(r.received_on, p.booked_on), {reference}, f.code,
     j.kind, -p.amount_pence
 FROM income_posting p
 JOIN income_account a ON a.id = p.account_id
@@ -158,4 +161,4 @@ def totals_sql(window: str) -> str:
 
 
 def listing_sql(window: str) -> str:
-    return LISTING.format(window=window)
+    return LISTING.format(window=window, reference=EFFECTIVE_REFERENCE_SQL)

@@ -40,3 +40,11 @@ class FundAmountForm(GovukForm):
         if self.has_changed() and data.get("amount") and not data.get("fund"):
             self.add_error("fund", "Choose the fund this amount is for.")
         return data
+
+
+class FundLineForm(FundAmountForm):
+    """A line of a payment or of a split: the fund, the payer's reference for it (checked
+    against that fund's rule), the amount."""
+
+    reference = forms.CharField(label="Reference", max_length=50, required=False)
+    field_order = ["fund", "reference", "amount"]

@@ -3,11 +3,13 @@
 import datetime
 
 from django import forms
-from django.forms import formset_factory
+from django.db.models import QuerySet
+from django.forms import BaseFormSet, formset_factory
+from django.http import QueryDict
 
 from counterfoil.govuk_forms import GovukForm
-from income.forms.fields import FundAmountForm
-from income.models import Channel
+from income.forms.fields import FundLineForm
+from income.models import Channel, Fund
 
 
 class PaymentForm(GovukForm):
@@ -37,11 +39,27 @@ class PaymentForm(GovukForm):
         self.fields["received_on"].initial = datetime.date.today
 
 
-class PaymentLineForm(FundAmountForm):
-    """A line of a counter payment: the fund, the payer's reference for it, the amount."""
+# A counter payment's lines: three to start with, "Add another fund" for more, up to ten.
+MAX_PAYMENT_LINES = 10
+PaymentLineForm = FundLineForm
+PaymentLineFormSet = formset_factory(PaymentLineForm, extra=3, max_num=MAX_PAYMENT_LINES)
 
-    reference = forms.CharField(label="Reference", max_length=50, required=False)
-    field_order = ["fund", "reference", "amount"]
 
-
-PaymentLineFormSet = formset_factory(PaymentLineForm, extra=3, max_num=10)
+def with_another_line(data: QueryDict, *, funds: QuerySet[Fund]) -> tuple[PaymentForm, BaseFormSet]:
+    """The payment form as it was sent, not yet checked (no errors shown), with one more fund
+    line, up to MAX_PAYMENT_LINES: "Add another fund" is a submit button, so it works
+    without JavaScript."""
+    form = PaymentForm(initial={name: data.get(name) for name in PaymentForm.base_fields})
+    prefix = PaymentLineFormSet.get_default_prefix()
+    try:
+        count = int(data.get(f"{prefix}-TOTAL_FORMS", ""))
+    except ValueError:
+        count = 0
+    count = max(0, min(count, MAX_PAYMENT_LINES))
+    initial = [
+        {name: data.get(f"{prefix}-{index}-{name}", "") for name in PaymentLineForm.base_fields}
+        for index in range(count)
+    ]
+    lines = PaymentLineFormSet(initial=initial, form_kwargs={"funds": funds})
+    lines.extra = 1 if count < MAX_PAYMENT_LINES else 0
+    return form, lines

@@ -4,10 +4,11 @@ from django import forms
 from django.forms import formset_factory
 
 from counterfoil.govuk_forms import GovukForm
-from income.forms.fields import FundAmountForm, PoundsField
+from income.forms.fields import FundLineForm, PoundsField
 from income.models import Fund
 
-FundAmountFormSet = formset_factory(FundAmountForm, extra=3, max_num=5)
+# Each line of a split from suspense takes its own fund, reference and amount.
+FundLineFormSet = formset_factory(FundLineForm, extra=3, max_num=5)
 
 
 class NoteForm(GovukForm):
@@ -18,14 +19,20 @@ class NoteForm(GovukForm):
 
 
 class TransferForm(GovukForm):
-    from_fund = forms.ModelChoiceField(queryset=Fund.objects.none(), label="From fund")
+    # A line the receipt's money is held in: a fund and the reference (income.forms.held_lines).
+    from_fund = forms.ChoiceField(
+        label="From fund", help_text="The money keeps its reference, which the fund it moves to "
+        "must accept.",
+    )  # fmt: skip
     to_fund = forms.ModelChoiceField(queryset=Fund.objects.none(), label="To fund")
     amount = PoundsField(label="Amount")
     note = forms.CharField(label="Why", widget=forms.Textarea(attrs={"rows": 3}), max_length=500)
 
-    def __init__(self, *args: object, from_funds: object, to_funds: object, **kwargs: object):
+    def __init__(
+        self, *args: object, from_lines: list[tuple[str, str]], to_funds: object, **kwargs: object
+    ):
         super().__init__(*args, **kwargs)
-        self.fields["from_fund"].queryset = from_funds
+        self.fields["from_fund"].choices = from_lines
         self.fields["to_fund"].queryset = to_funds
 
 

@@ -32,7 +32,16 @@ from income.models.imports import (
     ReturnedDebit,
     ReturnedDebitStatus,
 )
-from income.models.ledger import Account, AccountKind, Journal, JournalKind, Posting
+from income.models.ledger import (
+    EFFECTIVE_REFERENCE_SQL,
+    Account,
+    AccountKind,
+    Journal,
+    JournalKind,
+    Posting,
+    effective_reference,
+    own_reference,
+)
 from income.models.receipt import Receipt, ReceiptStatus
 from income.models.reconciliation import (
     BankStatement,
@@ -46,6 +55,7 @@ from income.models.vat import VatCode
 from income.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
+    "EFFECTIVE_REFERENCE_SQL",
     "RETRYABLE_STATUSES",
     "Account",
     "AccountKind",
@@ -96,4 +106,6 @@ __all__ = [
     "VatCode",
     "WebhookOutcome",
     "WorkerHeartbeat",
+    "effective_reference",
+    "own_reference",
 ]

@@ -8,10 +8,12 @@ corrected by a reversing journal.
 
 from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
+from django.db.models.functions import Coalesce
 
 from income.models.channel import Channel
 from income.models.database_defaults import CurrentTransactionId, TodayInLondon
 from income.models.fund import Fund
+from income.models.reference_rule import ReferenceRule
 
 
 class AccountKind(models.TextChoices):
@@ -129,11 +131,27 @@ class Posting(models.Model):
     # postings whose transactions committed between two snapshots (income.exports.window), so
     # each posting reaches each target once even when transactions commit out of order.
     xact_id = models.BigIntegerField(db_default=CurrentTransactionId(), editable=False)
+    # The account reference this money is for, when it is not the receipt's own
+    # `payer_reference`: a split payment's second fund (a Parking Fines notice beside a
+    # Council Tax account) keeps its own. NULL means "the receipt's payer_reference", so a
+    # file import (one reference per line, already on the receipt) writes nothing more.
+    # Read it only through `effective_reference` / EFFECTIVE_REFERENCE_SQL (below).
+    # NULL and "" differ: "" is a line with no reference on a receipt that has one.
+    reference = models.CharField(max_length=50, null=True, blank=True)  # noqa: DJ001
+    # The fund's reference rule that this posting's reference passed when it was placed in
+    # the fund (NULL: none was checked). Rules are disabled, never deleted, so no constraint
+    # (it would be checked row by row for every posting, set or not).
+    reference_rule = models.ForeignKey(
+        ReferenceRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_constraint=False, db_index=False,
+    )  # fmt: skip
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=~models.Q(amount_pence=0), name="postings_move_money"),
         ]
+        # posting_own_reference_prefix (migration 0021, in SQL: an operator class over an
+        # expression) finds a receipt by a reference only one of its lines carries.
         indexes = [
             # With the id, the balance trigger finds "an older posting of this journal?" in
             # the index alone (migration 0017).
@@ -150,3 +168,29 @@ class Posting(models.Model):
     def __str__(self) -> str:
         side = "Dr" if self.amount_pence > 0 else "Cr"
         return f"{side} {self.account.code} {abs(self.amount_pence)}p"
+
+    @property
+    def effective_reference(self) -> str:
+        """As `effective_reference()` below, for one posting (loads its receipt if need be)."""
+        if self.reference is not None:
+            return self.reference
+        return self.receipt.payer_reference if self.receipt_id else ""
+
+
+# A posting's reference, defined once: its own, or else its receipt's. In SQL over a posting
+# `p` and its receipt `r` (exports), and as an ORM expression over postings.
+EFFECTIVE_REFERENCE_SQL = "coalesce(p.reference, r.payer_reference, '')"
+
+
+def effective_reference() -> Coalesce:
+    """The posting's reference as a queryset expression (joins the receipt)."""
+    return Coalesce(
+        "reference", "receipt__payer_reference", models.Value(""),
+        output_field=models.CharField(),
+    )  # fmt: skip
+
+
+def own_reference(reference: str, payer_reference: str) -> str | None:
+    """What a posting stores for `reference` on a receipt whose payer reference is
+    `payer_reference`: NULL when they are the same (see Posting.reference)."""
+    return None if reference == payer_reference else reference

@@ -26,6 +26,9 @@ class Refund(models.Model):
     receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="refunds")
     # None: refunded from suspense (money that never reached a fund).
     fund = models.ForeignKey(Fund, null=True, blank=True, on_delete=models.PROTECT)
+    # The reference of the line refunded (a receipt split across funds holds one per line):
+    # its postings carry it, and the refund's pages show it.
+    reference = models.CharField(max_length=50, blank=True)
     amount_pence = models.BigIntegerField()
     reason = models.TextField()
     route = models.CharField(max_length=20, choices=RefundRoute.choices)

@@ -7,7 +7,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from income.actions.counter import take_counter_payment
 from income.actions.receipts import Allocation
-from income.forms.receipting import PaymentForm, PaymentLineFormSet
+from income.forms.receipting import (
+    MAX_PAYMENT_LINES,
+    PaymentForm,
+    PaymentLineFormSet,
+    with_another_line,
+)
 from income.forms.search import ReceiptSearchForm
 from income.fund_visibility import visible_funds
 from income.models import GovukPayPayment, Receipt
@@ -21,7 +26,9 @@ from tenants.view_permissions import council_capability_required
 def take_payment(request: HttpRequest) -> HttpResponse:
     funds = visible_funds(request.membership).filter(is_active=True)
     token = request.POST.get("submission_token") or uuid.uuid4().hex
-    if request.method == "POST":
+    if request.method == "POST" and "add_line" in request.POST:
+        form, lines = with_another_line(request.POST, funds=funds)
+    elif request.method == "POST":
         form = PaymentForm(request.POST)
         lines = PaymentLineFormSet(request.POST, form_kwargs={"funds": funds})
         if form.is_valid() and lines.is_valid():
@@ -49,7 +56,12 @@ def take_payment(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "income/receipts/take_payment.html",
-        {"form": form, "lines": lines, "submission_token": token},
+        {
+            "form": form,
+            "lines": lines,
+            "submission_token": token,
+            "may_add_line": lines.total_form_count() < MAX_PAYMENT_LINES,
+        },
     )
 
 

@@ -4,14 +4,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from income.actions.refunds import approve_refund, mark_refund_paid, raise_refund, reject_refund
-from income.balances import receipt_allocation
+from income.forms.held_lines import chosen_line, held_line_choices
 from income.forms.work import DecisionForm, RaiseRefundForm
 from income.models import Fund, Receipt, Refund, RefundRoute, RefundStatus
-from income.money import format_pounds
 from tenants.capabilities import Capability, council_capabilities
 from tenants.view_permissions import council_capability_required
-
-SUSPENSE = "suspense"
 
 
 @council_capability_required(Capability.VIEW_INCOME)
@@ -31,21 +28,15 @@ def refund_list(request: HttpRequest) -> HttpResponse:
 @council_capability_required(Capability.RAISE_REFUNDS)
 def raise_for_receipt(request: HttpRequest, number: str) -> HttpResponse:
     receipt = get_object_or_404(Receipt, number=number)
-    held = receipt_allocation(receipt)
-    funds = Fund.objects.in_bulk([fund_id for fund_id in held if fund_id])
-    sources = [
-        (str(fund_id) if fund_id else SUSPENSE,
-         f"{funds[fund_id] if fund_id else 'Suspense'} ({format_pounds(pence)} held)")
-        for fund_id, pence in held.items()
-    ]  # fmt: skip
-    form = RaiseRefundForm(request.POST or None, sources=sources)
+    form = RaiseRefundForm(request.POST or None, sources=held_line_choices(receipt))
     if request.method == "POST" and form.is_valid():
-        source = form.cleaned_data["source"]
+        fund_id, reference = chosen_line(form.cleaned_data["source"])
         try:
             raise_refund(
                 council=request.council,
                 receipt=receipt,
-                fund=None if source == SUSPENSE else funds[int(source)],
+                fund=Fund.objects.get(pk=fund_id) if fund_id else None,
+                reference=reference,
                 amount_pence=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
                 acting_user=request.user,

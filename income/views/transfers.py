@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from income.actions.transfers import reverse_transfer, transfer_between_funds
-from income.balances import receipt_allocation
+from income.forms.held_lines import chosen_line, held_line_choices
 from income.forms.work import NoteForm, TransferForm
 from income.fund_visibility import visible_funds
 from income.models import Fund, Journal, JournalKind, Posting, Receipt
@@ -15,18 +15,19 @@ from tenants.view_permissions import council_capability_required
 @council_capability_required(Capability.WORK_SUSPENSE)
 def transfer(request: HttpRequest, number: str) -> HttpResponse:
     receipt = get_object_or_404(Receipt, number=number)
-    holding = [fund_id for fund_id in receipt_allocation(receipt) if fund_id]
     form = TransferForm(
         request.POST or None,
-        from_funds=Fund.objects.filter(pk__in=holding),
+        from_lines=held_line_choices(receipt, funds_only=True),
         to_funds=visible_funds(request.membership).filter(is_active=True),
     )
     if request.method == "POST" and form.is_valid():
+        fund_id, reference = chosen_line(form.cleaned_data["from_fund"])
         try:
             transfer_between_funds(
                 council=request.council,
                 receipt=receipt,
-                from_fund=form.cleaned_data["from_fund"],
+                from_fund=Fund.objects.get(pk=fund_id),
+                reference=reference,
                 to_fund=form.cleaned_data["to_fund"],
                 amount_pence=form.cleaned_data["amount"],
                 note=form.cleaned_data["note"],

@@ -15,6 +15,8 @@ next chunk (income.imports.reader): Python's reading and PostgreSQL's posting ov
 step is per line, so chunks change nothing of what lands where.
 
 It is one transaction: a crash or a killed worker leaves nothing, and the task runs again.
+A file whose own totals disagree with its lines rolls it back and is held for a decision
+(income.imports.damaged).
 """
 
 import logging

@@ -168,25 +168,26 @@ def _problems(tally: _Tally, trailers: list[tuple[int, str]]) -> list[str]:
             f"balance add up to {pence_text(tally.other_pence)}{unread}: records are missing, "
             "extra or damaged."
         )
+    found = tally.sides
+    have = (found["debit"][0], found["debit"][1], found["credit"][0], found["credit"][1])
+    the_file_has = (
+        f"the file has {_records(have[0])} of debits totalling {pence_text(have[1])} and "
+        f"{_records(have[2])} of credits totalling {pence_text(have[3])}{unread}"
+    )
     for line_number, line in trailers:
         fields = (line[4:17], line[17:30], line[30:37], line[37:44])
         if not all(field.isdigit() for field in fields):
             problems.append(
                 f"The UTL1 label (line {line_number}) does not hold its totals as numbers in "
-                "positions 5-44, so the file cannot be checked against it."
+                f"positions 5-44, so the file cannot be checked against it; {the_file_has}."
             )
             continue
         debit_pence, credit_pence, debits, credits = (int(field) for field in fields)
-        found = tally.sides
-        said = (debits, debit_pence, credits, credit_pence)
-        have = (found["debit"][0], found["debit"][1], found["credit"][0], found["credit"][1])
-        if said != have:
+        if (debits, debit_pence, credits, credit_pence) != have:
             problems.append(
                 f"The UTL1 label says {_records(debits)} of debits totalling "
                 f"{pence_text(debit_pence)} and {_records(credits)} of credits totalling "
-                f"{pence_text(credit_pence)}, but the file has {_records(have[0])} of debits "
-                f"totalling {pence_text(have[1])} and {_records(have[2])} of credits totalling "
-                f"{pence_text(have[3])}{unread}."
+                f"{pence_text(credit_pence)}, but {the_file_has}."
             )
     return problems
 

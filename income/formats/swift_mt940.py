@@ -160,7 +160,9 @@ class _Statement:
         )
         if "opening" not in self.balances:
             found.append(
-                f"{name} has no opening balance (:60F: or :60M:), so it cannot be checked."
+                f"{name} has no opening balance (:60F: or :60M:), so it cannot be checked: "
+                f"the file may be damaged. Its :61: lines add up to "
+                f"{pence_text(self.movement_pence)}{unread}."
             )
         if "closing" not in self.balances:
             found.append(

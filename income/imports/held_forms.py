@@ -6,6 +6,8 @@ from counterfoil.govuk_forms import GovukForm
 
 
 class ImportAnywayForm(GovukForm):
+    # Both forms sit on the import's page: prefixes keep their fields' ids apart.
+    prefix = "anyway"
     reason = forms.CharField(
         label="Why import the file although its own totals do not agree with its lines?",
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -19,6 +21,7 @@ class ImportAnywayForm(GovukForm):
 
 
 class CancelHeldImportForm(GovukForm):
+    prefix = "cancel"
     reason = forms.CharField(
         label="Why cancel it? (optional)",
         widget=forms.Textarea(attrs={"rows": 2}),

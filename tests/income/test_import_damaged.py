@@ -315,11 +315,15 @@ def test_the_batch_page_shows_both_totals_and_the_lines_and_only_managers_may_de
     assert "Total Amount says £14.99 but the transaction lines add up to £15.00." in page
     assert "PCN000003" in page and "-£5.00" in page  # the lines, as read
     assert "Import anyway" not in page
-    assert officer.post(f"/imports/{batch.pk}/import-anyway/", {"reason": "x"}).status_code == 403
+    assert (
+        officer.post(f"/imports/{batch.pk}/import-anyway/", {"anyway-reason": "x"}).status_code
+        == 403
+    )
 
     page = manager.get(f"/imports/{batch.pk}/").content.decode()
     assert "Import anyway" in page and "Cancel the import" in page
-    refused = manager.post(f"/imports/{batch.pk}/import-anyway/", {"reason": ""})
+    assert page.count('id="id_anyway-reason"') == page.count('id="id_cancel-reason"') == 1
+    refused = manager.post(f"/imports/{batch.pk}/import-anyway/", {"anyway-reason": ""})
     assert refused.status_code == 200
     assert (
         "Say why the file should be imported although its own totals do not agree with its "
@@ -327,7 +331,9 @@ def test_the_batch_page_shows_both_totals_and_the_lines_and_only_managers_may_de
     )
     with schema_context(council_a.schema_name):
         assert ImportBatch.objects.get(pk=batch.pk).status == ImportStatus.HELD
-    done = manager.post(f"/imports/{batch.pk}/import-anyway/", {"reason": "checked with allpay"})
+    done = manager.post(
+        f"/imports/{batch.pk}/import-anyway/", {"anyway-reason": "checked with allpay"}
+    )
     assert done.status_code == 302
     with schema_context(council_a.schema_name):
         batch.refresh_from_db()
@@ -336,6 +342,21 @@ def test_the_batch_page_shows_both_totals_and_the_lines_and_only_managers_may_de
     page = manager.get(f"/imports/{batch.pk}/").content.decode()
     assert "Imported although the file is damaged" in page
     assert "checked with allpay" in page
+
+    # Cancelling through the page: nothing posted, and the page says so.
+    with schema_context(council_a.schema_name):
+        other_file = run(council_a, allpay_file([good(7)], total=1, count=1))
+        before = ledger_size()
+    cancelled = manager.post(
+        f"/imports/{other_file.pk}/cancel/", {"cancel-reason": "allpay resent it"}
+    )
+    assert cancelled.status_code == 302
+    page = manager.get(f"/imports/{other_file.pk}/").content.decode()
+    assert "Cancelled on" in page and "allpay resent it" in page
+    assert "Total Amount says £0.01 but the transaction lines add up to £10.00." in page
+    with schema_context(council_a.schema_name):
+        assert ledger_size() == before
+        assert ImportBatch.objects.get(pk=other_file.pk).status == ImportStatus.CANCELLED
 
     # Another council's staff see nothing of it.
     other = sign_in(host_client(council_b), make_member(council_b, CouncilRole.FINANCE_MANAGER))

@@ -377,3 +377,37 @@ def test_formats_with_their_own_checks_yield_their_totals_last(name):
         "mt940": _mt940(),
     }[name]
     assert _totals(name, data).problems == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["C", "D", "RC", "RD"]), st.integers(1, 10**7)),
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(-(10**7), 10**7),
+    st.integers(0, 1),
+)
+def test_mt940_statements_of_any_marks_balance_and_a_wrong_closing_is_caught(
+    lines, opening, off_by
+):
+    signs = {"C": 1, "D": -1, "RC": -1, "RD": 1}
+    movement = sum(signs[mark] * pence for mark, pence in lines)
+    closing = opening + movement + off_by
+
+    def balance(tag: str, pence: int) -> str:
+        whole, part = divmod(abs(pence), 100)
+        return f":{tag}:{'D' if pence < 0 else 'C'}261120GBP{whole},{part:02d}"
+
+    body = [":20:S9", ":25:1", ":28C:1/1", balance("60F", opening)]
+    for n, (mark, pence) in enumerate(lines):
+        whole, part = divmod(pence, 100)
+        body += [f":61:2611201120{mark}{whole},{part:02d}NTRFREF{n}//B{n}", f":86:LINE {n}"]
+    body.append(balance("62F", closing))
+    data = ("\n".join(body) + "\n").encode()
+
+    records = _records("mt940", data)
+    assert [r.amount_pence for r in records] == [signs[m] * p for m, p in lines]
+    problems = _totals("mt940", data).problems
+    assert bool(problems) == bool(off_by)

@@ -97,8 +97,7 @@ def read(stream: BinaryIO, *, options: ReadOptions | None = None) -> Iterator:
 class _Statement:
     """One statement of the file (from its `:20:` to the next), read on its own."""
 
-    def __init__(self, first_line: int) -> None:
-        self.first_line = first_line
+    def __init__(self) -> None:
         self.lines: list[str] = []
         self.statement_lines: list[tuple[int, str]] = []
         self.reference = self.number = self.currency = ""
@@ -186,7 +185,7 @@ def _statements(lines: list[str]) -> list[_Statement]:
     statements: list[_Statement] = []
     for number, line in enumerate(lines, start=1):
         if not statements or (line.startswith(":20:") and statements[-1].reference):
-            statements.append(_Statement(number))
+            statements.append(_Statement())
         statements[-1].add(number, line)
     return statements
 

@@ -3,6 +3,7 @@ from django.urls import path
 from income.views import (
     cash_up,
     config,
+    damaged_imports,
     exports,
     govuk_pay,
     govuk_pay_settings,
@@ -64,6 +65,8 @@ urlpatterns = [
     path("imports/<int:pk>/rejected.csv", imports.rejected_csv, name="import-rejected-csv"),
     path("imports/<int:pk>/file/", imports.original_file, name="import-file"),
     path("imports/<int:pk>/reverse/", imports.reverse, name="import-reverse"),
+    path("imports/<int:pk>/import-anyway/", damaged_imports.import_anyway, name="import-anyway"),
+    path("imports/<int:pk>/cancel/", damaged_imports.cancel, name="import-cancel"),
     path("exports/", exports.export_list, name="exports"),
     path("exports/targets/new/", exports.target_edit, name="export-target-create"),
     path("exports/targets/<int:pk>/", exports.target_edit, name="export-target-edit"),

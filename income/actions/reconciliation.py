@@ -241,7 +241,10 @@ def load_statement(
         for item in read_file(
             format_name,
             io.BytesIO(content),
-            options=ReadOptions(mapping=mapping.spec() if mapping else None),
+            # The bank's own movements: a batched entry is one line, at the entry's amount.
+            options=ReadOptions(
+                mapping=mapping.spec() if mapping else None, one_line_per_entry=True
+            ),
         ):
             if isinstance(item, RejectedLine):
                 unreadable.append([item.line_number, item.reason])

@@ -8,9 +8,15 @@ The layout Barnsley's importer reads, by character position (1-based):
   adjustment, Q a returned cheque (the last two take money back);
 - 34-43 the date, dd/mm/yyyy.
 
+An amount written with a minus sign (`  -12.50`) is money allpay took back, whatever the
+channel letter (a cash adjustment or returned cheque with a minus sign is taken back once,
+not given back).
+
 A line shorter than two characters ends the transactions. Then come a line starting
 `Total Amount` (the amount in characters 35-51) and one starting `Total Transactions` (the
-count in 41-57), which must agree with the lines above them.
+count in 41-57), which must agree with the lines above them: the file's `FileTotals` lists
+each that does not (or that is missing: the file may be cut short), and such a file is held,
+not imported. A line's identity is its own content (date, reference, amount and channel).
 """
 
 import datetime
@@ -21,6 +27,7 @@ from typing import BinaryIO
 from income.formats.records import (
     ChannelSpec,
     FileRefused,
+    FileTotals,
     PaymentRecord,
     ReadOptions,
     RejectedLine,
@@ -58,7 +65,7 @@ CHANNELS = (
     ChannelSpec("ALLPAY-RQ", "allpay returned cheque", "allpay_paypoint"),
 )
 
-_AMOUNT = re.compile(r" *(\d{1,6})\.(\d\d)")
+_AMOUNT = re.compile(r" *(-?)(\d{1,6})\.(\d\d)")
 _TOTAL = re.compile(r"(-?)£?(\d{1,3}(?:,\d{3})+|\d+)\.(\d\d)")
 
 
@@ -137,12 +144,11 @@ def read(stream: BinaryIO, *, options: ReadOptions | None = None) -> Iterator:
             transactions += 1
             outcome = _transaction(line_number, line, dates)
             if isinstance(outcome, RejectedLine):
-                if not _AMOUNT.fullmatch(line[23:32]):
+                amount = _AMOUNT.fullmatch(line[23:32])
+                if amount is None:
                     unreadable_amounts += 1
                 else:
-                    whole, part = _AMOUNT.fullmatch(line[23:32]).groups()
-                    sign = CHANNEL_LETTERS.get(line[32:33], ("", 1))[1]
-                    net_pence += sign * (int(whole) * 100 + int(part))
+                    net_pence += _signed_pence(amount, line[32:33])
             else:
                 net_pence += outcome.amount_pence
             yield outcome
@@ -162,7 +168,7 @@ def read(stream: BinaryIO, *, options: ReadOptions | None = None) -> Iterator:
                 "unexpected line after the end of the transactions (only the Total Amount and "
                 "Total Transactions lines belong there)",
             )
-    yield from _trailer_problems(
+    yield _file_totals(
         line_number, transactions, net_pence, unreadable_amounts, total_amount, total_count
     )
 
@@ -198,19 +204,26 @@ def _transaction(line_number: int, line: str, dates: _Dates) -> PaymentRecord | 
     received_on = dates.parse(line[33:43])
     if isinstance(received_on, str):
         return RejectedLine(line_number, shown(line), received_on)
-    whole, part = amount.groups()
-    pence = int(whole) * 100 + int(part)
+    pence = _signed_pence(amount, letter)
     if pence == 0:
         return RejectedLine(line_number, shown(line), "the amount is zero")
     reference = line[11:23] if line[7:11] == "BERN" else line[7:23]
     return PaymentRecord(
         line_number=line_number,
-        amount_pence=channel[1] * pence,
+        amount_pence=pence,
         received_on=received_on,
         reference=reference.strip(),
         narrative=line[:7].strip(),
         channel_code=channel[0],
+        identity=f"allpay:{line.rstrip()}",
     )
+
+
+def _signed_pence(amount: re.Match, letter: str) -> int:
+    """Money in is positive; a minus sign or a channel that takes money back, negative."""
+    minus, whole, part = amount.groups()
+    pence = int(whole) * 100 + int(part)
+    return -pence if minus or CHANNEL_LETTERS.get(letter, ("", 1))[1] < 0 else pence
 
 
 def _total_pence(text: str) -> int | None:
@@ -222,74 +235,73 @@ def _total_pence(text: str) -> int | None:
     return -pence if sign else pence
 
 
-def _trailer_problems(
+def _file_totals(
     last_line: int,
     transactions: int,
     net_pence: int,
     unreadable_amounts: int,
     total_amount: tuple[int, str, int | None] | None,
     total_count: tuple[int, str, int | None] | None,
-) -> Iterator[RejectedLine]:
+) -> FileTotals:
+    """The trailer's checks: each that fails is a problem of the file (which is then held),
+    never a rejected line (the trailer is not a payment)."""
+    if (total_amount is None or total_count is None) and transactions == 0 and last_line == 0:
+        raise FileRefused("The file is empty: there is nothing to import.")
+    problems: list[str] = []
+    lines = f"{transactions:,} transaction line{'s' if transactions != 1 else ''}"
+    unread = (
+        f" ({unreadable_amounts:,} line{'s' if unreadable_amounts != 1 else ''} with no "
+        f"readable amount {'are' if unreadable_amounts != 1 else 'is'} not in that sum)"
+        if unreadable_amounts
+        else ""
+    )
     if total_amount is None or total_count is None:
-        if transactions == 0 and last_line == 0:
-            raise FileRefused("The file is empty: there is nothing to import.")
         missing = " and ".join(
             name
             for name, value in (("Total Amount", total_amount), ("Total Transactions", total_count))
             if value is None
         )
-        yield RejectedLine(
-            last_line + 1,
-            "",
-            f"the file ends without its {missing} line: it may be truncated, so check with "
-            "allpay that every payment arrived",
+        problems.append(
+            f"The file ends without its {missing} line: it may be cut short. It has {lines} "
+            f"adding up to {pence_text(net_pence)}{unread}; check with allpay that every "
+            "payment arrived."
         )
     if total_count is not None:
         line_number, line, count = total_count
         if count is None:
-            yield RejectedLine(
-                line_number,
-                shown(line),
-                "the Total Transactions count (characters 41-57) is not a whole number",
+            problems.append(
+                f'The Total Transactions count (line {line_number}, "{shown(line).strip()}") '
+                f"is not a whole number; the file has {lines}."
             )
         elif count != transactions:
-            yield RejectedLine(
-                line_number,
-                shown(line),
-                f"Total Transactions says {count:,} but the file has {transactions:,} "
-                "transaction lines: lines are missing or extra",
+            problems.append(
+                f"Total Transactions says {count:,} but the file has {lines}: lines are "
+                "missing or extra."
             )
     if total_amount is not None:
         line_number, line, pence = total_amount
         if pence is None:
-            yield RejectedLine(
-                line_number,
-                shown(line),
-                "the Total Amount (characters 35-51) is not pounds and pence",
+            problems.append(
+                f'The Total Amount (line {line_number}, "{shown(line).strip()}") is not pounds '
+                f"and pence; the transaction lines add up to {pence_text(net_pence)}{unread}."
             )
         elif pence != net_pence:
-            unread = (
-                f" ({unreadable_amounts:,} line{'s' if unreadable_amounts != 1 else ''} with no "
-                f"readable amount {'are' if unreadable_amounts != 1 else 'is'} not in that sum)"
-                if unreadable_amounts
-                else ""
-            )
-            yield RejectedLine(
-                line_number,
-                shown(line),
+            problems.append(
                 f"Total Amount says {pence_text(pence)} but the transaction lines add up to "
-                f"{pence_text(net_pence)}{unread}",
+                f"{pence_text(net_pence)}{unread}."
             )
+    return FileTotals(problems=problems)
 
 
 def write_line(
     *, reference: str, amount_pence: int, letter: str, date: datetime.date, narrative: str = ""
 ) -> str:
-    """One transaction line (for demo files, tests and benchmarks)."""
+    """One transaction line (for demo files, tests and benchmarks); a negative amount is
+    written with its minus sign."""
+    sign = "-" if amount_pence < 0 else ""
     whole, part = divmod(abs(amount_pence), 100)
-    return (
-        f"{narrative[:7]:<7}{reference[:16]:<16}{f'{whole}.{part:02d}':>9}{letter}{date:%d/%m/%Y}"
-    )
+    amount = f"{sign}{whole}.{part:02d}"
+    return f"{narrative[:7]:<7}{reference[:16]:<16}{amount:>9}{letter}{date:%d/%m/%Y}"
 
 
 def write_trailer(*, total_pence: int, count: int) -> list[str]:

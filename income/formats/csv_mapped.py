@@ -2,8 +2,11 @@
 each lay theirs out differently: one signed amount column, or separate money in and money
 out; dates written many ways) and generic CSV for anything else.
 
-A cell a spreadsheet would run as a formula (starting `=`, `+` or `@`) refuses its line: a
-reference never looks like that, and such a cell is how spreadsheet attacks travel.
+A cell a spreadsheet would run as a formula (starting `=`, `+` or `@`) is read as the text it
+is: a payer may well be called "=SUM(1)", and refusing the line would turn their money away.
+Such text is made harmless where it is written into a CSV file (income.csv_cells), not here.
+
+A line's identity is its format's name with the mapped columns' cells, as written.
 """
 
 import csv
@@ -12,7 +15,6 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from income.formats.records import (
-    FORMULA_STARTS,
     MAX_LINE_BYTES,
     CsvMappingSpec,
     FileRefused,
@@ -51,7 +53,10 @@ def _decoded(stream: BinaryIO) -> Iterator[str]:
             yield raw.decode("cp1252", errors="replace")
 
 
-def read(stream: BinaryIO, *, options: ReadOptions | None = None) -> Iterator:
+def read(
+    stream: BinaryIO, *, options: ReadOptions | None = None, format_name: str = "csv"
+) -> Iterator:
+    """The file's lines through the mapping; `format_name` leads each line's identity."""
     mapping = options.mapping if options else None
     if mapping is None:
         raise FileRefused("Choose the column mapping that says which column holds what.")
@@ -79,7 +84,7 @@ def read(stream: BinaryIO, *, options: ReadOptions | None = None) -> Iterator:
             continue
         if not any(cell.strip() for cell in row):
             continue
-        yield _row(line_number, row, mapping, default_date)
+        yield _row(line_number, row, mapping, default_date, format_name)
 
 
 def _cell(row: list[str], column: int) -> str:
@@ -93,6 +98,7 @@ def _row(
     row: list[str],
     mapping: CsvMappingSpec,
     default_date: datetime.date | None,
+    format_name: str,
 ) -> PaymentRecord | RejectedLine:
     raw = shown(mapping.delimiter.join(row))
     if any(len(cell) > MAX_FIELD for cell in row):
@@ -113,14 +119,6 @@ def _row(
         "narrative": _cell(row, mapping.narrative_column),
         "payer name": _cell(row, mapping.payer_name_column),
     }
-    for label, text in texts.items():
-        if text.startswith(FORMULA_STARTS):
-            return RejectedLine(
-                line_number,
-                raw,
-                f'the {label} starts with "{text[0]}": it looks like a spreadsheet formula, '
-                "not a payment",
-            )
     currency = _cell(row, mapping.currency_column).upper()
     if currency and currency != "GBP":
         return RejectedLine(
@@ -157,7 +155,23 @@ def _row(
         narrative=clean_text(texts["narrative"], 300),
         payer_name=clean_text(texts["payer name"], 200),
         channel_code=mapping.channel_code or "BANK",
+        identity=_identity(format_name, row, mapping),
     )
+
+
+def _identity(format_name: str, row: list[str], mapping: CsvMappingSpec) -> str:
+    columns = (
+        mapping.date_column,
+        mapping.amount_column,
+        mapping.credit_column,
+        mapping.debit_column,
+        mapping.reference_column,
+        mapping.narrative_column,
+        mapping.payer_name_column,
+        mapping.currency_column,
+    )
+    # The cells joined by a character no cell holds once read (csv gives no NULs back).
+    return f"{format_name}:" + "\x1f".join(_cell(row, column) for column in columns)
 
 
 def _amount(row: list[str], mapping: CsvMappingSpec) -> int | str:

@@ -1,9 +1,11 @@
 """What every payment-file format yields: payment records, and lines it could not read.
 
 Formats are plain Python (no Django): each streams a binary file object and yields, line by
-line, either a `PaymentRecord` or a `RejectedLine` saying why the line was not read. A bad line
-never stops the lines after it. Only a problem with the whole file (it is empty, another
-format, in the wrong encoding, an XML bomb) raises `FileRefused`, and then nothing is imported.
+line, either a `PaymentRecord` or a `RejectedLine` saying why the line was not read, and (for
+formats whose files check themselves: a trailer, control totals, balances) one `FileTotals`
+after the last line. A bad line never stops the lines after it. Only a problem with the whole
+file (it is empty, another format, in the wrong encoding, an XML bomb) raises `FileRefused`,
+and then nothing is imported.
 """
 
 import datetime
@@ -21,7 +23,6 @@ MAX_RAW_LENGTH = 500
 MAX_REFERENCE_LENGTH = 50
 MAX_NARRATIVE_LENGTH = 300
 MAX_PAYER_NAME_LENGTH = 200
-FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
 
 
 @dataclass(slots=True)
@@ -89,6 +90,9 @@ class ReadOptions:
 
     mapping: "CsvMappingSpec | None" = None
     default_date: datetime.date | None = None
+    # A bank statement read for reconciliation, which matches the bank's own movements: a
+    # camt.053 entry that batches several payments stays one line, at the entry's amount.
+    one_line_per_entry: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ next chunk (income.imports.reader): Python's reading and PostgreSQL's posting ov
 step is per line, so chunks change nothing of what lands where.
 
 It is one transaction: a crash or a killed worker leaves nothing, and the task runs again.
+A file whose own totals disagree with its lines rolls it back and is held for a decision
+(income.imports.damaged).
 """
 
 import logging
@@ -28,6 +30,7 @@ from django.utils import timezone
 from income.accounts import clearing_account, fund_account, suspense_account
 from income.formats.records import FileRefused, ReadOptions
 from income.formats.registry import get_format
+from income.imports.damaged import FileDamaged, check_file_totals, hold_damaged
 from income.imports.progress import ProgressReporter
 from income.imports.reader import ChunkReader, StagingChunk
 from income.imports.reference_matching import FundMatcher
@@ -242,6 +245,8 @@ def _run_import(batch_id: int) -> ImportBatch:
         # What is left for the commit: the few deferrable foreign keys still checked row by
         # row (the suspended lines' receipts, the batch's lines), and flushing the WAL.
         logger.info("import %s: commit %.2fs", batch_id, time.perf_counter() - committing)
+    except FileDamaged as damaged:  # everything it posted has rolled back
+        hold_damaged(batch, damaged, user)
     except FileRefused as refusal:
         _finish(batch, ImportStatus.REFUSED, str(refusal))
     except Exception as error:
@@ -341,6 +346,13 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
             )
             waited = time.perf_counter()
         timings["waiting for lines"] += time.perf_counter() - waited
+        check_file_totals(
+            batch,
+            reader.file_totals,
+            lines_read=reader.lines_read,
+            rejected_count=reader.rejected_count,
+            totals=totals,
+        )
         if reader.rejected_count:
             with cursor.cursor.copy(
                 "COPY income_importrejectedline (batch_id, line_number, content, reason) FROM STDIN"

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from income.formats.records import PaymentRecord, ReadOptions, RejectedLine
+from income.formats.records import FileTotals, PaymentRecord, ReadOptions, RejectedLine
 from income.formats.registry import read_file
 from income.imports.reference_matching import FundMatcher
 
@@ -88,6 +88,8 @@ class ChunkReader:
         self.matcher = matcher
         self.lines_read = 0
         self.rejected_count = 0
+        # What the file says of itself, if its format says anything (after its last line).
+        self.file_totals: FileTotals | None = None
         # Closed on exit, with the thread.
         self.rejected: IO[str] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
             max_size=8 * 1024 * 1024, mode="w+"
@@ -174,6 +176,9 @@ class ChunkReader:
         self._wait_for_turn(0)
         with open(self.path, "rb") as stream:
             for item in read_file(self.format_name, stream, options=self.options):
+                if isinstance(item, FileTotals):
+                    self.file_totals = item
+                    continue
                 lines_read += 1
                 if isinstance(item, RejectedLine):
                     rejected_count += 1

@@ -17,10 +17,15 @@ class ImportStatus(models.TextChoices):
     REFUSED = "refused", "Refused"
     FAILED = "failed", "Stopped: nothing imported"
     REVERSED = "reversed", "Reversed"
+    # The file's own checks failed (its trailer, control totals or balances): nothing is
+    # posted until someone allowed to decides to import it anyway, or cancels it.
+    HELD = "held", "Held: the file is damaged"
+    CANCELLED = "cancelled", "Cancelled: nothing imported"
 
 
-# A file refused or stopped may be uploaded again; one imported (or reversed) may not.
-RETRYABLE_STATUSES = (ImportStatus.REFUSED, ImportStatus.FAILED)
+# A file refused, stopped or cancelled may be uploaded again; one imported (or reversed) or
+# held (waiting for a decision) may not.
+RETRYABLE_STATUSES = (ImportStatus.REFUSED, ImportStatus.FAILED, ImportStatus.CANCELLED)
 
 
 class CsvMapping(models.Model):
@@ -124,6 +129,16 @@ class ImportBatch(models.Model):
     suspense_pence = models.BigIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
     fund_totals = models.JSONField(default=list)
+    # The file's own checks that failed (income.formats.records.FileTotals), each in words
+    # showing both totals: the file is damaged, and its import held. What the file holds
+    # (lines, money in and out) is kept beside them for whoever decides.
+    problems = models.JSONField(default=list, blank=True)
+    held_summary = models.JSONField(default=dict, blank=True)
+    # Someone allowed to decided: import the damaged file anyway, or cancel it; who, why, when.
+    import_anyway = models.BooleanField(default=False)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by_email = models.CharField(max_length=254, blank=True)
+    decision_reason = models.TextField(blank=True)
     adjustment_journal = models.OneToOneField(
         Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -142,10 +157,10 @@ class ImportBatch(models.Model):
     class Meta:
         ordering = ["-uploaded_at", "-id"]
         constraints = [
-            # The same file is imported once (unless it was refused or stopped).
+            # The same file is imported once (unless it was refused, stopped or cancelled).
             models.UniqueConstraint(
                 fields=["sha256"],
-                condition=~models.Q(status__in=["refused", "failed"]),
+                condition=~models.Q(status__in=["refused", "failed", "cancelled"]),
                 name="a_file_is_imported_once",
             ),
         ]

@@ -17,6 +17,7 @@ from income.actions.imports import (
 )
 from income.csv_cells import neutralise
 from income.formats.registry import FORMATS
+from income.imports.damaged import first_lines
 from income.imports.forms import (
     CONDITION_ROWS,
     ArudForm,
@@ -25,6 +26,7 @@ from income.imports.forms import (
     ReverseImportForm,
     UploadForm,
 )
+from income.imports.held_forms import CancelHeldImportForm, ImportAnywayForm
 from income.imports.rules_sql import FIELD_CHOICES, OPERATOR_CHOICES
 from income.imports.storage import stored_path
 from income.models import (
@@ -94,6 +96,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "shown_lines": SHOWN_LINES,
         "may_reverse": _may(request, Capability.IMPORT_FILES)
         and batch.status == ImportStatus.COMPLETED,
+        **_held_context(request, batch),
     }
     response = render(request, "income/imports/detail.html", context)
     if refreshing:
@@ -275,6 +278,19 @@ def returned_debits(request: HttpRequest) -> HttpResponse:
             "may_import": _may(request, Capability.IMPORT_FILES),
         },
     )
+
+
+def _held_context(request: HttpRequest, batch: ImportBatch) -> dict:
+    """A held (damaged) file's first lines as read, and the forms to decide it."""
+    if batch.status != ImportStatus.HELD:
+        return {}
+    may_decide = _may(request, Capability.REVIEW_IMPORT_EXCEPTIONS)
+    return {
+        "held_lines": first_lines(batch, SHOWN_LINES),
+        "may_decide": may_decide,
+        "anyway_form": ImportAnywayForm() if may_decide else None,
+        "cancel_form": CancelHeldImportForm() if may_decide else None,
+    }
 
 
 def _may(request: HttpRequest, capability: Capability) -> bool:

@@ -12,6 +12,7 @@ from income.formats import allpay, bacs_standard18
 from income.formats.records import (
     CsvMappingSpec,
     FileRefused,
+    FileTotals,
     PaymentRecord,
     ReadOptions,
     RejectedLine,
@@ -33,6 +34,14 @@ def _read(name: str, data: bytes, **options) -> tuple[list[PaymentRecord], list[
     records = [item for item in items if isinstance(item, PaymentRecord)]
     rejected = [item for item in items if isinstance(item, RejectedLine)]
     return records, rejected
+
+
+def _totals(name: str, data: bytes, **options) -> FileTotals:
+    """The file's own totals: yielded once, after its last line."""
+    items = list(read_file(name, io.BytesIO(data), options=ReadOptions(**options)))
+    assert [type(item) for item in items].count(FileTotals) == 1
+    assert isinstance(items[-1], FileTotals)
+    return items[-1]
 
 
 def _line(reference: str, pence: int, letter: str = "P", narrative: str = "") -> str:
@@ -90,30 +99,53 @@ def test_allpay_bad_lines_are_listed_with_reasons_and_the_good_ones_still_read()
     ]
 
 
-def test_allpay_trailer_totals_must_agree():
+def test_allpay_trailer_totals_must_agree_and_the_trailer_is_no_rejected_line():
     data = _allpay([_line("12345678", 1000), _line("12345679", 2000)], total=3100, count=3)
     records, rejected = _read("allpay", data)
     assert len(records) == 2
-    assert [(r.line_number, r.reason) for r in rejected] == [
-        (
-            5,
-            "Total Transactions says 3 but the file has 2 transaction lines: lines are "
-            "missing or extra",
-        ),
-        (4, "Total Amount says £31.00 but the transaction lines add up to £30.00"),
+    assert rejected == []
+    assert _totals("allpay", data).problems == [
+        "Total Transactions says 3 but the file has 2 transaction lines: lines are missing or "
+        "extra.",
+        "Total Amount says £31.00 but the transaction lines add up to £30.00.",
+    ]
+
+
+def test_an_allpay_trailer_one_penny_out_is_a_problem_showing_both_totals():
+    lines = [_line("12345678", 1000), _line("12345679", 2001)]
+    assert _totals("allpay", _allpay(lines, total=3001, count=2)).problems == []
+    assert _totals("allpay", _allpay(lines, total=3000, count=2)).problems == [
+        "Total Amount says £30.00 but the transaction lines add up to £30.01."
     ]
 
 
 def test_a_truncated_allpay_file_is_said_to_be_truncated():
-    records, rejected = _read("allpay", _allpay([_line("12345678", 1000)]))
+    data = _allpay([_line("12345678", 1000)])
+    records, rejected = _read("allpay", data)
     assert len(records) == 1
-    assert [(r.line_number, r.reason) for r in rejected] == [
-        (
-            2,
-            "the file ends without its Total Amount and Total Transactions line: it may be "
-            "truncated, so check with allpay that every payment arrived",
-        )
+    assert rejected == []
+    assert _totals("allpay", data).problems == [
+        "The file ends without its Total Amount and Total Transactions line: it may be cut "
+        "short. It has 1 transaction line adding up to £10.00; check with allpay that every "
+        "payment arrived."
     ]
+
+
+def test_an_allpay_line_with_a_minus_sign_is_money_taken_back_not_a_rejected_line():
+    data = _allpay(
+        [_line("12345678", 1000), _line("87654321", -250, "P"), _line("11111111", -100, "C")],
+        total=1000 - 250 - 100,
+        count=3,
+    )
+    assert data.splitlines()[1][23:32] == b"    -2.50"
+    records, rejected = _read("allpay", data)
+    assert rejected == []
+    assert [(r.reference, r.amount_pence, r.channel_code) for r in records] == [
+        ("12345678", 1000, "ALLPAY-PO"),
+        ("87654321", -250, "ALLPAY-PO"),
+        ("11111111", -100, "ALLPAY-ADJ"),
+    ]
+    assert _totals("allpay", data).problems == []
 
 
 def test_wrong_encoding_empty_and_other_formats_are_refused_with_a_message():
@@ -258,15 +290,26 @@ def test_bank_csv_with_separate_money_in_and_out_columns_and_formula_cells():
         b"22/11/2026,BAD AMOUNT,abc,,1\r\n"
     )
     records, rejected = _read("bank_csv", data, mapping=BANK_MAPPING)
+    # A cell that looks like a formula is the line's text like any other: the money is kept.
     assert [(r.line_number, r.amount_pence, r.reference) for r in records] == [
         (2, 4250, "50000004"),
         (3, -1000, "12345678"),
+        (4, 100_000, '=HYPERLINK("http://evil")'),
     ]
     assert [(r.line_number, r.reason) for r in rejected] == [
-        (4, 'the reference starts with "=": it looks like a spreadsheet formula, not a payment'),
         (5, 'the date "32/11/2026" is not a real date written as the mapping says (%d/%m/%Y)'),
         (6, 'the money in "abc" is not a number of pounds and pence'),
     ]
+
+
+def test_a_csv_payer_that_looks_like_a_formula_is_imported_as_written():
+    mapping = CsvMappingSpec(
+        date_column=1, amount_column=2, reference_column=3, payer_name_column=4
+    )
+    data = b"Date,Amount,Ref,Payer\r\n20/11/2026,12.00,PCN000001,=SUM(1)\r\n"
+    records, rejected = _read("bank_csv", data, mapping=mapping)
+    assert rejected == []
+    assert [(r.payer_name, r.amount_pence) for r in records] == [("=SUM(1)", 1200)]
 
 
 def test_generic_csv_needs_a_mapping():
@@ -280,7 +323,9 @@ def test_generic_csv_needs_a_mapping():
 def test_no_bytes_make_a_parser_crash(name, data):
     try:
         for item in read_file(name, io.BytesIO(data), options=ReadOptions(mapping=BANK_MAPPING)):
-            assert isinstance(item, PaymentRecord | RejectedLine)
+            assert isinstance(item, PaymentRecord | RejectedLine | FileTotals)
+            if isinstance(item, FileTotals):
+                assert all(problem.strip() for problem in item.problems)
     except FileRefused as refusal:
         assert str(refusal)
 

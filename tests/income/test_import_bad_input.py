@@ -78,29 +78,6 @@ def accounted_once(batch: ImportBatch) -> None:
 
 BAD_ALLPAY = [
     pytest.param(
-        [good(1), good(2)],
-        {"trailer": False},
-        (3, "the file ends without its Total Amount and Total Transactions line: it may be "
-            "truncated, so check with allpay that every payment arrived"),
-        2,
-        id="truncated",
-    ),
-    pytest.param(
-        [good(1), good(2)],
-        {"total": 2_500, "count": 2},
-        (4, "Total Amount says £25.00 but the transaction lines add up to £20.00"),
-        2,
-        id="wrong trailer amount",
-    ),
-    pytest.param(
-        [good(1), good(2)],
-        {"total": 2_000, "count": 5},
-        (5, "Total Transactions says 5 but the file has 2 transaction lines: lines are "
-            "missing or extra"),
-        2,
-        id="wrong trailer count",
-    ),
-    pytest.param(
         [good(1), good(2) + "   "  + "X", good(3)],
         {"total": 3_000, "count": 3},
         (2, "the line is 47 characters long; allpay transaction lines are 43"),
@@ -143,6 +120,43 @@ def test_a_bad_allpay_line_is_listed_and_the_good_ones_imported(
     with pytest.raises(ValidationError, match="already imported"):
         run(council_a, content)
     assert (Journal.objects.count(), Posting.objects.count()) == (journals, postings)
+
+
+DAMAGED_ALLPAY = [
+    pytest.param(
+        {"trailer": False},
+        "The file ends without its Total Amount and Total Transactions line: it may be cut "
+        "short. It has 2 transaction lines adding up to £20.00; check with allpay that every "
+        "payment arrived.",
+        id="truncated",
+    ),
+    pytest.param(
+        {"total": 2_500, "count": 2},
+        "Total Amount says £25.00 but the transaction lines add up to £20.00.",
+        id="wrong trailer amount",
+    ),
+    pytest.param(
+        {"total": 2_000, "count": 5},
+        "Total Transactions says 5 but the file has 2 transaction lines: lines are missing or "
+        "extra.",
+        id="wrong trailer count",
+    ),
+]
+
+
+@pytest.mark.parametrize(("trailer", "problem"), DAMAGED_ALLPAY)
+def test_an_allpay_file_whose_trailer_disagrees_is_held_not_imported(
+    council_a, parking, trailer, problem
+):
+    journals, postings = Journal.objects.count(), Posting.objects.count()
+    batch = run(council_a, allpay_file([good(1), good(2)], **trailer))
+
+    assert batch.status == ImportStatus.HELD
+    assert batch.problems == [problem]
+    # The trailer is not a rejected line, and nothing of the file is posted.
+    assert not batch.rejected.exists()
+    assert (Journal.objects.count(), Posting.objects.count()) == (journals, postings)
+    assert not Receipt.objects.filter(import_batch=batch).exists()
 
 
 REFUSED = [
@@ -209,27 +223,38 @@ def test_a_file_of_only_blank_lines_is_refused_as_empty(council_a, parking):
     assert batch.message == "The file is empty: there is nothing to import."
 
 
-def test_a_csv_with_formula_cells_imports_the_rest_and_lists_the_formulas(council_a, parking):
+def test_a_csv_with_formula_cells_imports_them_as_the_text_they_are(council_a, parking):
     mapping = CsvMapping.objects.create(
-        name="Bank", date_column=1, narrative_column=2, amount_column=3, reference_column=4
+        name="Bank",
+        date_column=1,
+        narrative_column=2,
+        amount_column=3,
+        reference_column=4,
+        payer_name_column=5,
     )
     content = (
-        b"Date,Details,Amount,Reference\r\n"
-        b"20/11/2026,PAYMENT,10.00,PCN000001\r\n"
-        b'20/11/2026,HACK,5.00,"=HYPERLINK(""http://x"")"\r\n'
-        b"20/11/2026,@SUM(A1),6.00,PCN000002\r\n"
-        b"20/11/2026,RETURNED,-4.00,PCN000001\r\n"
-        b'20/11/2026,"A\\B\tC \\N",7.00,PCN000003\r\n'
+        b"Date,Details,Amount,Reference,Payer\r\n"
+        b"20/11/2026,PAYMENT,10.00,PCN000001,J SMITH\r\n"
+        b'20/11/2026,HACK,5.00,"=HYPERLINK(""http://x"")",\r\n'
+        b"20/11/2026,@SUM(A1),6.00,PCN000002,=SUM(1)\r\n"
+        b"20/11/2026,RETURNED,-4.00,PCN000001,\r\n"
+        b'20/11/2026,"A\\B\tC \\N",7.00,PCN000003,\r\n'
     )
     batch = run(council_a, content, fmt="bank_csv", mapping=mapping)
 
     assert batch.status == ImportStatus.COMPLETED
-    assert [(r.line_number, r.reason) for r in batch.rejected.all()] == [
-        (3, 'the reference starts with "=": it looks like a spreadsheet formula, not a payment'),
-        (4, 'the narrative starts with "@": it looks like a spreadsheet formula, not a payment'),
-    ]
-    assert (batch.receipts_created, batch.adjustments_count, batch.adjustments_pence) == (2, 1, 400)
-    assert Receipt.objects.get(idempotency_key=f"file:{batch.sha256}:6").narrative == "A\\B C \\N"
+    # A payer called "=SUM(1)" paid: the money is kept, not turned away.
+    assert not batch.rejected.exists()
+    assert (batch.receipts_created, batch.adjustments_count, batch.adjustments_pence) == (4, 1, 400)
+    sums = Receipt.objects.get(import_batch=batch, payer_name="=SUM(1)")
+    assert (sums.amount_pence, sums.payer_reference, sums.narrative) == (
+        600,
+        "PCN000002",
+        "@SUM(A1)",
+    )
+    hack = Receipt.objects.get(import_batch=batch, amount_pence=500)
+    assert hack.payer_reference == '=HYPERLINK("http://x")'
+    assert Receipt.objects.get(import_batch=batch, amount_pence=700).narrative == "A\\B C \\N"
     accounted_once(batch)
 
 

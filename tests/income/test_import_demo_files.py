@@ -27,7 +27,7 @@ def _files_in_tmp(settings, tmp_path):
         ("bacs18.txt", "bacs18", (13, 0, 1, 1)),
         ("camt053.xml", "camt053", (9, 1, 0, 1)),
         ("mt940.sta", "mt940", (8, 1, 0, 0)),
-        ("bank.csv", "bank_csv", (10, 1, 0, 2)),
+        ("bank.csv", "bank_csv", (11, 1, 1, 1)),
     ],
 )
 def test_each_demo_file_imports(council_a, ledger, name, fmt, expected):

@@ -29,8 +29,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from income.formats.records import PaymentRecord, ReadOptions, RejectedLine
+from income.formats.records import FileTotals, PaymentRecord, ReadOptions, RejectedLine
 from income.formats.registry import read_file
+from income.imports.line_keys import LineKeys
 from income.imports.reference_matching import FundMatcher
 
 FIRST_CHUNK_LINES = 10_000
@@ -88,6 +89,8 @@ class ChunkReader:
         self.matcher = matcher
         self.lines_read = 0
         self.rejected_count = 0
+        # What the file says of itself, if its format says anything (after its last line).
+        self.file_totals: FileTotals | None = None
         # Closed on exit, with the thread.
         self.rejected: IO[str] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
             max_size=8 * 1024 * 1024, mode="w+"
@@ -171,9 +174,13 @@ class ChunkReader:
         pending: list[str] = []
         size = FIRST_CHUNK_LINES
         handed_over = 0
+        line_key = LineKeys().key
         self._wait_for_turn(0)
         with open(self.path, "rb") as stream:
             for item in read_file(self.format_name, stream, options=self.options):
+                if isinstance(item, FileTotals):
+                    self.file_totals = item
+                    continue
                 lines_read += 1
                 if isinstance(item, RejectedLine):
                     rejected_count += 1
@@ -201,7 +208,8 @@ class ChunkReader:
                         f"{item.payer_name.translate(escapes)}\t"
                         f"{item.channel_code.translate(escapes)}\t{channel_id}\t"
                         f"{NULL if fund_id is None else fund_id}\t"
-                        f"{NULL if reason is None else reason.translate(escapes)}\n"
+                        f"{NULL if reason is None else reason.translate(escapes)}\t"
+                        f"{line_key(item).translate(escapes)}\n"
                     )
                     rows += 1
                     if len(pending) >= BLOCK_ROWS:

@@ -21,6 +21,7 @@ from income.models.govuk_pay import (
     WebhookOutcome,
 )
 from income.models.imports import (
+    NOT_BLOCKING_STATUSES,
     RETRYABLE_STATUSES,
     CsvMapping,
     ImportAdjustment,
@@ -33,6 +34,7 @@ from income.models.imports import (
     ReturnedDebitStatus,
 )
 from income.models.ledger import Account, AccountKind, Journal, JournalKind, Posting
+from income.models.possible_duplicate import PossibleDuplicate, PossibleDuplicateStatus
 from income.models.receipt import Receipt, ReceiptStatus
 from income.models.reconciliation import (
     BankStatement,
@@ -46,6 +48,7 @@ from income.models.vat import VatCode
 from income.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
+    "NOT_BLOCKING_STATUSES",
     "RETRYABLE_STATUSES",
     "Account",
     "AccountKind",
@@ -81,6 +84,8 @@ __all__ = [
     "OverpaymentHandling",
     "PaymentOrigin",
     "PaymentStatus",
+    "PossibleDuplicate",
+    "PossibleDuplicateStatus",
     "Posting",
     "Receipt",
     "ReceiptStatus",

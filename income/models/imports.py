@@ -19,8 +19,10 @@ class ImportStatus(models.TextChoices):
     REVERSED = "reversed", "Reversed"
 
 
-# A file refused or stopped may be uploaded again; one imported (or reversed) may not.
+# A file refused or stopped may be uploaded again; one imported may not.
 RETRYABLE_STATUSES = (ImportStatus.REFUSED, ImportStatus.FAILED)
+# Nor may an import reversed block its file: a council that fixed a rule imports it again.
+NOT_BLOCKING_STATUSES = (*RETRYABLE_STATUSES, ImportStatus.REVERSED)
 
 
 class CsvMapping(models.Model):
@@ -99,7 +101,12 @@ class ImportBatch(models.Model):
     """One uploaded payment file and what became of each of its lines."""
 
     file_name = models.CharField(max_length=255)
+    # The bytes as uploaded (where the file is stored), and the content whatever its line
+    # endings and trailing blank lines (what says it is the same file as another).
     sha256 = models.CharField(max_length=64)
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    # The statement a bank may send again under a new creation time (camt.053, MT940).
+    statement_id = models.CharField(max_length=300, blank=True)
     size_bytes = models.BigIntegerField()
     format = models.CharField(max_length=30)
     mapping = models.ForeignKey(
@@ -123,6 +130,9 @@ class ImportBatch(models.Model):
     suspense_count = models.PositiveIntegerField(default=0)
     suspense_pence = models.BigIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
+    # Lines an earlier import already brought in, held back (income.models.possible_duplicate).
+    duplicates_count = models.PositiveIntegerField(default=0)
+    duplicates_pence = models.BigIntegerField(default=0)
     fund_totals = models.JSONField(default=list)
     adjustment_journal = models.OneToOneField(
         Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -142,11 +152,17 @@ class ImportBatch(models.Model):
     class Meta:
         ordering = ["-uploaded_at", "-id"]
         constraints = [
-            # The same file is imported once (unless it was refused or stopped).
+            # The same file is imported once (unless it was refused, stopped or reversed).
             models.UniqueConstraint(
-                fields=["sha256"],
-                condition=~models.Q(status__in=["refused", "failed"]),
+                fields=["content_sha256"],
+                condition=~models.Q(status__in=["refused", "failed", "reversed"]),
                 name="a_file_is_imported_once",
+            ),
+            models.UniqueConstraint(
+                fields=["statement_id"],
+                condition=~models.Q(statement_id="")
+                & ~models.Q(status__in=["refused", "failed", "reversed"]),
+                name="a_statement_is_imported_once",
             ),
         ]
 
@@ -169,7 +185,12 @@ class ImportBatch(models.Model):
 
     @property
     def lines_accounted(self) -> int:
-        return self.receipts_created + self.adjustments_count + self.rejected_count
+        return (
+            self.receipts_created
+            + self.adjustments_count
+            + self.rejected_count
+            + self.duplicates_count
+        )
 
 
 class ImportRejectedLine(models.Model):

@@ -62,12 +62,9 @@ def run(council, content: bytes, *, fmt="allpay", user=None, **kwargs) -> Import
 
 def accounted_once(batch: ImportBatch) -> None:
     """Every line is exactly one of: a receipt, money taken back, a rejected line."""
-    receipt_lines = [
-        int(key.rsplit(":", 1)[1])
-        for key in Receipt.objects.filter(import_batch=batch).values_list(
-            "idempotency_key", flat=True
-        )
-    ]
+    receipt_lines = list(
+        Receipt.objects.filter(import_batch=batch).values_list("import_line_number", flat=True)
+    )
     adjusted = list(
         ImportAdjustment.objects.filter(batch=batch).values_list("line_number", flat=True)
     )
@@ -229,7 +226,7 @@ def test_a_csv_with_formula_cells_imports_the_rest_and_lists_the_formulas(counci
         (4, 'the narrative starts with "@": it looks like a spreadsheet formula, not a payment'),
     ]
     assert (batch.receipts_created, batch.adjustments_count, batch.adjustments_pence) == (2, 1, 400)
-    assert Receipt.objects.get(idempotency_key=f"file:{batch.sha256}:6").narrative == "A\\B C \\N"
+    assert Receipt.objects.get(import_batch=batch, import_line_number=6).narrative == "A\\B C \\N"
     accounted_once(batch)
 
 

@@ -11,10 +11,17 @@
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from income.formats.records import FileRefused, FileTotals
-from income.models import NOT_BLOCKING_STATUSES, ImportBatch
+from income.models import (
+    NOT_BLOCKING_STATUSES,
+    ImportBatch,
+    ImportStatus,
+    PossibleDuplicate,
+    PossibleDuplicateStatus,
+)
 
 # One index probe per line, by the receipt table's unique index on idempotency_key: the
 # LATERAL subquery with LIMIT cannot be turned into a hash or merge join, which for a chunk
@@ -94,3 +101,26 @@ def check_statement_is_new(batch: ImportBatch, totals: FileTotals | None) -> str
             "never imported twice."
         )
     return statement_id
+
+
+def waiting_possible_duplicates() -> QuerySet[PossibleDuplicate]:
+    """Held lines still to decide (those of an import since reversed no longer can be)."""
+    return PossibleDuplicate.objects.filter(
+        status=PossibleDuplicateStatus.HELD, batch__status=ImportStatus.COMPLETED
+    )
+
+
+def earlier_reversed_imports(batch: ImportBatch) -> QuerySet[ImportBatch]:
+    """Earlier imports of the same file that were reversed (which is why it could be
+    imported again)."""
+    if not batch.content_sha256:
+        return ImportBatch.objects.none()
+    return (
+        ImportBatch.objects.filter(
+            content_sha256=batch.content_sha256,
+            status=ImportStatus.REVERSED,
+            uploaded_at__lte=batch.uploaded_at,
+        )
+        .exclude(pk=batch.pk)
+        .order_by("uploaded_at")
+    )

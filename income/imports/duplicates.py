@@ -8,6 +8,8 @@
   as the same file is refused.
 """
 
+import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
@@ -23,18 +25,41 @@ from income.models import (
     PossibleDuplicateStatus,
 )
 
-# One index probe per line, by the receipt table's unique index on idempotency_key: the
-# LATERAL subquery with LIMIT cannot be turned into a hash or merge join, which for a chunk
-# of 100,000 lines the planner might otherwise choose, reading all of a table of millions.
-# Only lines that would make a receipt (money arriving) are looked up.
+# The chunk's channels and days that an earlier import brought lines in for, registering the
+# others as this import's (the SELECT does not see the rows its own WITH inserts). Nearly
+# every file is of new days: then this is all the check costs, a statement of a few rows.
+EARLIER_DAYS = """
+WITH days AS (
+    SELECT * FROM unnest(%(codes)s::text[], %(days)s::date[]) AS day(channel_code, received_on)
+), registered AS (
+    INSERT INTO income_importedday (channel_code, received_on, first_batch_id)
+    SELECT channel_code, received_on, %(batch_id)s FROM days
+    ON CONFLICT (channel_code, received_on) DO NOTHING
+    RETURNING 1
+)
+SELECT days.channel_code, days.received_on
+FROM days
+JOIN income_importedday known
+    ON known.channel_code = days.channel_code AND known.received_on = days.received_on
+WHERE known.first_batch_id <> %(batch_id)s
+"""
+# The lines of those days: one index probe each, by the receipt table's unique index on
+# idempotency_key. The LATERAL subquery with LIMIT stays a probe per line (a plain EXISTS
+# may become a hash join reading all of a receipt table of millions), and the MATERIALIZED
+# lines are chosen before any probe.
 HOLD_ALREADY_IMPORTED = """
-WITH found AS (
-    SELECT s.ctid AS row_id, earlier.id AS earlier_receipt_id
+WITH candidates AS MATERIALIZED (
+    SELECT s.ctid AS row_id, s.line_key
     FROM import_staging s
-    CROSS JOIN LATERAL (
-        SELECT r.id FROM income_receipt r WHERE r.idempotency_key = s.line_key LIMIT 1
-    ) AS earlier
+    JOIN unnest(%(codes)s::text[], %(days)s::date[]) AS day(channel_code, received_on)
+        ON day.channel_code = s.channel_code AND day.received_on = s.received_on
     WHERE s.amount_pence > 0
+), found AS MATERIALIZED (
+    SELECT c.row_id, earlier.id AS earlier_receipt_id
+    FROM candidates c
+    CROSS JOIN LATERAL (
+        SELECT r.id FROM income_receipt r WHERE r.idempotency_key = c.line_key LIMIT 1
+    ) AS earlier
 ), held AS (
     DELETE FROM import_staging s USING found
     WHERE s.ctid = found.row_id
@@ -53,16 +78,40 @@ SELECT count(*) FROM saved
 """
 
 
-def hold_already_imported(cursor: Any, params: dict) -> int:
+def hold_already_imported(
+    cursor: Any, params: dict, days: Iterable[tuple[str, datetime.date]]
+) -> int:
     """Move the staged lines an earlier import brought in to the possible duplicates;
-    returns how many."""
+    returns how many. `days`: the chunk's channels and days."""
+    chunk_days = sorted(days)
+    if not chunk_days:
+        return 0
     # Two imports of one council take turns from here to their commit: each sees the lines
     # the other brought in (two overlapping files uploaded together must not both post the
     # lines they share). Taken again for each chunk, which costs nothing once held.
     cursor.execute(
         "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:import-lines"]
     )
-    cursor.execute(HOLD_ALREADY_IMPORTED, {"batch_id": params["batch_id"]})
+    batch_id = params["batch_id"]
+    cursor.execute(
+        EARLIER_DAYS,
+        {
+            "codes": [code for code, _ in chunk_days],
+            "days": [day for _, day in chunk_days],
+            "batch_id": batch_id,
+        },
+    )
+    earlier = cursor.fetchall()
+    if not earlier:
+        return 0
+    cursor.execute(
+        HOLD_ALREADY_IMPORTED,
+        {
+            "codes": [code for code, _ in earlier],
+            "days": [day for _, day in earlier],
+            "batch_id": batch_id,
+        },
+    )
     return cursor.fetchone()[0]
 
 

@@ -435,7 +435,7 @@ def _post_chunk(
         cursor.execute("ANALYZE import_staging")
     timings["staging"] += time.perf_counter() - began
     began = time.perf_counter()
-    held = hold_already_imported(cursor, params)
+    held = hold_already_imported(cursor, params, chunk.days)
     timings["already imported"] += time.perf_counter() - began
     began = time.perf_counter()
     for rule in rules:

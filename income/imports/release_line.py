@@ -72,7 +72,13 @@ def post_released_line(line: PossibleDuplicate, user: User | None) -> Receipt:
         pipeline._post_chunk(
             cursor,
             _NoNextChunk(),  # type: ignore[arg-type]
-            StagingChunk(blocks=[row], rows=1, lines_read=1, bytes_read=0),
+            StagingChunk(
+                blocks=[row],
+                rows=1,
+                lines_read=1,
+                bytes_read=0,
+                days=frozenset({(channel.code, line.received_on)}),
+            ),
             rules,
             matcher,
             allocate,

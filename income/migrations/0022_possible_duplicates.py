@@ -1,5 +1,6 @@
 """Issue 13, money you can trust: a line an earlier import brought in is held as a possible
-duplicate; the same file is known whatever its line endings (content_sha256) and the same
+duplicate (asking only of the channels' days an earlier import brought lines in for,
+income_importedday); the same file is known whatever its line endings (content_sha256) and the same
 bank statement whatever its creation time (statement_id); a reversed import no longer blocks
 its file. Existing imports keep their digest as their content's (what they were compared by)."""
 
@@ -152,5 +153,26 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(
                 fields=("batch", "line_number"), name="a_line_is_held_once_per_import"
             ),
+        ),
+        migrations.CreateModel(
+            name="ImportedDay",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel_code", models.CharField(max_length=20)),
+                ("received_on", models.DateField()),
+                ("first_batch_id", models.BigIntegerField()),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("channel_code", "received_on"), name="one_row_per_imported_day"
+                    )
+                ],
+            },
         ),
     ]

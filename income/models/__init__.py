@@ -20,6 +20,7 @@ from income.models.govuk_pay import (
     PaymentStatus,
     WebhookOutcome,
 )
+from income.models.imported_day import ImportedDay
 from income.models.imports import (
     NOT_BLOCKING_STATUSES,
     RETRYABLE_STATUSES,
@@ -78,6 +79,7 @@ __all__ = [
     "ImportRule",
     "ImportStatus",
     "ImportSuspendedLine",
+    "ImportedDay",
     "Journal",
     "JournalKind",
     "MatchKind",

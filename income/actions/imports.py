@@ -17,7 +17,7 @@ from income.formats.registry import get_format
 from income.imports.rules_sql import Condition
 from income.imports.storage import store_upload
 from income.models import (
-    RETRYABLE_STATUSES,
+    NOT_BLOCKING_STATUSES,
     CsvMapping,
     ImportBatch,
     ImportRule,
@@ -42,10 +42,12 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):,.1f} MB"
 
 
-def _already_imported(sha256: str) -> ImportBatch | None:
+def _already_imported(content_sha256: str) -> ImportBatch | None:
+    """The import of the same content (line endings and trailing blank lines aside) that
+    stands: one refused, stopped or reversed does not block the file."""
     return (
-        ImportBatch.objects.filter(sha256=sha256)
-        .exclude(status__in=RETRYABLE_STATUSES)
+        ImportBatch.objects.filter(content_sha256=content_sha256)
+        .exclude(status__in=NOT_BLOCKING_STATUSES)
         .order_by("uploaded_at")
         .first()
     )
@@ -54,10 +56,9 @@ def _already_imported(sha256: str) -> ImportBatch | None:
 def _duplicate_message(first: ImportBatch) -> str:
     when = timezone.localtime(first.uploaded_at)
     who = f" by {first.uploaded_by_email}" if first.uploaded_by_email else ""
-    reversed_note = " (and later reversed)" if first.status == ImportStatus.REVERSED else ""
     return (
         f"This file was already imported on {when:%-d %B %Y at %H:%M}{who} as import "
-        f"{first.pk} ({first.file_name}){reversed_note}. The same file is never imported twice."
+        f"{first.pk} ({first.file_name}). The same file is never imported twice."
     )
 
 
@@ -88,8 +89,8 @@ def upload_import(
         raise ValidationError(str(refusal)) from None
     if format_module.NEEDS_MAPPING and mapping is None:
         raise ValidationError("Choose the column mapping that says which column holds what.")
-    sha256, size = store_upload(uploaded_file)
-    first = _already_imported(sha256)
+    sha256, size, content_sha256 = store_upload(uploaded_file)
+    first = _already_imported(content_sha256)
     if first is not None:
         raise ValidationError(_duplicate_message(first))
     try:
@@ -97,6 +98,7 @@ def upload_import(
             batch = ImportBatch.objects.create(
                 file_name=(getattr(uploaded_file, "name", "") or "upload")[:255],
                 sha256=sha256,
+                content_sha256=content_sha256,
                 size_bytes=size,
                 format=format_name,
                 mapping=mapping if format_module.NEEDS_MAPPING else None,
@@ -105,7 +107,7 @@ def upload_import(
                 uploaded_by_email=getattr(acting_user, "email", "") or "",
             )
     except IntegrityError:
-        first = _already_imported(sha256)
+        first = _already_imported(content_sha256)
         if first is None:
             raise
         raise ValidationError(_duplicate_message(first)) from None
@@ -135,6 +137,13 @@ UNION ALL
 SELECT %(journal)s, p.account_id, -p.amount_pence, NULL, NULL
 FROM income_posting p
 WHERE p.journal_id = %(adjustments)s
+"""
+
+REVERSED_RECEIPTS = """
+UPDATE income_receipt
+SET status = 'reversed',
+    idempotency_key = 'reversed-import:' || %(batch)s || ':' || idempotency_key
+WHERE import_batch_id = %(batch)s AND status = 'active'
 """
 
 
@@ -181,11 +190,9 @@ def reverse_import(
                 "adjustments": batch.adjustment_journal_id or 0,
             },
         )
-        cursor.execute(
-            "UPDATE income_receipt SET status = 'reversed' "
-            "WHERE import_batch_id = %s AND status = 'active'",
-            [batch.pk],
-        )
+        # The receipts' keys no longer say their lines were imported, so the file (or a
+        # line of it) may be imported again (income.imports.line_keys).
+        cursor.execute(REVERSED_RECEIPTS, {"batch": batch.pk})
         reversed_receipts = cursor.rowcount
     batch.status = ImportStatus.REVERSED
     batch.reversal_journal = journal

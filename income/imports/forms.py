@@ -137,3 +137,13 @@ class ArudForm(GovukForm):
         help_text="BACS's Advice of Unpaid Direct Debits, as downloaded from Bacs Payment "
         "Services.",
     )
+
+
+class DiscardDuplicateForm(GovukForm):
+    reason = forms.CharField(
+        label="Why is the line being discarded?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=500,
+        help_text="For example: the same payment as the earlier receipt, in both files. "
+        "This is kept in the audit log.",
+    )

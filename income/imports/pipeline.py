@@ -2,6 +2,8 @@
 staging table (and the rejected ones, with their reasons, into the batch's list), then
 allocate and post set-wise in SQL:
 
+0. a line an earlier import already brought in (its receipt's key is taken) is held back as
+   a possible duplicate (income.imports.duplicates);
 1. import rules, in order (the first that matches a line applies);
 2. funds' reference rules (matched in Python while streaming, carried into staging), and
    again for lines whose reference an import rule rewrote;
@@ -31,6 +33,7 @@ from income.accounts import clearing_account, fund_account, suspense_account
 from income.formats.records import FileRefused, ReadOptions
 from income.formats.registry import get_format
 from income.imports.damaged import FileDamaged, check_file_totals, hold_damaged
+from income.imports.duplicates import check_statement_is_new, held_totals, hold_already_imported
 from income.imports.progress import ProgressReporter
 from income.imports.reader import ChunkReader, StagingChunk
 from income.imports.reference_matching import FundMatcher
@@ -56,12 +59,13 @@ CREATE TEMP TABLE import_staging (
     reference_reason text,
     rule_id bigint,
     rule_fund_id bigint,
-    reference_changed boolean NOT NULL DEFAULT false
+    reference_changed boolean NOT NULL DEFAULT false,
+    line_key text NOT NULL
 ) ON COMMIT DROP
 """
 STAGING_COLUMNS = (
     "line_number, amount_pence, received_on, reference, narrative, payer_name, channel_code, "
-    "channel_id, reference_fund_id, reference_reason"
+    "channel_id, reference_fund_id, reference_reason, line_key"
 )
 
 # Where each line goes, and why not to its fund if it goes to suspense. The table is made
@@ -93,7 +97,8 @@ SELECT s.line_number, s.amount_pence, s.received_on, s.reference, s.narrative, s
         THEN s.amount_pence - f.max_amount_pence ELSE 0 END AS excess_pence,
     CASE WHEN s.amount_pence > 0 THEN nextval(%s::regclass) END AS journal_id,
     CASE WHEN s.amount_pence > 0 THEN nextval(%s::regclass) END AS receipt_id,
-    CASE WHEN s.amount_pence > 0 THEN nextval('income_receipt_number_seq') END AS number
+    CASE WHEN s.amount_pence > 0 THEN nextval('income_receipt_number_seq') END AS number,
+    s.line_key
 FROM import_staging s
 JOIN income_channel ch ON ch.id = s.channel_id
 JOIN income_account clr ON clr.channel_id = s.channel_id
@@ -117,10 +122,10 @@ FROM import_alloc WHERE amount_pence > 0
 INSERT_RECEIPTS = """
 INSERT INTO income_receipt (id, number, amount_pence, channel_id, received_on, payer_reference,
     payer_name, narrative, idempotency_key, status, created_at, created_by_id, journal_id,
-    import_batch_id)
+    import_batch_id, import_line_number)
 SELECT receipt_id, 'R' || number, amount_pence, channel_id, received_on, left(reference, 50),
-    left(payer_name, 200), left(narrative, 300), 'file:' || %(sha)s || ':' || line_number,
-    'active', now(), %(user_id)s, journal_id, %(batch_id)s
+    left(payer_name, 200), left(narrative, 300), line_key, 'active', now(), %(user_id)s,
+    journal_id, %(batch_id)s, line_number
 FROM import_alloc WHERE amount_pence > 0
 """
 # All of every journal's postings in one statement, as the ledger's balance trigger requires.
@@ -239,6 +244,7 @@ def _run_import(batch_id: int) -> ImportBatch:
                         "receipts_pence",
                         "suspense_count",
                         "rejected_count",
+                        "duplicates_count",
                     )
                 },
             )
@@ -359,6 +365,7 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
             ) as copy:
                 while block := reader.rejected.read(1024 * 1024):
                     copy.write(block)
+        statement_id = check_statement_is_new(batch, reader.file_totals)
         adjustment_journal_id = _post_adjustments(cursor, batch, params)
         cursor.execute(INSERT_ADJUSTMENTS, params)
         cursor.execute("DROP TABLE import_staging, import_alloc, import_taken_back")
@@ -380,6 +387,8 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
         "suspense_pence": suspended_pence,
         "rejected_count": reader.rejected_count,
         "adjustment_journal_id": adjustment_journal_id,
+        "statement_id": statement_id,
+        **held_totals(batch.pk),
         "fund_totals": [
             {"code": names[fund_id].code, "name": names[fund_id].name, "count": c, "pence": p}
             for fund_id, (c, p) in sorted(by_fund.items(), key=lambda i: names[i[0]].code)
@@ -438,14 +447,17 @@ def _post_chunk(
         cursor.execute("ANALYZE import_staging")
     timings["staging"] += time.perf_counter() - began
     began = time.perf_counter()
+    held = hold_already_imported(cursor, params, chunk.days)
+    timings["already imported"] += time.perf_counter() - began
+    began = time.perf_counter()
     for rule in rules:
         code = rule.set_channel.code if rule.set_channel is not None else None
         cursor.execute(*rule_update_sql(rule, code))
     _rematch_rewritten_references(cursor, matcher)
     timings["rules"] += time.perf_counter() - began
     allocated = timed("allocate", *allocate)
-    if allocated != chunk.rows:  # a line without its channel's clearing account: never drop it
-        raise RuntimeError(f"{chunk.rows - allocated} staged lines could not be allocated")
+    if allocated != chunk.rows - held:  # a line without its channel's clearing account
+        raise RuntimeError(f"{chunk.rows - held - allocated} staged lines could not be allocated")
     timed("journals", INSERT_JOURNALS, params)
     # The next chunk is read while the receipts are written: the longest statement, one wait
     # on the server with the interpreter lock free, and nothing of this thread's Python

@@ -22,6 +22,7 @@ file, a bug) is raised in the import's thread at the chunk it happened at.
 """
 
 import contextlib
+import datetime
 import queue
 import tempfile
 import threading
@@ -31,6 +32,7 @@ from typing import IO, Any
 
 from income.formats.records import FileTotals, PaymentRecord, ReadOptions, RejectedLine
 from income.formats.registry import read_file
+from income.imports.line_keys import LineKeys
 from income.imports.reference_matching import FundMatcher
 
 FIRST_CHUNK_LINES = 10_000
@@ -55,6 +57,8 @@ class StagingChunk:
     rows: int
     lines_read: int
     bytes_read: int
+    # The channels and days of its lines (income.imports.duplicates asks of these).
+    days: frozenset[tuple[str, datetime.date]] = frozenset()
 
 
 class _Stopped(Exception):
@@ -171,8 +175,10 @@ class ChunkReader:
         rows = 0
         blocks: list[str] = []
         pending: list[str] = []
+        days: set[tuple[str, datetime.date]] = set()
         size = FIRST_CHUNK_LINES
         handed_over = 0
+        line_key = LineKeys().key
         self._wait_for_turn(0)
         with open(self.path, "rb") as stream:
             for item in read_file(self.format_name, stream, options=self.options):
@@ -196,6 +202,7 @@ class ChunkReader:
                         )
                         continue
                     fund_id, reason = match(item.reference)
+                    days.add((item.channel_code, item.received_on))
                     # COPY's text format, written directly: several times faster than
                     # adapting each value through write_row, for a million lines (and
                     # copy_text's translate inlined, a call saved per value).
@@ -206,21 +213,29 @@ class ChunkReader:
                         f"{item.payer_name.translate(escapes)}\t"
                         f"{item.channel_code.translate(escapes)}\t{channel_id}\t"
                         f"{NULL if fund_id is None else fund_id}\t"
-                        f"{NULL if reason is None else reason.translate(escapes)}\n"
+                        f"{NULL if reason is None else reason.translate(escapes)}\t"
+                        f"{line_key(item).translate(escapes)}\n"
                     )
                     rows += 1
                     if len(pending) >= BLOCK_ROWS:
                         blocks.append("".join(pending))
                         pending.clear()
                         if rows >= size:
-                            self._hand_over(StagingChunk(blocks, rows, lines_read, stream.tell()))
+                            self._hand_over(
+                                StagingChunk(
+                                    blocks, rows, lines_read, stream.tell(), frozenset(days)
+                                )
+                            )
                             blocks, rows = [], 0
+                            days = set()
                             size = min(size * 2, MAX_CHUNK_LINES)
                             handed_over += 1
                             self._wait_for_turn(handed_over)
             if pending:
                 blocks.append("".join(pending))
             if rows:
-                self._hand_over(StagingChunk(blocks, rows, lines_read, stream.tell()))
+                self._hand_over(
+                    StagingChunk(blocks, rows, lines_read, stream.tell(), frozenset(days))
+                )
         self.lines_read = lines_read
         self.rejected_count = rejected_count

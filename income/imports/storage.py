@@ -5,10 +5,12 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from django.conf import settings
 from django.db import connection
+
+from income.imports.content_digest import ContentDigest
 
 CHUNK = 1024 * 1024
 
@@ -24,17 +26,26 @@ def stored_path(sha256: str, schema_name: str | None = None) -> Path:
     return council_folder(schema_name) / sha256
 
 
-def store_upload(chunks: IO[bytes] | object) -> tuple[str, int]:
-    """Copy an upload into the council's folder, hashing as it goes; (sha256, size)."""
+class StoredUpload(NamedTuple):
+    sha256: str
+    size: int
+    # What says it is the same file as another (income.imports.content_digest).
+    content_sha256: str
+
+
+def store_upload(chunks: IO[bytes] | object) -> StoredUpload:
+    """Copy an upload into the council's folder, hashing as it goes."""
     folder = council_folder()
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
+    content = ContentDigest()
     size = 0
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-")
     try:
         with os.fdopen(handle, "wb") as out:
             for chunk in chunks.chunks(CHUNK):  # type: ignore[attr-defined]
                 digest.update(chunk)
+                content.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
         sha = digest.hexdigest()
@@ -42,4 +53,4 @@ def store_upload(chunks: IO[bytes] | object) -> tuple[str, int]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return sha, size
+    return StoredUpload(sha, size, content.hexdigest())

@@ -20,7 +20,9 @@ from income.models.govuk_pay import (
     PaymentStatus,
     WebhookOutcome,
 )
+from income.models.imported_day import ImportedDay
 from income.models.imports import (
+    NOT_BLOCKING_STATUSES,
     RETRYABLE_STATUSES,
     CsvMapping,
     ImportAdjustment,
@@ -42,6 +44,7 @@ from income.models.ledger import (
     effective_reference,
     own_reference,
 )
+from income.models.possible_duplicate import PossibleDuplicate, PossibleDuplicateStatus
 from income.models.receipt import Receipt, ReceiptStatus
 from income.models.reconciliation import (
     BankStatement,
@@ -56,6 +59,7 @@ from income.models.worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
     "EFFECTIVE_REFERENCE_SQL",
+    "NOT_BLOCKING_STATUSES",
     "RETRYABLE_STATUSES",
     "Account",
     "AccountKind",
@@ -85,12 +89,15 @@ __all__ = [
     "ImportRule",
     "ImportStatus",
     "ImportSuspendedLine",
+    "ImportedDay",
     "Journal",
     "JournalKind",
     "MatchKind",
     "OverpaymentHandling",
     "PaymentOrigin",
     "PaymentStatus",
+    "PossibleDuplicate",
+    "PossibleDuplicateStatus",
     "Posting",
     "Receipt",
     "ReceiptStatus",

@@ -23,9 +23,11 @@ class ImportStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled: nothing imported"
 
 
-# A file refused, stopped or cancelled may be uploaded again; one imported (or reversed) or
-# held (waiting for a decision) may not.
+# A file refused, stopped or cancelled may be uploaded again; one imported or held (waiting
+# for a decision) may not.
 RETRYABLE_STATUSES = (ImportStatus.REFUSED, ImportStatus.FAILED, ImportStatus.CANCELLED)
+# Nor may an import reversed block its file: a council that fixed a rule imports it again.
+NOT_BLOCKING_STATUSES = (*RETRYABLE_STATUSES, ImportStatus.REVERSED)
 
 
 class CsvMapping(models.Model):
@@ -104,7 +106,12 @@ class ImportBatch(models.Model):
     """One uploaded payment file and what became of each of its lines."""
 
     file_name = models.CharField(max_length=255)
+    # The bytes as uploaded (where the file is stored), and the content whatever its line
+    # endings and trailing blank lines (what says it is the same file as another).
     sha256 = models.CharField(max_length=64)
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    # The statement a bank may send again under a new creation time (camt.053, MT940).
+    statement_id = models.CharField(max_length=300, blank=True)
     size_bytes = models.BigIntegerField()
     format = models.CharField(max_length=30)
     mapping = models.ForeignKey(
@@ -128,6 +135,9 @@ class ImportBatch(models.Model):
     suspense_count = models.PositiveIntegerField(default=0)
     suspense_pence = models.BigIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
+    # Lines an earlier import already brought in, held back (income.models.possible_duplicate).
+    duplicates_count = models.PositiveIntegerField(default=0)
+    duplicates_pence = models.BigIntegerField(default=0)
     fund_totals = models.JSONField(default=list)
     # The file's own checks that failed (income.formats.records.FileTotals), each in words
     # showing both totals: the file is damaged, and its import held. What the file holds
@@ -157,11 +167,18 @@ class ImportBatch(models.Model):
     class Meta:
         ordering = ["-uploaded_at", "-id"]
         constraints = [
-            # The same file is imported once (unless it was refused, stopped or cancelled).
+            # The same file is imported once (unless it was refused, stopped, cancelled or
+            # reversed).
             models.UniqueConstraint(
-                fields=["sha256"],
-                condition=~models.Q(status__in=["refused", "failed", "cancelled"]),
+                fields=["content_sha256"],
+                condition=~models.Q(status__in=["refused", "failed", "cancelled", "reversed"]),
                 name="a_file_is_imported_once",
+            ),
+            models.UniqueConstraint(
+                fields=["statement_id"],
+                condition=~models.Q(statement_id="")
+                & ~models.Q(status__in=["refused", "failed", "reversed"]),
+                name="a_statement_is_imported_once",
             ),
         ]
 
@@ -184,7 +201,12 @@ class ImportBatch(models.Model):
 
     @property
     def lines_accounted(self) -> int:
-        return self.receipts_created + self.adjustments_count + self.rejected_count
+        return (
+            self.receipts_created
+            + self.adjustments_count
+            + self.rejected_count
+            + self.duplicates_count
+        )
 
 
 class ImportRejectedLine(models.Model):

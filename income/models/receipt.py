@@ -44,6 +44,8 @@ class Receipt(models.Model):
         "income.ImportBatch", null=True, blank=True, on_delete=models.DO_NOTHING,
         db_constraint=False, db_index=False, related_name="receipts",
     )  # fmt: skip
+    # Which line of that file (its idempotency key names the line's identity, not its place).
+    import_line_number = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_on", "-id"]

@@ -18,6 +18,7 @@ from income.actions.imports import (
 from income.csv_cells import neutralise
 from income.formats.registry import FORMATS
 from income.imports.damaged import first_lines
+from income.imports.duplicates import earlier_reversed_imports, waiting_possible_duplicates
 from income.imports.forms import (
     CONDITION_ROWS,
     ArudForm,
@@ -51,7 +52,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "income/imports/list.html",
-        {"batches": batches, "may_import": _may(request, Capability.IMPORT_FILES)},
+        {
+            "batches": batches,
+            "may_import": _may(request, Capability.IMPORT_FILES),
+            "duplicates_waiting": waiting_possible_duplicates().count(),
+        },
     )
 
 
@@ -97,6 +102,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_reverse": _may(request, Capability.IMPORT_FILES)
         and batch.status == ImportStatus.COMPLETED,
         **_held_context(request, batch),
+        "duplicates_waiting": waiting_possible_duplicates().filter(batch=batch).count(),
+        "earlier_reversed": earlier_reversed_imports(batch),
     }
     response = render(request, "income/imports/detail.html", context)
     if refreshing:

@@ -82,9 +82,10 @@ def _reference(n: int) -> str:
     return f"TW{n % 1_000_000:06d}"
 
 
-def write_file(path: str, lines: int) -> int:
-    """An allpay file of `lines` transactions: 2% invalid, 1% duplicated lines, 3% with
-    references that fit no fund. Returns how many lines are good."""
+def write_file(path: str, lines: int, day: datetime.date = DAY) -> int:
+    """An allpay file of `lines` transactions of `day`: 2% invalid, 1% duplicated lines
+    (the same line twice in the file: two payments), 3% with references that fit no fund.
+    Returns how many lines are good."""
     rng = random.Random(5)
     letters = "PPPPTTZNB"
     total = 0
@@ -99,7 +100,7 @@ def write_file(path: str, lines: int) -> int:
                 reference = _reference(n) if roll > 0.04 else f"X{n:09d}"
                 pence = rng.randint(100, 250_000)
                 line = allpay.write_line(
-                    reference=reference, amount_pence=pence, letter=rng.choice(letters), date=DAY
+                    reference=reference, amount_pence=pence, letter=rng.choice(letters), date=day
                 )
             if 0.97 < roll < 0.99:
                 out.write(line[:23] + "   ab.cd" + line[31:] + "\n")  # not an amount
@@ -254,11 +255,12 @@ def test_import_1m_allpay_lines(import_council, django_db_blocker, tmp_path, set
     path = str(tmp_path / "allpay.txt")
     good = write_file(path, LINES)
     # Smaller files first: the time per line should not grow with the file (linear time).
+    # Each of other days: the same lines again would be held as possible duplicates.
     scaling = []
-    for size in (10_000, 100_000):
+    for days_before, size in enumerate((10_000, 100_000), start=1):
         if size < LINES:
             small = str(tmp_path / f"allpay-{size}.txt")
-            write_file(small, size)
+            write_file(small, size, DAY - datetime.timedelta(days=days_before))
             with django_db_blocker.unblock(), schema_context(import_council.schema_name):
                 connection.set_schema(import_council.schema_name)
                 _, small_seconds = timed_import(import_council, small)

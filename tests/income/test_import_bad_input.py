@@ -62,12 +62,9 @@ def run(council, content: bytes, *, fmt="allpay", user=None, **kwargs) -> Import
 
 def accounted_once(batch: ImportBatch) -> None:
     """Every line is exactly one of: a receipt, money taken back, a rejected line."""
-    receipt_lines = [
-        int(key.rsplit(":", 1)[1])
-        for key in Receipt.objects.filter(import_batch=batch).values_list(
-            "idempotency_key", flat=True
-        )
-    ]
+    receipt_lines = list(
+        Receipt.objects.filter(import_batch=batch).values_list("import_line_number", flat=True)
+    )
     adjusted = list(
         ImportAdjustment.objects.filter(batch=batch).values_list("line_number", flat=True)
     )

@@ -99,7 +99,7 @@ def test_an_import_keeps_the_ledgers_invariants(council_a, parking, body, traile
         assert sum(t["pence"] for t in batch.fund_totals) + batch.suspense_pence == created
         taken_back = ImportAdjustment.objects.filter(batch=batch)
         assert (taken_back.aggregate(t=Sum("amount_pence"))["t"] or 0) == batch.adjustments_pence
-        numbers = [int(r.idempotency_key.rsplit(":", 1)[1]) for r in receipts]
+        numbers = [r.import_line_number for r in receipts]
         numbers += list(taken_back.values_list("line_number", flat=True))
         numbers += list(batch.rejected.values_list("line_number", flat=True))
         assert len(numbers) == len(set(numbers)) == batch.lines_read

@@ -11,6 +11,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from income.actions.receipts import reverse_receipt
+from income.actions.unexplained_debits import check_debits_reversible, reverse_open_debits
 from income.formats import arudd
 from income.formats.records import FileRefused, RejectedLine
 from income.formats.registry import get_format
@@ -121,16 +122,18 @@ def upload_import(
     return batch
 
 
+# The import's receipts, wherever their money sits now (less what the import's own money-out
+# lines took back from them: the second half puts that back), and the money-out journal.
 REVERSE_RECEIPTS = """
 INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id)
 SELECT %(journal)s, p.account_id, -sum(p.amount_pence), p.receipt_id
 FROM income_posting p
 JOIN income_receipt r ON r.id = p.receipt_id
-WHERE r.import_batch_id = %(batch)s AND r.status = 'active'
+WHERE r.import_batch_id = %(batch)s AND r.status = 'active' AND p.journal_id <> %(adjustments)s
 GROUP BY p.receipt_id, p.account_id
 HAVING sum(p.amount_pence) <> 0
 UNION ALL
-SELECT %(journal)s, p.account_id, -p.amount_pence, NULL
+SELECT %(journal)s, p.account_id, -p.amount_pence, p.receipt_id
 FROM income_posting p
 WHERE p.journal_id = %(adjustments)s
 """
@@ -142,7 +145,9 @@ def reverse_import(
 ) -> Journal:
     """Take a whole import back out of the ledger with one journal: every receipt it made
     that is still active (wherever its money sits now: a fund, suspense, another fund it
-    was moved to) and the money it took back. Receipts with refunds must be settled first."""
+    was moved to) and the money it took back, including its unexplained debits still open.
+    Receipts with refunds must be settled first; an import whose unexplained debits were
+    explained, or whose receipts later debits took money back from, is refused."""
     if acting_user is not None:
         require_council_capability(acting_user, council, Capability.IMPORT_FILES)
     batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
@@ -164,6 +169,7 @@ def reverse_import(
             f"Receipts from this import have refunds raised against them ({', '.join(numbers)}); "
             "settle those first."
         )
+    check_debits_reversible(batch)
     journal = Journal.objects.create(
         kind=JournalKind.REVERSAL,
         description=f"Reversal of import {batch.pk} ({batch.file_name}): {reason}"[:300],
@@ -185,6 +191,7 @@ def reverse_import(
             [batch.pk],
         )
         reversed_receipts = cursor.rowcount
+    reversed_debits = reverse_open_debits(batch)
     batch.status = ImportStatus.REVERSED
     batch.reversal_journal = journal
     batch.reversed_at = timezone.now()
@@ -203,7 +210,11 @@ def reverse_import(
         "import.reversed",
         acting_user=acting_user,
         target=batch,
-        after={"journal": journal.pk, "receipts_reversed": reversed_receipts},
+        after={
+            "journal": journal.pk,
+            "receipts_reversed": reversed_receipts,
+            "unexplained_debits_reversed": reversed_debits,
+        },
         reason=reason,
     )
     return journal

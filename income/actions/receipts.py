@@ -237,8 +237,14 @@ def reverse_receipt(
         raise ValidationError(
             f"{receipt.number} has refunds raised against it; settle those first."
         )
-    lines = [PostingLine(clearing_account(receipt.channel), -receipt.amount_pence, receipt)]
-    for fund_id, held in receipt_allocation(receipt).items():
+    held_now = receipt_allocation(receipt)
+    if not held_now:
+        raise ValidationError(
+            f"{receipt.number} holds no money now: all of it was taken back by a debit."
+        )
+    # What the receipt holds now: a debit may have taken part of it back already.
+    lines = [PostingLine(clearing_account(receipt.channel), -sum(held_now.values()), receipt)]
+    for fund_id, held in held_now.items():
         account = fund_account(Fund.objects.get(pk=fund_id)) if fund_id else suspense_account()
         lines.append(PostingLine(account, held, receipt))
     journal = post_journal(

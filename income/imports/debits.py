@@ -31,6 +31,9 @@ RECEIPTS_BY_REFERENCE = """
 SELECT r.id, r.number, r.amount_pence, r.received_on, upper(r.payer_reference)
 FROM income_receipt r
 WHERE r.status = 'active' AND upper(r.payer_reference) = ANY(%s)
+-- Held until the import commits: a refund or another import cannot spend the same money.
+ORDER BY r.id
+FOR UPDATE
 """
 # What each receipt holds now, per fund account (or suspense), less refunds raised against
 # it that are not yet decided (they hold that money back).

@@ -494,3 +494,40 @@ def test_an_import_whose_receipt_a_later_debit_took_back_from_cannot_be_reversed
     assert receipt_allocation(receipt) == {}
     assert account_balance(fund_account(parking)) == 0
     assert account_balance(clearing_account(Channel.objects.get(code="BANK"))) == 0
+
+
+def test_a_returned_direct_debit_already_taken_back_by_a_bank_debit_is_not_reversed_twice(
+    council_a, council_tax, bank_mapping, officer
+):
+    from income.actions.imports import apply_returned_debits
+    from tests.income.test_import_returned_debits import arudd
+
+    receipt = record_receipt(
+        channel=Channel.objects.get(code="DD"),
+        amount_pence=4_250,
+        received_on=DAY,
+        allocations=[Allocation(council_tax, 4_250)],
+        idempotency_key="dd:1",
+        acting_user=None,
+        payer_reference="50000004",
+    ).receipt
+    imported(
+        council_a,
+        csv_file("24/11/2026,DD RETURN,,42.50,50000004\r\n"),
+        "bank_csv",
+        mapping=bank_mapping,
+    )
+    assert receipt_allocation(receipt) == {}
+
+    [result] = apply_returned_debits(
+        council=council_a, uploaded_file=arudd([("50000004", "42.50", "0")]), acting_user=officer
+    )
+
+    assert result.status == "unmatched"
+    assert result.reason == (
+        f"{receipt.number} could not be reversed: {receipt.number} holds no money now: all of "
+        "it was taken back by a debit."
+    )
+    assert account_balance(fund_account(council_tax)) == 0
+    assert account_balance(clearing_account(Channel.objects.get(code="DD"))) == 4_250
+    assert account_balance(clearing_account(Channel.objects.get(code="BANK"))) == -4_250

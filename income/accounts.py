@@ -7,6 +7,10 @@ SYSTEM_ACCOUNTS = {
     AccountKind.REFUNDS_PAYABLE: ("REFUNDS-PAYABLE", "Refunds approved, not yet paid"),
     AccountKind.FEES: ("FEES", "Payment provider fees"),
     AccountKind.CASH_VARIANCE: ("CASH-VARIANCE", "Cash over and short"),
+    AccountKind.UNEXPLAINED_DEBITS: (
+        "UNEXPLAINED-DEBITS",
+        "Unexplained debits: money out that no receipt explains yet",
+    ),
 }
 BANK_ACCOUNT_CODE = "BANK"
 
@@ -19,6 +23,14 @@ def system_account(kind: AccountKind) -> Account:
 
 def suspense_account() -> Account:
     return system_account(AccountKind.SUSPENSE)
+
+
+def unexplained_debits_account() -> Account:
+    return system_account(AccountKind.UNEXPLAINED_DEBITS)
+
+
+def fees_account() -> Account:
+    return system_account(AccountKind.FEES)
 
 
 def refunds_payable_account() -> Account:

@@ -7,6 +7,7 @@ from django.db.models import Count, Sum
 
 from income.models import AccountKind, Posting, Receipt, ReceiptStatus, Refund, RefundStatus
 from income.suspense_worklist import suspense_items
+from income.unexplained_debits import open_debits_total
 
 AGE_BANDS = ((0, 7, "Up to a week"), (8, 30, "8 to 30 days"), (31, 90, "31 to 90 days"),
              (91, None, "Over 90 days"))  # fmt: skip
@@ -29,6 +30,9 @@ class Dashboard:
     suspense_pence: int
     refunds_awaiting: int
     refunds_awaiting_pence: int
+    # Money out that no receipt explains: beside suspense, never netted against it.
+    unexplained_debits: int = 0
+    unexplained_debits_pence: int = 0
 
 
 def _bars(rows: list[tuple[str, int, int]]) -> list[Bar]:
@@ -89,6 +93,7 @@ def suspense_by_age(today: datetime.date) -> list[Bar]:
 def build_dashboard(today: datetime.date) -> Dashboard:
     month_start = today.replace(day=1)
     ageing = suspense_by_age(today)
+    unexplained = open_debits_total()
     awaiting = Refund.objects.filter(status=RefundStatus.REQUESTED).aggregate(
         count=Count("id"), total=Sum("amount_pence")
     )
@@ -100,4 +105,6 @@ def build_dashboard(today: datetime.date) -> Dashboard:
         suspense_pence=sum(bar.pence for bar in ageing),
         refunds_awaiting=awaiting["count"],
         refunds_awaiting_pence=awaiting["total"] or 0,
+        unexplained_debits=unexplained.count,
+        unexplained_debits_pence=unexplained.pence,
     )

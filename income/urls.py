@@ -16,6 +16,7 @@ from income.views import (
     refunds,
     suspense,
     transfers,
+    unexplained_debits,
 )
 
 app_name = "income"
@@ -29,6 +30,12 @@ urlpatterns = [
     path("journals/<int:pk>/reverse/", transfers.reverse, name="journal-reverse"),
     path("suspense/", suspense.worklist, name="suspense"),
     path("suspense/<str:number>/", suspense.allocate, name="suspense-allocate"),
+    path("unexplained-debits/", unexplained_debits.worklist, name="unexplained-debits"),
+    path(
+        "unexplained-debits/<int:pk>/",
+        unexplained_debits.resolve,
+        name="unexplained-debit-resolve",
+    ),
     path("refunds/", refunds.refund_list, name="refunds"),
     path("refunds/<int:pk>/", refunds.refund_detail, name="refund"),
     path("cash-ups/", cash_up.cash_up_list, name="cash-ups"),

@@ -11,6 +11,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from income.actions.receipts import reverse_receipt
+from income.actions.unexplained_debits import check_debits_reversible, reverse_open_debits
 from income.formats import arudd
 from income.formats.records import FileRefused, RejectedLine
 from income.formats.registry import get_format
@@ -123,18 +124,20 @@ def upload_import(
     return batch
 
 
-# Per receipt, account and line reference (NULL: the receipt's own), so that money a
-# suspense split placed under its own reference is taken back under it.
+# The import's receipts, wherever their money sits now, per account and line reference
+# (NULL: the receipt's own; money a suspense split placed under its own reference is taken
+# back under it), less what the import's own money-out lines took back from them (the second
+# half puts that back), and the money-out journal.
 REVERSE_RECEIPTS = """
 INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id, reference)
 SELECT %(journal)s, p.account_id, -sum(p.amount_pence), p.receipt_id, p.reference
 FROM income_posting p
 JOIN income_receipt r ON r.id = p.receipt_id
-WHERE r.import_batch_id = %(batch)s AND r.status = 'active'
+WHERE r.import_batch_id = %(batch)s AND r.status = 'active' AND p.journal_id <> %(adjustments)s
 GROUP BY p.receipt_id, p.account_id, p.reference
 HAVING sum(p.amount_pence) <> 0
 UNION ALL
-SELECT %(journal)s, p.account_id, -p.amount_pence, NULL, NULL
+SELECT %(journal)s, p.account_id, -p.amount_pence, p.receipt_id, p.reference
 FROM income_posting p
 WHERE p.journal_id = %(adjustments)s
 """
@@ -153,7 +156,9 @@ def reverse_import(
 ) -> Journal:
     """Take a whole import back out of the ledger with one journal: every receipt it made
     that is still active (wherever its money sits now: a fund, suspense, another fund it
-    was moved to) and the money it took back. Receipts with refunds must be settled first."""
+    was moved to) and the money it took back, including its unexplained debits still open.
+    Receipts with refunds must be settled first; an import whose unexplained debits were
+    explained, or whose receipts later debits took money back from, is refused."""
     if acting_user is not None:
         require_council_capability(acting_user, council, Capability.IMPORT_FILES)
     batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
@@ -175,6 +180,7 @@ def reverse_import(
             f"Receipts from this import have refunds raised against them ({', '.join(numbers)}); "
             "settle those first."
         )
+    check_debits_reversible(batch)
     journal = Journal.objects.create(
         kind=JournalKind.REVERSAL,
         description=f"Reversal of import {batch.pk} ({batch.file_name}): {reason}"[:300],
@@ -194,6 +200,7 @@ def reverse_import(
         # line of it) may be imported again (income.imports.line_keys).
         cursor.execute(REVERSED_RECEIPTS, {"batch": batch.pk})
         reversed_receipts = cursor.rowcount
+    reversed_debits = reverse_open_debits(batch)
     batch.status = ImportStatus.REVERSED
     batch.reversal_journal = journal
     batch.reversed_at = timezone.now()
@@ -212,7 +219,11 @@ def reverse_import(
         "import.reversed",
         acting_user=acting_user,
         target=batch,
-        after={"journal": journal.pk, "receipts_reversed": reversed_receipts},
+        after={
+            "journal": journal.pk,
+            "receipts_reversed": reversed_receipts,
+            "unexplained_debits_reversed": reversed_debits,
+        },
         reason=reason,
     )
     return journal

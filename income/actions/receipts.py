@@ -252,10 +252,16 @@ def reverse_receipt(
         raise ValidationError(
             f"{receipt.number} has refunds raised against it; settle those first."
         )
-    lines = [PostingLine(clearing_account(receipt.channel), -receipt.amount_pence, receipt)]
-    # Each line empties under its own reference, so that the export's correction of a split
-    # payment's Parking line names the Parking reference.
-    for line, held in receipt_allocation_lines(receipt).items():
+    held_now = receipt_allocation_lines(receipt)
+    if not held_now:
+        raise ValidationError(
+            f"{receipt.number} holds no money now: all of it was taken back by a debit."
+        )
+    # What the receipt holds now (a debit may have taken part of it back already), each line
+    # emptied under its own reference, so that the export's correction of a split payment's
+    # Parking line names the Parking reference.
+    lines = [PostingLine(clearing_account(receipt.channel), -sum(held_now.values()), receipt)]
+    for line, held in held_now.items():
         account = (
             fund_account(Fund.objects.get(pk=line.fund_id)) if line.fund_id else suspense_account()
         )

@@ -10,7 +10,8 @@ allocate and post set-wise in SQL:
 3. the fund's own checks (disabled, dates, channel, minimum, maximum); what fails any of
    these goes to suspense with its reason;
 4. one journal, one receipt and its postings per incoming line; one journal for the lines
-   that take money back.
+   that take money back, each from the one receipt it identifies or else onto the
+   unexplained debits worklist (income.imports.debits).
 
 The lines go through steps 1-4 in chunks, in the file's order, while a thread reads the
 next chunk (income.imports.reader): Python's reading and PostgreSQL's posting overlap. Every
@@ -33,6 +34,7 @@ from income.accounts import clearing_account, fund_account, suspense_account
 from income.formats.records import FileRefused, ReadOptions
 from income.formats.registry import get_format
 from income.imports.damaged import FileDamaged, check_file_totals, hold_damaged
+from income.imports.debits import post_money_out
 from income.imports.duplicates import check_statement_is_new, held_totals, hold_already_imported
 from income.imports.progress import ProgressReporter
 from income.imports.reader import ChunkReader, StagingChunk
@@ -141,34 +143,16 @@ CROSS JOIN LATERAL (VALUES
 ) AS side(account_id, amount)
 WHERE a.amount_pence > 0 AND side.amount <> 0
 """
-INSERT_ADJUSTMENT_POSTINGS = """
-INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id)
-SELECT %(journal)s, account_id, sum(amount)::bigint, NULL FROM (
-    SELECT clearing_account_id AS account_id, amount_pence AS amount FROM import_taken_back
-    UNION ALL
-    SELECT coalesce(fund_account_id, %(suspense)s), -amount_pence FROM import_taken_back
-) AS sides
-GROUP BY account_id HAVING sum(amount) <> 0
-"""
-INSERT_ADJUSTMENTS = """
-INSERT INTO income_importadjustment (batch_id, line_number, amount_pence, reference, narrative,
-    channel_id, fund_id, received_on)
-SELECT %(batch_id)s, line_number, -amount_pence, left(reference, 50), left(narrative, 300),
-    channel_id, fund_id, received_on
-FROM import_taken_back
-"""
+# Money going out never touches suspense (income.imports.debits): only incoming lines.
 INSERT_SUSPENDED = """
 INSERT INTO income_importsuspendedline (batch_id, line_number, receipt_id, amount_pence,
     reference, reason)
 SELECT %(batch_id)s, line_number, receipt_id,
-    CASE WHEN suspense_reason IS NULL THEN excess_pence ELSE abs(amount_pence) END,
+    CASE WHEN suspense_reason IS NULL THEN excess_pence ELSE amount_pence END,
     left(reference, 50),
-    CASE WHEN suspense_reason IS NOT NULL THEN
-        CASE WHEN amount_pence < 0 THEN 'money taken back from suspense: ' ELSE '' END
-        || suspense_reason
-    ELSE 'more than the fund''s maximum: the excess went to suspense' END
+    coalesce(suspense_reason, 'more than the fund''s maximum: the excess went to suspense')
 FROM import_alloc
-WHERE suspense_reason IS NOT NULL OR (amount_pence > 0 AND excess_pence > 0)
+WHERE amount_pence > 0 AND (suspense_reason IS NOT NULL OR excess_pence > 0)
 """
 # A chunk's part of the batch's summary, by fund, in one pass over its allocation: the six
 # totals, then the lines and pence that reached the fund.
@@ -243,6 +227,8 @@ def _run_import(batch_id: int) -> ImportBatch:
                         "receipts_created",
                         "receipts_pence",
                         "suspense_count",
+                        "unexplained_debits_count",
+                        "unexplained_debits_pence",
                         "rejected_count",
                         "duplicates_count",
                     )
@@ -366,8 +352,7 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
                 while block := reader.rejected.read(1024 * 1024):
                     copy.write(block)
         statement_id = check_statement_is_new(batch, reader.file_totals)
-        adjustment_journal_id = _post_adjustments(cursor, batch, params)
-        cursor.execute(INSERT_ADJUSTMENTS, params)
+        money_out = post_money_out(cursor, batch, params)
         cursor.execute("DROP TABLE import_staging, import_alloc, import_taken_back")
     timings["all"] = time.perf_counter() - started
     logger.info(
@@ -386,7 +371,9 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
         "suspense_count": suspended,
         "suspense_pence": suspended_pence,
         "rejected_count": reader.rejected_count,
-        "adjustment_journal_id": adjustment_journal_id,
+        "adjustment_journal_id": money_out.journal_id,
+        "unexplained_debits_count": money_out.unexplained_count,
+        "unexplained_debits_pence": money_out.unexplained_pence,
         "statement_id": statement_id,
         **held_totals(batch.pk),
         "fund_totals": [
@@ -503,21 +490,3 @@ def _refused_fund_channels(
         if allowed:
             pairs += [(fund.pk, channel_id) for channel_id in in_play - allowed]
     return pairs
-
-
-def _post_adjustments(cursor: Any, batch: ImportBatch, params: dict) -> int | None:
-    cursor.execute("SELECT count(*) FROM import_taken_back")
-    if not cursor.fetchone()[0]:
-        return None
-    cursor.execute(
-        "INSERT INTO income_journal (kind, description, created_at, created_by_id, "
-        "created_by_email) VALUES ('reversal', %s, now(), %s, %s) RETURNING id",
-        [
-            f"Money taken back by import {batch.pk} ({batch.file_name})"[:300],
-            params["user_id"],
-            params["user_email"],
-        ],
-    )
-    journal_id = cursor.fetchone()[0]
-    cursor.execute(INSERT_ADJUSTMENT_POSTINGS, params | {"journal": journal_id})
-    return journal_id

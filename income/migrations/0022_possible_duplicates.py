@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("income", "0020_export_text_of_funds_on_one_line"),
+        ("income", "0021_line_references"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("income", "0020_export_text_of_funds_on_one_line"),
+        ("income", "0022_possible_duplicates"),
     ]
 
     operations = [
@@ -65,9 +65,9 @@ class Migration(migrations.Migration):
             model_name="importbatch",
             constraint=models.UniqueConstraint(
                 condition=models.Q(
-                    ("status__in", ["refused", "failed", "cancelled"]), _negated=True
+                    ("status__in", ["refused", "failed", "cancelled", "reversed"]), _negated=True
                 ),
-                fields=("sha256",),
+                fields=("content_sha256",),
                 name="a_file_is_imported_once",
             ),
         ),

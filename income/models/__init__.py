@@ -54,6 +54,11 @@ from income.models.reconciliation import (
 )
 from income.models.reference_rule import ReferenceRule
 from income.models.refund import Refund, RefundApprovalLimit, RefundRoute, RefundStatus
+from income.models.unexplained_debit import (
+    DebitResolution,
+    UnexplainedDebit,
+    UnexplainedDebitStatus,
+)
 from income.models.vat import VatCode
 from income.models.worker_heartbeat import WorkerHeartbeat
 
@@ -71,6 +76,7 @@ __all__ = [
     "Channel",
     "ChannelKind",
     "CsvMapping",
+    "DebitResolution",
     "ExportLayout",
     "ExportRun",
     "ExportStatus",
@@ -110,6 +116,8 @@ __all__ = [
     "ReturnedDebit",
     "ReturnedDebitStatus",
     "StatementLine",
+    "UnexplainedDebit",
+    "UnexplainedDebitStatus",
     "VatCode",
     "WebhookOutcome",
     "WorkerHeartbeat",

@@ -134,6 +134,10 @@ class ImportBatch(models.Model):
     adjustments_pence = models.BigIntegerField(default=0)
     suspense_count = models.PositiveIntegerField(default=0)
     suspense_pence = models.BigIntegerField(default=0)
+    # Of the money taken back (adjustments_*), the debits no receipt explains: they wait on
+    # the unexplained debits worklist.
+    unexplained_debits_count = models.PositiveIntegerField(default=0)
+    unexplained_debits_pence = models.BigIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
     # Lines an earlier import already brought in, held back (income.models.possible_duplicate).
     duplicates_count = models.PositiveIntegerField(default=0)
@@ -246,7 +250,8 @@ class ImportSuspendedLine(models.Model):
 
 class ImportAdjustment(models.Model):
     """A line that takes money back (an allpay adjustment or returned cheque, a bank debit or
-    reversal): posted in the batch's adjustment journal, from its fund or suspense."""
+    reversal): posted in the batch's adjustment journal, from the one receipt it identifies
+    (wherever that receipt's money sits), or to the unexplained debits account."""
 
     batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="adjustments")
     line_number = models.PositiveIntegerField()
@@ -258,6 +263,11 @@ class ImportAdjustment(models.Model):
         Fund, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     received_on = models.DateField()
+    # The receipt the line took its money back from; none when no receipt explains it.
+    receipt = models.ForeignKey(
+        "income.Receipt", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    unexplained = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["batch", "line_number"]

@@ -23,10 +23,12 @@ class AccountKind(models.TextChoices):
     REFUNDS_PAYABLE = "refunds_payable", "Refunds payable"
     FEES = "fees", "Fees"
     CASH_VARIANCE = "cash_variance", "Cash over and short"
+    # Money that left the bank by a debit no receipt explains, until someone says what it was.
+    UNEXPLAINED_DEBITS = "unexplained_debits", "Unexplained debits"
 
 
 # Kinds with exactly one account each.
-SYSTEM_KINDS = ["suspense", "refunds_payable", "fees", "cash_variance"]
+SYSTEM_KINDS = ["suspense", "refunds_payable", "fees", "cash_variance", "unexplained_debits"]
 
 
 class Account(models.Model):
@@ -50,9 +52,7 @@ class Account(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["kind"],
-                condition=models.Q(
-                    kind__in=["suspense", "refunds_payable", "fees", "cash_variance"]
-                ),
+                condition=models.Q(kind__in=SYSTEM_KINDS),
                 name="one_account_per_system_kind",
             ),
         ]
@@ -70,6 +70,7 @@ class JournalKind(models.TextChoices):
     CASH_UP = "cash_up", "Cash-up"
     PROVIDER_FEE = "provider_fee", "Payment provider fee"
     REVERSAL = "reversal", "Reversal"
+    UNEXPLAINED_DEBIT = "unexplained_debit", "Unexplained debit explained"
 
 
 class Journal(models.Model):

@@ -97,7 +97,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "refresh_seconds": REFRESH_SECONDS if refreshing else None,
         "rejected": batch.rejected.all()[:SHOWN_LINES],
         "suspended": batch.suspended.select_related("receipt")[:SHOWN_LINES],
-        "adjustments": batch.adjustments.select_related("fund", "channel")[:SHOWN_LINES],
+        "adjustments": batch.adjustments.select_related("fund", "channel", "receipt")[:SHOWN_LINES],
         "shown_lines": SHOWN_LINES,
         "may_reverse": _may(request, Capability.IMPORT_FILES)
         and batch.status == ImportStatus.COMPLETED,

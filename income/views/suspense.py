@@ -12,6 +12,7 @@ from income.fund_visibility import visible_funds
 from income.models import Receipt
 from income.money import decimal_pounds
 from income.suspense_worklist import suspense_items, suspense_total
+from income.unexplained_debits import open_debits_total
 from tenants.capabilities import Capability
 from tenants.view_permissions import council_capability_required
 
@@ -20,7 +21,9 @@ from tenants.view_permissions import council_capability_required
 def worklist(request: HttpRequest) -> HttpResponse:
     items = suspense_items(today=timezone.localdate())
     return render(
-        request, "income/suspense/worklist.html", {"items": items, "total": suspense_total()}
+        request,
+        "income/suspense/worklist.html",
+        {"items": items, "total": suspense_total(), "unexplained": open_debits_total()},
     )
 
 

@@ -331,8 +331,9 @@ def test_a_file_of_several_chunks_is_posted_as_one_in_the_files_order(council_a,
     follow the lines across chunks, and what each chunk took back is one journal."""
     lines, total = [], 0
     for n in range(1, 25_001):
-        if n % 5_000 == 0:  # money taken back, in each chunk
-            text, pence = line(luhn("5000000"), 100, "C"), -100
+        if n % 5_000 == 0:  # money taken back from a receipt of the file, in each chunk
+            paid = n - 1 if (n - 1) % 3 else n - 2
+            text, pence = line(luhn(f"5{paid:06d}"), 100, "C"), -100
         elif n % 1_000 == 0:  # an unreadable line, in each chunk
             text, pence = line("PCN123456", 100)[:23] + "    1x.00P20/11/2026", 0
         else:
@@ -355,6 +356,7 @@ def test_a_file_of_several_chunks_is_posted_as_one_in_the_files_order(council_a,
     assert batch.adjustment_journal.postings.aggregate(t=Sum("amount_pence"))["t"] == 0
     taken_back = [a.line_number for a in batch.adjustments.order_by("line_number")]
     assert taken_back == [5_000, 10_000, 15_000, 20_000, 25_000]
+    assert batch.unexplained_debits_count == 0
     ctax = batch.fund_totals[0]
     assert ctax["code"] == "CTAX"
     assert account_balance(fund_account(funds["CTAX"])) == -ctax["pence"] + 5 * 100

@@ -28,6 +28,10 @@ class Fund(models.Model):
 
     code = models.CharField(max_length=5, unique=True)
     name = models.CharField(max_length=200, validators=[validate_one_line])
+    # What Welsh pages (the payment portal in Welsh) call it; blank: the name above.
+    name_cy = models.CharField(
+        "Name in Welsh", max_length=200, blank=True, validators=[validate_one_line]
+    )
     description = models.TextField(blank=True)
     group = models.ForeignKey(
         FundGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="funds"
@@ -59,3 +63,7 @@ class Fund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def name_in(self, language: str) -> str:
+        """The fund's name for a page in `language` ("cy" or "en")."""
+        return self.name_cy if language == "cy" and self.name_cy else self.name

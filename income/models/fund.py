@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import get_language
 
 from income.models.channel import Channel
 from income.models.vat import VatCode
@@ -64,6 +65,8 @@ class Fund(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
-    def name_in(self, language: str) -> str:
-        """The fund's name for a page in `language` ("cy" or "en")."""
+    @property
+    def display_name(self) -> str:
+        """The fund's name in the language of the page being made: Welsh where it has one."""
+        language = (get_language() or "en").split("-")[0]
         return self.name_cy if language == "cy" and self.name_cy else self.name

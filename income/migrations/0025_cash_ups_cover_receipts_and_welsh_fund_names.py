@@ -3,7 +3,11 @@
 
 Existing cash-ups covered their cashier's cash and cheque receipts of their day, so those
 receipts are recorded as covered by them; a later receipt that day (which could never be cashed
-up before) is left for the cashier's next cash-up. Also: a fund's optional Welsh name."""
+up before) is left for the cashier's next cash-up.
+
+Also: a fund's optional Welsh name; and a preset check-digit rule (Luhn, modulus 10 or 11)
+stores the modulus it really runs with (it ignores the setting), so its page no longer says a
+Luhn rule is "modulus 11"."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -21,6 +25,10 @@ JOIN income_receipt receipt
 JOIN income_channel channel ON channel.id = receipt.channel_id
 WHERE cash_up.status <> 'rejected' AND channel.kind IN ('cash', 'cheque')
 ORDER BY receipt.id, cash_up.submitted_at
+"""
+PRESETS_STORE_THEIR_MODULUS = """
+UPDATE income_referencerule SET modulus = CASE check_digit_method WHEN 'mod11' THEN 11 ELSE 10 END
+WHERE check_digit_method IN ('luhn', 'mod10', 'mod11')
 """
 
 
@@ -82,4 +90,13 @@ class Migration(migrations.Migration):
                 verbose_name="Name in Welsh",
             ),
         ),
+        migrations.AlterField(
+            model_name="referencerule",
+            name="modulus",
+            field=models.PositiveSmallIntegerField(
+                default=11,
+                help_text="For a weighted sum or Dynix; Luhn and the presets set their own",
+            ),
+        ),
+        migrations.RunSQL(PRESETS_STORE_THEIR_MODULUS, reverse_sql=migrations.RunSQL.noop),
     ]

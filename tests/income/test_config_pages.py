@@ -402,3 +402,20 @@ def test_the_configuration_index_links_every_area(ledger, council_a):
     for slug in ("funds", "fund-groups", "vat-codes", "channels", "reference-rules"):
         assert f'href="/config/{slug}/"' in page, slug
     assert "which staff work each group" in page
+
+
+def test_a_luhn_rules_page_shows_the_luhn_algorithm_not_modulus_11(ledger, council_a):
+    # As the demo makes it: the modulus left at its default of 11, which Luhn never uses.
+    rule = ReferenceRule.objects.create(
+        name="Council Tax account", input_mask="5#######", check_digit_method="luhn"
+    )
+    assert rule.modulus == 10
+    ReferenceRule.objects.filter(pk=rule.pk).update(modulus=11)  # as stored before 0025
+
+    for role in (CouncilRole.AUDITOR, CouncilRole.ADMIN):
+        page = client_as(council_a, role).get(f"/config/reference-rules/{rule.pk}/")
+        text = page.content.decode()
+        assert (
+            '<dd class="govuk-summary-list__value" id="check-digit-algorithm">Luhn (modulus 10)'
+        ) in text
+        assert "Modulus 11" not in text.split('id="check-digit-algorithm"')[1].split("</dd>")[0]

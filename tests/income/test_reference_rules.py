@@ -138,3 +138,19 @@ def test_the_importers_matcher_finds_the_funds_whose_rules_accept_the_reference(
         assert fund_id is None
         for fund in accepting:
             assert fund.code in reason
+
+
+@pytest.mark.parametrize(
+    ("scheme", "words"),
+    [
+        (LUHN, "Luhn (modulus 10): from the right, every second digit of the body is doubled "
+               "(less 9 when over 9); the check digit brings the total to a multiple of 10"),
+        (CheckDigitScheme(Method.MOD11), "Weighted sum, modulus 11, weights 7,6,5,4,3,2, "
+                                         "remainder subtracted from 11; 10 is X, 11 is 0"),
+        (CheckDigitScheme(Method.WEIGHTED_SUM, (2, 1), 7), "Weighted sum, modulus 7, weights 2,1"),
+    ],
+)  # fmt: skip
+def test_a_scheme_is_described_by_the_algorithm_it_really_runs(scheme, words):
+    from income.reference_rules.check_digits import describe_scheme
+
+    assert describe_scheme(scheme) == words

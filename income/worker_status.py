@@ -50,8 +50,8 @@ def worker_status(
     if last_heartbeat_at is None and now - council_since <= window:
         return WorkerStatus(
             WorkerState.STARTING,
-            "The background worker has not checked in with this new council yet: it checks in "
-            f"every {timesince(now - beat_interval(), now)}.",
+            "The background worker has not checked in with this new council yet: it will "
+            "within a few minutes.",
         )
     since = (
         f"has not checked in for {timesince(last_heartbeat_at, now)}"

@@ -220,3 +220,19 @@ def test_two_cash_ups_submitted_at_once_never_cover_a_receipt_twice(committed_co
             r.amount_pence for r in Receipt.objects.all()
         )
         assert Fund.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_cash_up_and_what_it_covers_stay_in_their_council(
+    council_a, council_b, cash, council_tax, officer
+):
+    take_cash(cash, council_tax, 900, "i1", officer)
+    mine = cash_up(council_a, officer, {500: 1, 200: 2})
+    assert covered_by(mine)
+
+    with schema_context(council_b.schema_name):
+        assert not CashUp.objects.exists() and not CashUpReceipt.objects.exists()
+    outsider = make_member(council_b, CouncilRole.FINANCE_MANAGER)
+    client = host_client(council_a)
+    client.login(email=outsider.email, password=PASSWORD)
+    assert client.get(f"/cash-ups/{mine.pk}/").status_code == 404

@@ -95,6 +95,7 @@ ENTITIES = {
             (
                 "code",
                 "name",
+                "name_cy",
                 "description",
                 "group",
                 "vat_code",

@@ -39,14 +39,17 @@ def fund_problems(
     return problems
 
 
-def fund_reference_problem(fund: Fund, reference: str, *, detailed: bool = True) -> str | None:
-    """Why `reference` is not a valid reference for `fund`, or None if it is."""
+def fund_reference_problem(fund: Fund, reference: str) -> str | None:
+    """Why `reference` is not a valid reference for `fund`, or None if it is. A wrong check
+    digit is only "not valid", never what it should have been."""
     rule = fund.reference_rule
     if rule is None or not rule.is_active:
         return None
-    outcome = rule.check_reference(reference, detailed=detailed)
+    outcome = rule.check_reference(reference)
     if outcome.valid:
         return None
+    if not outcome.reason:
+        return f"The reference for {fund.code} is not valid."
     return f"The reference for {fund.code} is not valid: {outcome.reason}"
 
 

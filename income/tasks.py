@@ -6,6 +6,8 @@ from income.govuk_pay.client import GovukPayUnavailable
 from income.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
+# The scheduled heartbeat keeps one row per council, found by this token.
+SCHEDULED_HEARTBEAT_TOKEN = "scheduled"  # noqa: S105 (not a secret)
 
 
 @app.task(name="income.record_worker_heartbeat")
@@ -13,6 +15,18 @@ def record_worker_heartbeat(token: str, requested_at: str) -> None:
     """Record that the worker reached this council's schema. Idempotent on `token`."""
     WorkerHeartbeat.objects.get_or_create(
         token=token, defaults={"requested_at": datetime.fromisoformat(requested_at)}
+    )
+
+
+@app.task(name="income.scheduled_worker_heartbeat")
+def scheduled_worker_heartbeat() -> None:
+    """Sent by the beat scheduler to each council every WORKER_HEARTBEAT_SECONDS: the
+    council's dashboard reads the newest. One row per council, moved on at each beat."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(
+        token=SCHEDULED_HEARTBEAT_TOKEN, defaults={"requested_at": now, "recorded_at": now}
     )
 
 

@@ -43,7 +43,7 @@ from psycopg import sql
 from income.accounts import clearing_account, refunds_payable_account, system_account
 from income.actions.ledger import PostingLine, post_journal, reverse_journal
 from income.actions.receipts import Allocation, record_receipt
-from income.fund_checks import fund_problems, fund_reference_problem
+from income.fund_checks import fund_problems
 from income.govuk_pay.client import (
     GovukPayClient,
     GovukPayError,
@@ -201,8 +201,7 @@ def card_channel() -> Channel:
 def basket_item_problems(
     item: BasketItem, *, origin: str, channel: Channel | None = None
 ) -> list[str]:
-    """Why this item cannot be paid by card, in words for the payer; empty if it can. On the
-    public portal a wrong reference never reveals the check digit it should have had."""
+    """Why this item cannot be paid by card, in words for the payer; empty if it can."""
     channel = channel or card_channel()
     problems = []
     if origin == PaymentOrigin.PORTAL and not item.fund.is_public:
@@ -214,11 +213,6 @@ def basket_item_problems(
         received_on=timezone.localdate(),
         reference=item.reference,
     )
-    if origin == PaymentOrigin.PORTAL:
-        detailed = fund_reference_problem(item.fund, item.reference)
-        if detailed:
-            problems = [p for p in problems if p != detailed]
-            problems.append(fund_reference_problem(item.fund, item.reference, detailed=False))
     return problems
 
 

@@ -20,9 +20,13 @@ class CountForm(GovukForm):
         widget=forms.DateInput(format="%d/%m/%Y"),
         input_formats=["%d/%m/%Y", "%Y-%m-%d"],
     )
+    till = forms.CharField(
+        label="Till or counter (optional)", required=False, max_length=100,
+        help_text="If you cash up more than one till, say which this is, for example Till 2",
+    )  # fmt: skip
     note = forms.CharField(
         label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=500,
-        help_text="Required when the count does not match the day's takings",
+        help_text="Required when the count does not match the takings",
     )  # fmt: skip
 
     def __init__(self, *args: object, **kwargs: object) -> None:

@@ -63,10 +63,10 @@ class FundForm(PenceAsPoundsMixin, GovukModelForm):
     class Meta:
         model = Fund
         fields = [
-            "code", "name", "description", "group", "vat_code", "ledger_code", "cost_centre",
-            "subjective", "min_amount_pence", "max_amount_pence", "channels", "reference_rule",
-            "overpayment_handling", "refunds_allowed", "is_public", "active_from", "active_to",
-            "is_active",
+            "code", "name", "name_cy", "description", "group", "vat_code", "ledger_code",
+            "cost_centre", "subjective", "min_amount_pence", "max_amount_pence", "channels",
+            "reference_rule", "overpayment_handling", "refunds_allowed", "is_public",
+            "active_from", "active_to", "is_active",
         ]  # fmt: skip
         widgets = {
             "channels": forms.CheckboxSelectMultiple,
@@ -77,6 +77,7 @@ class FundForm(PenceAsPoundsMixin, GovukModelForm):
             "is_active": "Taking payments (untick to disable)",
             "is_public": "Offered on the payment portal",
         }
+        help_texts = {"name_cy": "Shown on Welsh pages of the payment portal (optional)"}
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -69,7 +69,7 @@ class BasketItemForm(GovukForm):
     def __init__(self, *args: object, funds: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["fund"].queryset = funds
-        self.fields["fund"].label_from_instance = lambda fund: fund.name
+        self.fields["fund"].label_from_instance = lambda fund: fund.display_name
 
 
 class PayerForm(GovukForm):

@@ -1,4 +1,4 @@
-from income.models.cash_up import CashUp, CashUpStatus
+from income.models.cash_up import CashUp, CashUpReceipt, CashUpStatus
 from income.models.channel import Channel, ChannelKind
 from income.models.exports import (
     AmountFormat,
@@ -72,6 +72,7 @@ __all__ = [
     "BankStatement",
     "CardRefundStatus",
     "CashUp",
+    "CashUpReceipt",
     "CashUpStatus",
     "Channel",
     "ChannelKind",

@@ -8,12 +8,18 @@ class CashUpStatus(models.TextChoices):
 
 
 class CashUp(models.Model):
-    """A cashier's daily return ("e-return"): cash by denomination and cheques, submitted by the
-    cashier and authorised by someone else, which posts one journal to the bank."""
+    """A cashier's return ("e-return"): cash by denomination and cheques, submitted by the
+    cashier and authorised by someone else, which posts one journal to the bank.
+
+    A cashier may cash up several times a day (one till after another, or again after a late
+    payment): each cash-up covers the cash and cheque receipts of theirs that no earlier
+    cash-up covered (CashUpReceipt), and expects exactly what those receipts add up to."""
 
     cashier_id = models.BigIntegerField()
     cashier_email = models.CharField(max_length=254)
     business_date = models.DateField()
+    # Which till or counter was counted, as the cashier names it (optional).
+    till = models.CharField(max_length=100, blank=True)
     # {"5000": 3, "2000": 10, ...}: pence value of a note or coin → how many.
     denominations = models.JSONField(default=dict)
     cheques = models.JSONField(default=list)  # [{"drawer": ..., "amount_pence": ...}]
@@ -25,6 +31,9 @@ class CashUp(models.Model):
         max_length=20, choices=CashUpStatus.choices, default=CashUpStatus.SUBMITTED
     )
     note = models.TextField(blank=True)
+    # Issued with the form: pressing "Submit" twice makes one cash-up. Null for those made
+    # before it existed.
+    submission_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     submitted_at = models.DateTimeField(auto_now_add=True)
     authorised_by_id = models.BigIntegerField(null=True, blank=True)
     authorised_by_email = models.CharField(max_length=254, blank=True)
@@ -36,11 +45,6 @@ class CashUp(models.Model):
     class Meta:
         ordering = ["-business_date", "-submitted_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["cashier_id", "business_date"],
-                condition=~models.Q(status="rejected"),
-                name="one_standing_cash_up_per_cashier_day",
-            ),
             models.CheckConstraint(
                 condition=models.Q(authorised_by_id__isnull=True)
                 | ~models.Q(authorised_by_id=models.F("cashier_id")),
@@ -49,9 +53,30 @@ class CashUp(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Cash-up of {self.cashier_email} for {self.business_date:%d %b %Y}"
+        till = f", {self.till}" if self.till else ""
+        return f"Cash-up of {self.cashier_email} for {self.business_date:%d %b %Y}{till}"
+
+    @property
+    def counted_pence(self) -> int:
+        return self.cash_counted_pence + self.cheques_counted_pence
+
+    @property
+    def expected_pence(self) -> int:
+        return self.expected_cash_pence + self.expected_cheques_pence
 
     @property
     def variance_pence(self) -> int:
-        counted = self.cash_counted_pence + self.cheques_counted_pence
-        return counted - (self.expected_cash_pence + self.expected_cheques_pence)
+        return self.counted_pence - self.expected_pence
+
+
+class CashUpReceipt(models.Model):
+    """A cash or cheque receipt covered by a cash-up. The receipt is unique here: each is
+    cashed up once, however many cash-ups its cashier makes, even two submitted at once."""
+
+    cash_up = models.ForeignKey(CashUp, on_delete=models.PROTECT, related_name="covered")
+    receipt = models.OneToOneField(
+        "income.Receipt", on_delete=models.PROTECT, related_name="cash_up_cover"
+    )
+
+    def __str__(self) -> str:
+        return f"receipt {self.receipt_id} in cash-up {self.cash_up_id}"

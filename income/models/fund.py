@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import get_language
 
 from income.models.channel import Channel
 from income.models.vat import VatCode
@@ -28,6 +29,10 @@ class Fund(models.Model):
 
     code = models.CharField(max_length=5, unique=True)
     name = models.CharField(max_length=200, validators=[validate_one_line])
+    # What Welsh pages (the payment portal in Welsh) call it; blank: the name above.
+    name_cy = models.CharField(
+        "Name in Welsh", max_length=200, blank=True, validators=[validate_one_line]
+    )
     description = models.TextField(blank=True)
     group = models.ForeignKey(
         FundGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="funds"
@@ -59,3 +64,9 @@ class Fund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def display_name(self) -> str:
+        """The fund's name in the language of the page being made: Welsh where it has one."""
+        language = (get_language() or "en").split("-")[0]
+        return self.name_cy if language == "cy" and self.name_cy else self.name

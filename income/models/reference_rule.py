@@ -10,7 +10,10 @@ from income.reference_rules import (
     ReferenceRuleSpec,
     check_reference,
 )
-from income.reference_rules.check_digits import parse_result_substitutions
+from income.reference_rules.check_digits import describe_scheme, parse_result_substitutions
+
+# The modulus each preset runs with, whatever the form's modulus box says.
+PRESET_MODULUS = {Method.LUHN: 10, Method.MOD10: 10, Method.MOD11: 11}
 
 MAX_PATTERN_LENGTH = 200
 
@@ -40,7 +43,9 @@ class ReferenceRule(models.Model):
         max_length=20, choices=CheckDigit.choices, blank=True, default=""
     )
     weights = models.CharField(max_length=100, blank=True, help_text="For example 7,6,5,4,3,2")
-    modulus = models.PositiveSmallIntegerField(default=11)
+    modulus = models.PositiveSmallIntegerField(
+        default=11, help_text="For a weighted sum or Dynix; Luhn and the presets set their own"
+    )
     subtract_from_modulus = models.BooleanField(default=False)
     source_substitution = models.CharField(max_length=20, blank=True)
     result_substitutions = models.CharField(
@@ -53,6 +58,12 @@ class ReferenceRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.check_digit_method in PRESET_MODULUS:
+            # Stored as the algorithm runs, so the rule's page cannot say "modulus 11" of Luhn.
+            self.modulus = PRESET_MODULUS[Method(self.check_digit_method)]
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         problems: dict[str, str] = {}
@@ -100,5 +111,11 @@ class ReferenceRule(models.Model):
             check_digit=scheme,
         )
 
-    def check_reference(self, reference: str, *, detailed: bool = True) -> Outcome:
-        return check_reference(self.spec(), reference, detailed=detailed)
+    @property
+    def check_digit_summary(self) -> str:
+        """The check-digit algorithm this rule really runs, in words."""
+        scheme = self.spec().check_digit
+        return describe_scheme(scheme) if scheme else "No check digit"
+
+    def check_reference(self, reference: str) -> Outcome:
+        return check_reference(self.spec(), reference)

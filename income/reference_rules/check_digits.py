@@ -45,6 +45,28 @@ class CheckDigitScheme:
         return self
 
 
+def describe_scheme(scheme: CheckDigitScheme) -> str:
+    """The algorithm a scheme really runs, in words (a Luhn rule is modulus 10 whatever the
+    unused modulus setting says)."""
+    if scheme.method == Method.LUHN:
+        return (
+            "Luhn (modulus 10): from the right, every second digit of the body is doubled "
+            "(less 9 when over 9); the check digit brings the total to a multiple of 10"
+        )
+    resolved = scheme.resolved()
+    name = "Dynix" if resolved.method == Method.DYNIX else "Weighted sum"
+    weights = ",".join(str(weight) for weight in resolved.weights) or "1"
+    words = f"{name}, modulus {resolved.modulus}, weights {weights}"
+    if resolved.method == Method.DYNIX or resolved.subtract_from_modulus:
+        words += f", remainder subtracted from {resolved.modulus}"
+    if resolved.source_substitution:
+        words += f", body starts as {resolved.source_substitution}"
+    if resolved.result_substitutions:
+        shown = ", ".join(f"{n} is {c}" for n, c in sorted(resolved.result_substitutions.items()))
+        words += f"; {shown}"
+    return words
+
+
 def parse_result_substitutions(text: str) -> dict[int, str]:
     """ "10:X,11:0" → {10: "X", 11: "0"}; raises ValueError saying what is wrong."""
     substitutions: dict[int, str] = {}

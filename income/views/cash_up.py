@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +13,11 @@ from tenants.capabilities import Capability, council_capabilities
 from tenants.view_permissions import council_capability_required
 
 
+def _may_see_variance(request: HttpRequest) -> bool:
+    # The count is blind: what was expected, and so the variance, is for whoever authorises.
+    return Capability.AUTHORISE_CASH_UPS in council_capabilities(request.membership)
+
+
 @council_capability_required(Capability.VIEW_INCOME)
 def cash_up_list(request: HttpRequest) -> HttpResponse:
     capabilities = council_capabilities(request.membership)
@@ -22,12 +29,14 @@ def cash_up_list(request: HttpRequest) -> HttpResponse:
             "recent": CashUp.objects.exclude(status=CashUpStatus.SUBMITTED)[:30],
             "may_submit": Capability.TAKE_PAYMENTS in capabilities,
             "may_authorise": Capability.AUTHORISE_CASH_UPS in capabilities,
+            "may_see_variance": _may_see_variance(request),
         },
     )
 
 
 @council_capability_required(Capability.TAKE_PAYMENTS)
 def submit(request: HttpRequest) -> HttpResponse:
+    token = request.POST.get("submission_token") or uuid.uuid4().hex
     form = CountForm(request.POST or None, initial={"business_date": timezone.localdate()})
     cheques = ChequeFormSet(request.POST or None, prefix="cheque")
     if request.method == "POST" and form.is_valid() and cheques.is_valid():
@@ -42,6 +51,8 @@ def submit(request: HttpRequest) -> HttpResponse:
                     if line.get("amount")
                 ],
                 note=form.cleaned_data["note"],
+                till=form.cleaned_data["till"],
+                submission_key=token,
                 acting_user=request.user,
             )
         except ValidationError as error:
@@ -49,7 +60,11 @@ def submit(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Cash-up submitted: someone else must now authorise it")
             return redirect("income:cash-ups")
-    return render(request, "income/cash_up/submit.html", {"form": form, "cheques": cheques})
+    return render(
+        request,
+        "income/cash_up/submit.html",
+        {"form": form, "cheques": cheques, "submission_token": token},
+    )
 
 
 @council_capability_required(Capability.VIEW_INCOME)
@@ -69,8 +84,20 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         and cash_up.status == CashUpStatus.SUBMITTED
         and cash_up.cashier_id != request.user.pk
     )
+    may_see_variance = _may_see_variance(request)
+    covered = (
+        cash_up.covered.select_related("receipt__channel").order_by("receipt__pk")
+        if may_see_variance
+        else None
+    )
     return render(
         request,
         "income/cash_up/detail.html",
-        {"cash_up": cash_up, "may_authorise": may_authorise, "error": error},
+        {
+            "cash_up": cash_up,
+            "may_authorise": may_authorise,
+            "may_see_variance": may_see_variance,
+            "covered": covered,
+            "error": error,
+        },
     )

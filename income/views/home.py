@@ -5,15 +5,21 @@ from django.utils import timezone
 
 from income.dashboard import build_dashboard
 from income.models import WorkerHeartbeat
+from income.worker_status import worker_status
 
 
 @login_required
 def council_home(request: HttpRequest) -> HttpResponse:
     """A member's landing page: the council's income at a glance."""
     today = timezone.localdate()
+    last_heartbeat = WorkerHeartbeat.objects.order_by("-recorded_at").first()
     context = {
         "today": today,
         "dashboard": build_dashboard(today),
-        "last_heartbeat": WorkerHeartbeat.objects.order_by("-recorded_at").first(),
+        "worker": worker_status(
+            now=timezone.now(),
+            last_heartbeat_at=last_heartbeat.recorded_at if last_heartbeat else None,
+            council_since=request.council.created,
+        ),
     }
     return render(request, "income/home.html", context)

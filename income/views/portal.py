@@ -126,21 +126,14 @@ def start(request: HttpRequest) -> HttpResponse:
             "".join(form.cleaned_data["reference"].split()).upper(),
             form.cleaned_data["amount"],
         )
-        # Never the detailed reason: it would give away the expected check digit.
-        reference_problem = fund_reference_problem(item.fund, item.reference, detailed=False)
+        reference_problem = fund_reference_problem(item.fund, item.reference)
         if reference_problem:
-            reason = reference_problem.split(": ", 1)[-1].rstrip(".")
-            # The rule's reasons read "must be…", "is not…" or "the check digit…".
-            reason = (
-                f"This one {reason}"
-                if reason.startswith(("must ", "is "))
-                else reason[:1].upper() + reason[1:]
-            )
             form.add_error(
                 "reference",
                 _("Enter the reference exactly as it is on your %(fund)s bill or notice.")
-                % {"fund": item.fund.name}
-                + f" {reason}.",
+                % {"fund": item.fund.display_name}
+                + " "
+                + _portal_reason(reference_problem),
             )
         else:
             problems = basket_item_problems(item, origin=PaymentOrigin.PORTAL)
@@ -157,6 +150,19 @@ def start(request: HttpRequest) -> HttpResponse:
     return _render(
         request, "income/portal/start.html", {"form": form, "basket": basket, "funds": funds}
     )
+
+
+def _portal_reason(reference_problem: str) -> str:
+    """The rule's reason for the payer: "This one must be…", or (a wrong check digit, which
+    says no more than that) a sentence wholly in the page's language."""
+    separator, reason = reference_problem.partition(": ")[1:]
+    if not separator:
+        return _("This reference is not valid.")
+    # The rule's reasons read "must be…", "is not…" or "character 2 must be…".
+    reason = reason.rstrip(".")
+    if reason.startswith(("must ", "is ")):
+        return f"This one {reason}."
+    return f"{reason[:1].upper()}{reason[1:]}."
 
 
 @in_portal_language

@@ -89,6 +89,14 @@ DEMO_COUNCILS = (
     ),
 )
 
+# Eastmere's portal speaks Welsh: its funds' Welsh names.
+WELSH_FUND_NAMES = {
+    "CTAX": "Treth y Cyngor",
+    "NNDR": "Ardrethi Busnes",
+    "TRADE": "Gwastraff Masnach",
+    "PARK": "Hysbysiadau Tâl Cosb",
+}
+
 # One person of each council role at each council: <role>@<slug>.example
 DEMO_ROLES = (
     ("admin", CouncilRole.ADMIN, "Council admin"),
@@ -359,6 +367,7 @@ def _seed_funds(council: Council, demo: DemoCouncil) -> None:
                 code=code,
                 defaults={
                     "name": name,
+                    "name_cy": WELSH_FUND_NAMES.get(code, "") if demo.slug == "eastmere" else "",
                     "ledger_code": f"4{index:03d}",
                     "cost_centre": f"CC{index + 10}",
                     "vat_code": VatCode.objects.filter(code="N0").first(),

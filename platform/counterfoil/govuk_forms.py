@@ -6,8 +6,13 @@ gives the error summary that links to each field. Forms inherit GovukFormMixin (
 GovukForm / GovukModelForm) so their widgets carry the right classes.
 """
 
+from pathlib import Path
+
+import django.forms
 from django import forms
 from django.forms.renderers import Jinja2
+from django.utils import translation
+from django.utils.functional import cached_property
 
 WIDGET_CLASSES: dict[type, str] = {
     forms.Textarea: "govuk-textarea",
@@ -42,6 +47,22 @@ class GovukFormRenderer(Jinja2):
 
     form_template_name = "govuk/form.html"
     field_template_name = "govuk/field.html"
+
+    @cached_property
+    def engine(self) -> object:
+        # As Django's, with gettext: an error's "Error:" prefix is "Gwall:" on a Welsh page.
+        engine = self.backend(
+            {
+                "APP_DIRS": True,
+                "DIRS": [Path(django.forms.__file__).parent / self.backend.app_dirname],
+                "NAME": "djangoforms",
+                "OPTIONS": {"extensions": ["jinja2.ext.i18n"]},
+            }
+        )
+        engine.env.install_gettext_callables(  # type: ignore[attr-defined]
+            translation.gettext, translation.ngettext, newstyle=True
+        )
+        return engine
 
 
 class GovukFormMixin:

@@ -380,9 +380,19 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Periodic work fans out per council: the scheduler sends each entry once per council schema.
-CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.scheduler.TenantAwarePersistentScheduler"
+CELERY_BEAT_SCHEDULER = "counterfoil.celery_beat:ServedCouncilsScheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Each council's dashboard says the worker is healthy while its heartbeats keep coming, and
+# raises the alarm only after this many in a row are missed (one late beat is no outage).
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 60)
+WORKER_HEARTBEAT_MISSED_BEATS_ALARM = env_int("WORKER_HEARTBEAT_MISSED_BEATS_ALARM", 5)
 CELERY_BEAT_SCHEDULE = {
+    "worker-heartbeat": {
+        "task": "income.scheduled_worker_heartbeat",
+        "schedule": WORKER_HEARTBEAT_SECONDS,
+        # A beat still queued after the next is due proves nothing: let it go.
+        "options": {"expires": WORKER_HEARTBEAT_SECONDS},
+    },
     "govuk-pay-mop-up": {
         "task": "income.govuk_pay_mop_up",
         "schedule": env_int("GOVUK_PAY_MOP_UP_SECONDS", 30 * 60),

@@ -37,6 +37,7 @@ from tenants.models import (
 )
 from tenants.schema_names import schema_name_for_slug, validate_slug
 from tenants.schema_snapshot import current_snapshot
+from tenants.subdomain_lookalikes import lookalike_of
 
 # ONS/GSS codes of local authorities: a country letter (England, Wales, Scotland, Northern
 # Ireland) and eight digits, e.g. E08000016 (Barnsley). ASCII digits only.
@@ -79,6 +80,18 @@ def validate_requested_slug(slug: str) -> None:
     if taken:
         raise ValidationError(
             f"The subdomain “{slug}” is already taken. Choose another.", code="taken"
+        )
+    others = Council.objects.values_list("slug", flat=True).union(
+        CouncilApplication.objects.exclude(status=ApplicationStatus.DECLINED).values_list(
+            "requested_slug", flat=True
+        )
+    )
+    lookalike = lookalike_of(slug, others)
+    if lookalike:
+        raise ValidationError(
+            f"The subdomain “{slug}” looks too like “{lookalike}”, which another council "
+            "uses. Choose one that cannot be mistaken for it.",
+            code="lookalike",
         )
 
 

@@ -140,7 +140,8 @@ def test_a_reference_rule_is_tried_on_its_page_and_guards_its_fund(
     )  # fmt: skip
     rule = ReferenceRule.objects.get()
     page = client.get(f"/config/reference-rules/{rule.pk}/", {"reference": "500000001"})
-    assert "is not valid: the check digit should be" in page.content.decode()
+    assert "<code>500000001</code> is not valid.</p>" in page.content.decode()
+    assert "should be" not in page.content.decode()
     bad_config = client.post(
         "/config/reference-rules/new/", {"name": "Broken", "pattern": "(", "modulus": "11"}
     )
@@ -150,7 +151,10 @@ def test_a_reference_rule_is_tried_on_its_page_and_guards_its_fund(
     council_tax.save()
     from income.fund_checks import fund_reference_problem
 
-    assert "check digit" in fund_reference_problem(council_tax, "500000001")
+    # Staff are told only that it is not valid: nothing that makes it another valid one.
+    assert fund_reference_problem(council_tax, "500000001") == (
+        "The reference for CTAX is not valid."
+    )
     assert fund_reference_problem(council_tax, "12") == (
         "The reference for CTAX is not valid: must be 9 characters, like 50####### (it has 2)"
     )
@@ -398,3 +402,20 @@ def test_the_configuration_index_links_every_area(ledger, council_a):
     for slug in ("funds", "fund-groups", "vat-codes", "channels", "reference-rules"):
         assert f'href="/config/{slug}/"' in page, slug
     assert "which staff work each group" in page
+
+
+def test_a_luhn_rules_page_shows_the_luhn_algorithm_not_modulus_11(ledger, council_a):
+    # As the demo makes it: the modulus left at its default of 11, which Luhn never uses.
+    rule = ReferenceRule.objects.create(
+        name="Council Tax account", input_mask="5#######", check_digit_method="luhn"
+    )
+    assert rule.modulus == 10
+    ReferenceRule.objects.filter(pk=rule.pk).update(modulus=11)  # as stored before 0025
+
+    for role in (CouncilRole.AUDITOR, CouncilRole.ADMIN):
+        page = client_as(council_a, role).get(f"/config/reference-rules/{rule.pk}/")
+        text = page.content.decode()
+        assert (
+            '<dd class="govuk-summary-list__value" id="check-digit-algorithm">Luhn (modulus 10)'
+        ) in text
+        assert "Modulus 11" not in text.split('id="check-digit-algorithm"')[1].split("</dd>")[0]

@@ -67,3 +67,34 @@ def test_the_dashboard_adds_up_to_the_ledger(council_a, cash, card, council_tax,
     assert "£10.00" in page  # suspense
     assert "1 (£2.00)" in page  # refunds awaiting
     assert 'role="img"' in page and "<caption" in page  # each chart has its table
+
+
+def test_each_bar_is_labelled_with_what_it_is_and_its_amount(
+    council_a, cash, council_tax, parking, officer
+):
+    today = timezone.localdate()
+    for key, fund, pence in (("b1", council_tax, 12_000), ("b2", parking, 4_000)):
+        record_receipt(
+            channel=cash, amount_pence=pence, received_on=today,
+            allocations=[Allocation(fund, pence)], idempotency_key=key, acting_user=None,
+        )  # fmt: skip
+    client = host_client(council_a)
+    client.login(email=officer.email, password=PASSWORD)
+    page = client.get("/").content.decode()
+    chart = page.split('<figure class="counterfoil-chart" id="today-by-fund">')[1]
+
+    # Seen: the label above each bar and the amount at its end (drawn in SVG: the page's
+    # policy allows no inline styles). The longest bar takes three quarters of the width.
+    assert (
+        '<span class="counterfoil-chart__label govuk-body-s">CTAX Council Tax</span>\n'
+        '        <svg class="counterfoil-chart__track" width="100%" height="24" focusable="false" '
+        'aria-hidden="true"><rect class="counterfoil-chart__bar" x="0" y="2" height="20" '
+        'width="75%"></rect><text class="counterfoil-chart__value" x="75%" dx="8" y="17">'
+        "£120.00</text></svg>"
+    ) in chart
+    assert 'width="25%"></rect><text class="counterfoil-chart__value" x="25%"' in page
+    # Heard: the chart's text alternative names every bar with its amount.
+    assert (
+        'role="img" aria-label="Income today by fund: CTAX Council Tax £120.00; '
+        'PARK Parking Fines £40.00."'
+    ) in page

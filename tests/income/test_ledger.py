@@ -356,7 +356,7 @@ def test_a_cash_up_that_does_not_match_needs_an_explanation(council_a, cash, cou
     take(cash, [Allocation(council_tax, 1_000)], key="c2", user=officer)
     with pytest.raises(
         ValidationError,
-        match=r"The count is £10\.00 short of the day's takings: explain the difference\.",
+        match=r"^\['The count does not match the takings: explain the difference in the note\.'\]$",
     ):
         submit_cash_up(
             council=council_a,

@@ -250,7 +250,10 @@ def test_a_wrong_check_digit_is_refused_without_giving_the_right_one_away(paying
     council_tax.reference_rule = rule
     council_tax.save()
     text = add(citizen, council_tax, "50000001", "10.00").content.decode()  # right one: 9
-    assert "Enter the reference exactly as it is on your Council Tax bill or notice" in text
+    assert (
+        "Enter the reference exactly as it is on your Council Tax bill or notice. "
+        "This reference is not valid."
+    ) in text
     assert "should be 9" not in text and "not 1" not in text
     assert add(citizen, council_tax, "5000 0009", "10.00").status_code == 302
 

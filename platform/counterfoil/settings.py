@@ -319,6 +319,15 @@ CELERY_BEAT_SCHEDULE = {
 GOVUK_PAY_TIMEOUT_SECONDS = float(env_str("GOVUK_PAY_TIMEOUT_SECONDS", "10"))
 GOVUK_PAY_RETRIES = env_int("GOVUK_PAY_RETRIES", 2)
 GOVUK_PAY_BACKOFF_SECONDS = float(env_str("GOVUK_PAY_BACKOFF_SECONDS", "0.5"))
+# Where a council's GOV.UK Pay API key may be sent: GOV.UK Pay's public API (its live and
+# test services alike answer there). Admins choose from these, never type an address: the
+# stored key goes wherever the address points.
+GOVUK_PAY_BASE_URLS = {"https://publicapi.payments.service.gov.uk": "GOV.UK Pay"}
+# An operator's choice, for the demo and the tests: the local stand-in's address(es), comma
+# separated. Unset in production.
+GOVUK_PAY_STANDIN_URLS = [
+    url.strip().rstrip("/") for url in env_str("GOVUK_PAY_STANDIN_URLS").split(",") if url.strip()
+]
 # Fernet key(s), comma-separated, newest first, for secrets at rest (API keys, webhook
 # secrets); unset: derived from SECRET_KEY.
 COUNTERFOIL_ENCRYPTION_KEY = env_str("COUNTERFOIL_ENCRYPTION_KEY")

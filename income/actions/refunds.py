@@ -4,8 +4,12 @@ Card refunds go back through the card provider once approved (the GOV.UK Pay int
 them); others are marked for payment by the council's usual route and then marked paid.
 """
 
+import datetime
+from collections.abc import Collection
+
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from income.accounts import bank_account, fund_account, refunds_payable_account, suspense_account
@@ -27,6 +31,17 @@ from income.models import (
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User
+
+# What counts towards an approver's limit: refunds approved (or further on) and those waiting.
+COUNTED_REFUND_STATUSES = (
+    RefundStatus.REQUESTED,
+    RefundStatus.APPROVED,
+    RefundStatus.SENT,
+    RefundStatus.PAID,
+)
+# A payer's refunds raised this close together count as one for an approver's limit (a
+# rolling day, so that splitting a refund either side of midnight gains nothing).
+PAYER_WINDOW = datetime.timedelta(days=1)
 
 
 @transaction.atomic
@@ -78,12 +93,27 @@ def raise_refund(
 
 @transaction.atomic
 def approve_refund(
-    *, council: Council, refund: Refund, acting_user: User, note: str = ""
+    *,
+    council: Council,
+    refund: Refund,
+    acting_user: User,
+    note: str = "",
+    rejected_refunds_seen: Collection[int] = (),
 ) -> Refund:
-    """Approve and post the refund: the money leaves the fund for refunds payable."""
+    """Approve and post the refund: the money leaves the fund for refunds payable.
+
+    An approver's limit holds for everything refunded or waiting on the receipt, and on the
+    payer within a day, not for this refund alone: a refund refused for being too large
+    cannot be approved in parts by the same person. A receipt with a rejected refund is
+    approved only by someone who has seen it (`rejected_refunds_seen`: the rejected refunds
+    the approval page showed them)."""
     membership = require_council_capability(acting_user, council, Capability.APPROVE_REFUNDS)
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    # The receipt row's lock serialises every decision on its refunds (raise_refund takes it
+    # too), and the payer's lock every approval for that payer: two approvals cannot each
+    # count without the other.
     receipt = Receipt.objects.select_for_update().get(pk=refund.receipt_id)
+    lock_payer(receipt)
     if refund.status != RefundStatus.REQUESTED:
         raise ValidationError(f"This refund is already {refund.get_status_display().lower()}.")
     if refund.raised_by_id == acting_user.pk:
@@ -96,6 +126,11 @@ def approve_refund(
             "no refunds" if limit is None else f"refunds up to {pounds(limit.max_amount_pence)}"
         )
         raise PermissionDenied(f"Your role may approve {ceiling}.")
+    if limit.max_amount_pence is not None:
+        _check_running_totals(refund, receipt, limit.max_amount_pence)
+    unseen = [r for r in rejected_refunds(refund) if r.pk not in set(rejected_refunds_seen)]
+    if unseen:
+        raise ValidationError(_unseen_rejections_message(receipt, unseen))
     held = receipt_allocation(receipt).get(refund.fund_id, 0)
     if refund.amount_pence > held:
         raise ValidationError(f"Only {pounds(held)} is left to refund on {receipt.number}.")
@@ -120,13 +155,99 @@ def approve_refund(
         acting_user=acting_user,
         target=refund,
         before={"status": RefundStatus.REQUESTED},
-        after={"status": refund.status, "journal": refund.journal_id},
+        after={
+            "status": refund.status,
+            "journal": refund.journal_id,
+            "rejected_refunds_seen": sorted(set(rejected_refunds_seen)),
+        },
         reason=note,
     )
     if refund.route == RefundRoute.CARD:
         # Paid through GOV.UK Pay: sent there once this approval commits, tracked to the end.
         queue_card_refund(refund=refund, acting_user=acting_user)
     return refund
+
+
+def lock_payer(receipt: Receipt) -> None:
+    """Hold the payer's refunds still until this transaction ends (a transaction-scoped
+    advisory lock on each of their identities: name and reference)."""
+    with connection.cursor() as cursor:
+        for identity in sorted(payer_identities(receipt)):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [identity])
+
+
+def payer_identities(receipt: Receipt) -> set[str]:
+    identities = set()
+    if receipt.payer_reference.strip():
+        identities.add("refund-payer-reference:" + receipt.payer_reference.strip().upper())
+    if receipt.payer_name.strip():
+        identities.add("refund-payer-name:" + " ".join(receipt.payer_name.split()).upper())
+    return identities
+
+
+def _same_payer(receipt: Receipt) -> Q | None:
+    matches = []
+    if receipt.payer_reference.strip():
+        matches.append(Q(receipt__payer_reference__iexact=receipt.payer_reference.strip()))
+    if receipt.payer_name.strip():
+        matches.append(Q(receipt__payer_name__iexact=" ".join(receipt.payer_name.split())))
+    if not matches:
+        return None
+    combined = matches[0]
+    for match in matches[1:]:
+        combined |= match
+    return combined
+
+
+def _check_running_totals(refund: Refund, receipt: Receipt, ceiling: int) -> None:
+    others = Refund.objects.filter(status__in=COUNTED_REFUND_STATUSES).exclude(pk=refund.pk)
+    on_receipt = refund.amount_pence + _total(others.filter(receipt=receipt))
+    if on_receipt > ceiling:
+        raise PermissionDenied(
+            f"Your role may approve refunds up to {pounds(ceiling)}. With this one, "
+            f"{pounds(on_receipt)} of {receipt.number} is refunded or waiting for approval: "
+            "someone with a higher limit must approve it."
+        )
+    same_payer = _same_payer(receipt)
+    if same_payer is None:
+        return
+    near = others.filter(
+        same_payer,
+        raised_at__gt=refund.raised_at - PAYER_WINDOW,
+        raised_at__lt=refund.raised_at + PAYER_WINDOW,
+    )
+    for_payer = refund.amount_pence + _total(near)
+    if for_payer > ceiling:
+        raise PermissionDenied(
+            f"Your role may approve refunds up to {pounds(ceiling)}. With this one, "
+            f"{pounds(for_payer)} is refunded or waiting for approval to this payer within a "
+            "day: someone with a higher limit must approve it."
+        )
+
+
+def _total(refunds: QuerySet[Refund]) -> int:
+    return refunds.aggregate(total=Sum("amount_pence"))["total"] or 0
+
+
+def rejected_refunds(refund: Refund) -> list[Refund]:
+    """The refunds rejected on the same receipt: whoever approves this one must see them."""
+    return list(
+        Refund.objects.filter(receipt_id=refund.receipt_id, status=RefundStatus.REJECTED)
+        .exclude(pk=refund.pk)
+        .order_by("raised_at", "pk")
+    )
+
+
+def _unseen_rejections_message(receipt: Receipt, unseen: list[Refund]) -> str:
+    listed = "; ".join(
+        f"refund {r.pk} of {pounds(r.amount_pence)}, rejected by {r.decided_by_email}: "
+        f"{r.decision_note}"
+        for r in unseen
+    )
+    return (
+        f"A refund on {receipt.number} was rejected before ({listed}). Confirm you have read "
+        "why before approving this one."
+    )
 
 
 @transaction.atomic

@@ -3,7 +3,13 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from income.actions.refunds import approve_refund, mark_refund_paid, raise_refund, reject_refund
+from income.actions.refunds import (
+    approve_refund,
+    mark_refund_paid,
+    raise_refund,
+    reject_refund,
+    rejected_refunds,
+)
 from income.balances import receipt_allocation
 from income.forms.work import DecisionForm, RaiseRefundForm
 from income.models import Fund, Receipt, Refund, RefundRoute, RefundStatus
@@ -66,7 +72,9 @@ def refund_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and refund.status == RefundStatus.REQUESTED
         and refund.raised_by_id != request.user.pk
     )
-    form = DecisionForm(request.POST or None)
+    # Whoever decides sees the refunds rejected on this receipt before (and must confirm it).
+    rejected = rejected_refunds(refund) if refund.status == RefundStatus.REQUESTED else []
+    form = DecisionForm(request.POST or None, rejected=rejected)
     if request.method == "POST":
         # The actions give the exact refusal (role, own refund, already decided).
         try:
@@ -81,6 +89,7 @@ def refund_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         refund=refund,
                         acting_user=request.user,
                         note=form.cleaned_data["note"],
+                        rejected_refunds_seen=form.cleaned_data.get("rejected_refunds_seen", []),
                     )
                     messages.success(request, "Refund approved")
                 else:
@@ -97,5 +106,5 @@ def refund_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "income/refunds/detail.html",
-        {"refund": refund, "form": form, "may_decide": may_decide},
+        {"refund": refund, "form": form, "may_decide": may_decide, "rejected": rejected},
     )

@@ -20,7 +20,12 @@ from django.utils import timezone
 
 from income.exports.export_file import ExportFile, exports_folder
 from income.exports.gl_journal import make_journal
-from income.exports.layout import FieldSpec, LayoutSpec
+from income.exports.layout import (
+    FieldSpec,
+    LayoutSpec,
+    date_format_problem,
+    formula_start_problem,
+)
 from income.exports.lines_sql import lines_query, listing_sql, totals_sql
 from income.exports.window import LedgerSnapshot, take_snapshot, window_condition
 from income.models import (
@@ -344,6 +349,17 @@ def _slug(name: str) -> str:
 @transaction.atomic
 def save_export_target(*, council: Council, target: ExportTarget, acting_user: User) -> None:
     require_council_capability(acting_user, council, Capability.CONFIGURE_INCOME)
+    # Checked here as well as in the form: these are written into every line of the file.
+    problems = [
+        problem
+        for problem in (
+            date_format_problem(target.date_format),
+            formula_start_problem(target.control_ledger_code, "The control code"),
+        )
+        if problem
+    ]
+    if problems:
+        raise ValidationError(problems)
     created = target.pk is None
     target.save()
     record_audit(

@@ -8,7 +8,10 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from counterfoil.upload_limits import refuse_oversized_upload, upload_limit
 from income.actions.imports import (
+    MAX_ARUDD_BYTES,
+    MAX_IMPORT_BYTES,
     apply_returned_debits,
     reverse_import,
     save_csv_mapping,
@@ -53,10 +56,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@upload_limit(MAX_IMPORT_BYTES)
 @council_capability_required(Capability.IMPORT_FILES)
 def upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not refuse_oversized_upload(request, form) and form.is_valid():
         try:
             batch = upload_import(
                 council=request.council,
@@ -239,6 +243,7 @@ def mapping_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
 
 
+@upload_limit(MAX_ARUDD_BYTES)
 @council_capability_required(Capability.VIEW_INCOME)
 def returned_debits(request: HttpRequest) -> HttpResponse:
     """ARUDD reports: upload one to reverse the returned Direct Debits' receipts; the
@@ -247,7 +252,7 @@ def returned_debits(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not _may(request, Capability.IMPORT_FILES):
             return HttpResponse("Your role does not allow this.", status=403)
-        if form.is_valid():
+        if not refuse_oversized_upload(request, form) and form.is_valid():
             try:
                 results = apply_returned_debits(
                     council=request.council,

@@ -274,6 +274,18 @@ STORAGES = {
 # fresh clone and a working page.
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "files"
+# Uploads are measured as they stream in and stopped at the receiving page's limit
+# (counterfoil.upload_limits; this one where a page sets none), before they are read whole.
+FILE_UPLOAD_HANDLERS = [
+    "counterfoil.upload_limits.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+# Above this a file goes to a temporary file, not memory (Django's default, said here).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# The form fields other than files (Django's default): a page's fields are a few hundred bytes.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # How long a closed council's export archive (under <data dir>/exports) is kept.
 EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 6 * 365)
 

@@ -21,8 +21,9 @@ from tests.fixtures.govuk_pay import SpecRecorder
 
 
 @pytest.fixture(scope="session")
-def standin():
-    with StandinGovukPay(webhook_retry_delays=(0.05, 0.1, 0.2, 0.5, 1.0)) as server:
+def standin(standin_port):
+    retries = (0.05, 0.1, 0.2, 0.5, 1.0)
+    with StandinGovukPay(port=standin_port, webhook_retry_delays=retries) as server:
         server.stall_seconds = 1.0
         with allowed_standin(server.url):
             yield server

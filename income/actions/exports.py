@@ -28,6 +28,7 @@ from income.exports.layout import (
 )
 from income.exports.lines_sql import lines_query, listing_sql, totals_sql
 from income.exports.window import LedgerSnapshot, take_snapshot, window_condition
+from income.fund_visibility import require_export_target_visible
 from income.models import (
     Account,
     AccountKind,
@@ -101,7 +102,8 @@ def run_export(*, council: Council, target: ExportTarget, acting_user: User | No
 @transaction.atomic
 def _open_run(*, council: Council, target: ExportTarget, acting_user: User | None) -> ExportRun:
     if acting_user is not None:
-        require_council_capability(acting_user, council, Capability.RUN_EXPORTS)
+        membership = require_council_capability(acting_user, council, Capability.RUN_EXPORTS)
+        require_export_target_visible(membership, target)
     if not target.is_active:
         raise ValidationError(f"{target.name} is not in use.")
     if not target.fields and target.layout != "gl_journal":

@@ -17,6 +17,7 @@ from income.actions.govuk_pay import queue_card_refund
 from income.actions.ledger import PostingLine, is_pence, post_journal
 from income.balances import receipt_allocation, refundable_pence
 from income.fund_checks import pounds
+from income.fund_visibility import require_funds_visible, require_receipt_visible
 from income.models import (
     ChannelKind,
     Fund,
@@ -55,9 +56,11 @@ def raise_refund(
     acting_user: User,
 ) -> Refund:
     """Ask for `amount_pence` of `receipt` held in `fund` (None: suspense) to go back."""
-    require_council_capability(acting_user, council, Capability.RAISE_REFUNDS)
+    membership = require_council_capability(acting_user, council, Capability.RAISE_REFUNDS)
     # Serialise refunds on one receipt, so two requests cannot both take the last pound.
     receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
+    require_receipt_visible(membership, receipt)
+    require_funds_visible(membership, fund)
     if receipt.status != ReceiptStatus.ACTIVE:
         raise ValidationError(f"Receipt {receipt.number} has been reversed.")
     if not is_pence(amount_pence) or amount_pence <= 0:
@@ -113,6 +116,7 @@ def approve_refund(
     # too), and the payer's lock every approval for that payer: two approvals cannot each
     # count without the other.
     receipt = Receipt.objects.select_for_update().get(pk=refund.receipt_id)
+    require_receipt_visible(membership, receipt)
     lock_payer(receipt)
     if refund.status != RefundStatus.REQUESTED:
         raise ValidationError(f"This refund is already {refund.get_status_display().lower()}.")
@@ -252,8 +256,9 @@ def _unseen_rejections_message(receipt: Receipt, unseen: list[Refund]) -> str:
 
 @transaction.atomic
 def reject_refund(*, council: Council, refund: Refund, acting_user: User, note: str) -> Refund:
-    require_council_capability(acting_user, council, Capability.APPROVE_REFUNDS)
+    membership = require_council_capability(acting_user, council, Capability.APPROVE_REFUNDS)
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    require_receipt_visible(membership, refund.receipt)
     if refund.status != RefundStatus.REQUESTED:
         raise ValidationError(f"This refund is already {refund.get_status_display().lower()}.")
     if refund.raised_by_id == acting_user.pk:

@@ -10,6 +10,7 @@ from income.actions.ledger import PostingLine, post_journal
 from income.actions.receipts import Allocation
 from income.balances import receipt_allocation
 from income.fund_checks import fund_problems, pounds
+from income.fund_visibility import require_funds_visible, require_receipt_visible
 from income.models import Journal, JournalKind, Receipt, ReceiptStatus
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
@@ -26,8 +27,10 @@ def allocate_from_suspense(
     acting_user: User,
 ) -> Journal:
     """Move some or all of a receipt's suspense money to one or more funds (a split)."""
-    require_council_capability(acting_user, council, Capability.WORK_SUSPENSE)
+    membership = require_council_capability(acting_user, council, Capability.WORK_SUSPENSE)
     receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
+    require_receipt_visible(membership, receipt)
+    require_funds_visible(membership, *(a.fund for a in allocations))
     if receipt.status != ReceiptStatus.ACTIVE:
         raise ValidationError(f"Receipt {receipt.number} has been reversed.")
     if not note.strip():

@@ -13,7 +13,7 @@ def council_home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     context = {
         "today": today,
-        "dashboard": build_dashboard(today),
+        "dashboard": build_dashboard(today, getattr(request, "membership", None)),
         "last_heartbeat": WorkerHeartbeat.objects.order_by("-recorded_at").first(),
     }
     return render(request, "income/home.html", context)

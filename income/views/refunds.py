@@ -12,7 +12,8 @@ from income.actions.refunds import (
 )
 from income.balances import receipt_allocation
 from income.forms.work import DecisionForm, RaiseRefundForm
-from income.models import Fund, Receipt, Refund, RefundRoute, RefundStatus
+from income.fund_visibility import visible_receipts, visible_refunds
+from income.models import Fund, Refund, RefundRoute, RefundStatus
 from income.money import format_pounds
 from tenants.capabilities import Capability, council_capabilities
 from tenants.view_permissions import council_capability_required
@@ -22,7 +23,7 @@ SUSPENSE = "suspense"
 
 @council_capability_required(Capability.VIEW_INCOME)
 def refund_list(request: HttpRequest) -> HttpResponse:
-    refunds = Refund.objects.select_related("receipt", "fund")
+    refunds = visible_refunds(request.membership, Refund.objects.select_related("receipt", "fund"))
     return render(
         request,
         "income/refunds/list.html",
@@ -36,7 +37,7 @@ def refund_list(request: HttpRequest) -> HttpResponse:
 
 @council_capability_required(Capability.RAISE_REFUNDS)
 def raise_for_receipt(request: HttpRequest, number: str) -> HttpResponse:
-    receipt = get_object_or_404(Receipt, number=number)
+    receipt = get_object_or_404(visible_receipts(request.membership), number=number)
     held = receipt_allocation(receipt)
     funds = Fund.objects.in_bulk([fund_id for fund_id in held if fund_id])
     sources = [
@@ -66,7 +67,10 @@ def raise_for_receipt(request: HttpRequest, number: str) -> HttpResponse:
 
 @council_capability_required(Capability.VIEW_INCOME)
 def refund_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    refund = get_object_or_404(Refund.objects.select_related("receipt", "fund"), pk=pk)
+    refund = get_object_or_404(
+        visible_refunds(request.membership, Refund.objects.select_related("receipt", "fund")),
+        pk=pk,
+    )
     may_decide = (
         Capability.APPROVE_REFUNDS in council_capabilities(request.membership)
         and refund.status == RefundStatus.REQUESTED

@@ -8,7 +8,7 @@ from income.actions.receipts import Allocation
 from income.actions.suspense import allocate_from_suspense
 from income.balances import receipt_allocation
 from income.forms.work import FundAmountFormSet, NoteForm
-from income.fund_visibility import visible_funds
+from income.fund_visibility import visible_funds, visible_receipts
 from income.models import Receipt
 from income.suspense_worklist import suspense_items, suspense_total
 from tenants.capabilities import Capability
@@ -17,7 +17,7 @@ from tenants.view_permissions import council_capability_required
 
 @council_capability_required(Capability.VIEW_INCOME)
 def worklist(request: HttpRequest) -> HttpResponse:
-    items = suspense_items(today=timezone.localdate())
+    items = suspense_items(today=timezone.localdate(), visible_to=request.membership)
     return render(
         request, "income/suspense/worklist.html", {"items": items, "total": suspense_total()}
     )
@@ -25,7 +25,10 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 @council_capability_required(Capability.WORK_SUSPENSE)
 def allocate(request: HttpRequest, number: str) -> HttpResponse:
-    receipt = get_object_or_404(Receipt.objects.select_related("channel"), number=number)
+    receipt = get_object_or_404(
+        visible_receipts(request.membership, Receipt.objects.select_related("channel")),
+        number=number,
+    )
     in_suspense = receipt_allocation(receipt).get(None, 0)
     funds = visible_funds(request.membership).filter(is_active=True)
     if request.method == "POST":

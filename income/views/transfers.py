@@ -1,24 +1,24 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from income.actions.transfers import reverse_transfer, transfer_between_funds
 from income.balances import receipt_allocation
 from income.forms.work import NoteForm, TransferForm
-from income.fund_visibility import visible_funds
-from income.models import Fund, Journal, JournalKind, Posting, Receipt
+from income.fund_visibility import visible_funds, visible_receipts
+from income.models import Journal, JournalKind, Posting
 from tenants.capabilities import Capability
 from tenants.view_permissions import council_capability_required
 
 
 @council_capability_required(Capability.WORK_SUSPENSE)
 def transfer(request: HttpRequest, number: str) -> HttpResponse:
-    receipt = get_object_or_404(Receipt, number=number)
+    receipt = get_object_or_404(visible_receipts(request.membership), number=number)
     holding = [fund_id for fund_id in receipt_allocation(receipt) if fund_id]
     form = TransferForm(
         request.POST or None,
-        from_funds=Fund.objects.filter(pk__in=holding),
+        from_funds=visible_funds(request.membership).filter(pk__in=holding),
         to_funds=visible_funds(request.membership).filter(is_active=True),
     )
     if request.method == "POST" and form.is_valid():
@@ -48,6 +48,8 @@ def reverse(request: HttpRequest, pk: int) -> HttpResponse:
     receipt_number = (
         Posting.objects.filter(journal=journal).values_list("receipt__number", flat=True).first()
     )
+    if not visible_receipts(request.membership).filter(number=receipt_number).exists():
+        raise Http404("No such journal")
     form = NoteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -5,6 +5,7 @@ import csv
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -20,6 +21,7 @@ from income.actions.imports import (
 )
 from income.csv_cells import neutralise
 from income.formats.registry import FORMATS
+from income.fund_visibility import is_restricted, visible_receipts
 from income.imports.forms import (
     CONDITION_ROWS,
     ArudForm,
@@ -270,6 +272,12 @@ def returned_debits(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("income:returned-debits")
     items = ReturnedDebit.objects.select_related("receipt")
+    if is_restricted(request.membership):
+        # Returns matched to receipts of funds this person does not work are not theirs.
+        items = items.filter(
+            Q(receipt__isnull=True)
+            | Q(receipt__in=visible_receipts(request.membership).values("pk"))
+        )
     return render(
         request,
         "income/imports/returned_debits.html",

@@ -200,3 +200,21 @@ def test_the_suspense_worklist_and_dashboard_show_only_their_funds(council):
     home = client.get("/").content.decode()
     assert "CTAX Council Tax" in home and "HRENT Housing Rents" not in home
     assert "HRENT Housing Rents" in signed_in(c["council"], c["admin"]).get("/").content.decode()
+
+
+def test_returned_debits_of_other_funds_receipts_are_not_listed(council):
+    from income.models import ReturnedDebit, ReturnedDebitStatus
+
+    c = council
+    for number, receipt in enumerate((c["tax_receipt"], c["rent_receipt"], None), start=1):
+        ReturnedDebit.objects.create(
+            idempotency_key=f"arudd:test:{number}", file_name="arudd.xml", item_number=number,
+            reference=f"RETURN{number}", status=ReturnedDebitStatus.UNMATCHED, receipt=receipt,
+        )  # fmt: skip
+    officer_page = signed_in(c["council"], c["officer"]).get("/imports/returned-debits/")
+    admin_page = signed_in(c["council"], c["admin"]).get("/imports/returned-debits/")
+    shown = [
+        ref for ref in ("RETURN1", "RETURN2", "RETURN3") if ref in officer_page.content.decode()
+    ]
+    assert shown == ["RETURN1", "RETURN3"]
+    assert all(ref in admin_page.content.decode() for ref in ("RETURN1", "RETURN2", "RETURN3"))

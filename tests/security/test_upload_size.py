@@ -2,6 +2,7 @@
 upload took a worker to 864 MB). Every upload is now measured while it streams in and stopped
 at the receiving page's limit (counterfoil.upload_limits), before any of it is read whole."""
 
+import re
 import tracemalloc
 
 import pytest
@@ -98,8 +99,11 @@ def _files_in_tmp(settings, tmp_path):
 
 
 def test_a_21_mb_arudd_report_is_stopped_while_it_streams_in(officer_client):
-    upload = StreamedUpload({}, 21 * MEGABYTE)
-    officer_client.get("/imports/returned-debits/")  # the page's templates, compiled once
+    # As a browser sends it: the CSRF token (checked, as in production) before the file.
+    officer_client.handler.enforce_csrf_checks = True
+    page = officer_client.get("/imports/returned-debits/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    upload = StreamedUpload({"csrfmiddlewaretoken": token}, 21 * MEGABYTE)
     tracemalloc.start()
     try:
         response = post_streamed(officer_client, "/imports/returned-debits/", upload)

@@ -9,7 +9,8 @@ from collections.abc import Collection
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import CharField, Func, Q, QuerySet, Sum, Value
+from django.db.models.functions import Trim, Upper
 from django.utils import timezone
 
 from income.accounts import bank_account, fund_account, refunds_payable_account, suspense_account
@@ -190,17 +191,27 @@ def payer_identities(receipt: Receipt) -> set[str]:
 
 
 def _same_payer(receipt: Receipt) -> Q | None:
+    """Refunds on receipts of the same payer: the same reference, or the same name (case and
+    spacing aside)."""
     matches = []
     if receipt.payer_reference.strip():
         matches.append(Q(receipt__payer_reference__iexact=receipt.payer_reference.strip()))
     if receipt.payer_name.strip():
-        matches.append(Q(receipt__payer_name__iexact=" ".join(receipt.payer_name.split())))
+        matches.append(Q(payer_key=" ".join(receipt.payer_name.split()).upper()))
     if not matches:
         return None
     combined = matches[0]
     for match in matches[1:]:
         combined |= match
     return combined
+
+
+def _with_payer_key(refunds: QuerySet[Refund]) -> QuerySet[Refund]:
+    spaced = Func(
+        Trim("receipt__payer_name"), Value(r"\s+"), Value(" "), Value("g"),
+        function="regexp_replace", output_field=CharField(),
+    )  # fmt: skip
+    return refunds.alias(payer_key=Upper(spaced))
 
 
 def _check_running_totals(refund: Refund, receipt: Receipt, ceiling: int) -> None:
@@ -215,7 +226,7 @@ def _check_running_totals(refund: Refund, receipt: Receipt, ceiling: int) -> Non
     same_payer = _same_payer(receipt)
     if same_payer is None:
         return
-    near = others.filter(
+    near = _with_payer_key(others).filter(
         same_payer,
         raised_at__gt=refund.raised_at - PAYER_WINDOW,
         raised_at__lt=refund.raised_at + PAYER_WINDOW,

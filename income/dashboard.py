@@ -5,9 +5,11 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Sum
 
+from income.fund_visibility import is_restricted, visible_funds, visible_receipts, visible_refunds
 from income.models import AccountKind, Posting, Receipt, ReceiptStatus, Refund, RefundStatus
 from income.suspense_worklist import suspense_items
 from income.unexplained_debits import open_debits_total
+from tenants.models import Membership
 
 AGE_BANDS = ((0, 7, "Up to a week"), (8, 30, "8 to 30 days"), (31, 90, "31 to 90 days"),
              (91, None, "Over 90 days"))  # fmt: skip
@@ -43,17 +45,20 @@ def _bars(rows: list[tuple[str, int, int]]) -> list[Bar]:
     ]
 
 
-def income_by_fund(since: datetime.date, until: datetime.date) -> list[Bar]:
+def income_by_fund(
+    since: datetime.date, until: datetime.date, visible_to: Membership | None = None
+) -> list[Bar]:
     """Money that reached each fund, by the date its receipt was received (net of refunds and
     transfers made against those receipts)."""
-    rows = (
-        Posting.objects.filter(
-            account__kind=AccountKind.FUND,
-            receipt__received_on__gte=since,
-            receipt__received_on__lte=until,
-        )
-        .values("account__fund__code", "account__fund__name")
-        .annotate(total=Sum("amount_pence"), receipts=Count("receipt", distinct=True))
+    postings = Posting.objects.filter(
+        account__kind=AccountKind.FUND,
+        receipt__received_on__gte=since,
+        receipt__received_on__lte=until,
+    )
+    if visible_to is not None and is_restricted(visible_to):
+        postings = postings.filter(account__fund__in=visible_funds(visible_to).values("pk"))
+    rows = postings.values("account__fund__code", "account__fund__name").annotate(
+        total=Sum("amount_pence"), receipts=Count("receipt", distinct=True)
     )
     return _bars(
         [
@@ -65,19 +70,22 @@ def income_by_fund(since: datetime.date, until: datetime.date) -> list[Bar]:
     )  # fmt: skip
 
 
-def receipts_by_channel(since: datetime.date, until: datetime.date) -> list[Bar]:
-    rows = (
-        Receipt.objects.filter(
-            received_on__gte=since, received_on__lte=until, status=ReceiptStatus.ACTIVE
-        )
-        .values("channel__name")
-        .annotate(total=Sum("amount_pence"), receipts=Count("id"))
+def receipts_by_channel(
+    since: datetime.date, until: datetime.date, visible_to: Membership | None = None
+) -> list[Bar]:
+    receipts = Receipt.objects.filter(
+        received_on__gte=since, received_on__lte=until, status=ReceiptStatus.ACTIVE
+    )
+    if visible_to is not None:
+        receipts = visible_receipts(visible_to, receipts)
+    rows = receipts.values("channel__name").annotate(
+        total=Sum("amount_pence"), receipts=Count("id")
     )
     return _bars([(row["channel__name"], row["total"], row["receipts"]) for row in rows])
 
 
-def suspense_by_age(today: datetime.date) -> list[Bar]:
-    items = suspense_items(today=today, limit=100_000)
+def suspense_by_age(today: datetime.date, visible_to: Membership | None = None) -> list[Bar]:
+    items = suspense_items(today=today, limit=100_000, visible_to=visible_to)
     rows = []
     for low, high, label in AGE_BANDS:
         band = [i for i in items if i.age_days >= low and (high is None or i.age_days <= high)]
@@ -90,17 +98,19 @@ def suspense_by_age(today: datetime.date) -> list[Bar]:
     ]
 
 
-def build_dashboard(today: datetime.date) -> Dashboard:
+def build_dashboard(today: datetime.date, visible_to: Membership | None = None) -> Dashboard:
+    """The council's income at a glance; for `visible_to`, only the funds they work."""
     month_start = today.replace(day=1)
-    ageing = suspense_by_age(today)
+    ageing = suspense_by_age(today, visible_to)
     unexplained = open_debits_total()
-    awaiting = Refund.objects.filter(status=RefundStatus.REQUESTED).aggregate(
-        count=Count("id"), total=Sum("amount_pence")
-    )
+    refunds = Refund.objects.filter(status=RefundStatus.REQUESTED)
+    if visible_to is not None:
+        refunds = visible_refunds(visible_to, refunds)
+    awaiting = refunds.aggregate(count=Count("id"), total=Sum("amount_pence"))
     return Dashboard(
-        today_by_fund=income_by_fund(today, today),
-        month_by_fund=income_by_fund(month_start, today),
-        month_by_channel=receipts_by_channel(month_start, today),
+        today_by_fund=income_by_fund(today, today, visible_to),
+        month_by_fund=income_by_fund(month_start, today, visible_to),
+        month_by_channel=receipts_by_channel(month_start, today, visible_to),
         suspense_by_age=ageing,
         suspense_pence=sum(bar.pence for bar in ageing),
         refunds_awaiting=awaiting["count"],

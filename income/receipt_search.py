@@ -11,7 +11,9 @@ from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Upper
 
+from income.fund_visibility import visible_receipts
 from income.models import Account, Channel, Fund, Posting, Receipt
+from tenants.models import Membership
 
 PAGE_SIZE = 50
 MIN_FRAGMENT = 3
@@ -50,8 +52,12 @@ class Cursor:
             return None
 
 
-def matching_receipts(query: ReceiptQuery) -> QuerySet[Receipt]:
+def matching_receipts(
+    query: ReceiptQuery, *, visible_to: Membership | None = None
+) -> QuerySet[Receipt]:
     receipts = Receipt.objects.select_related("channel")
+    if visible_to is not None:
+        receipts = visible_receipts(visible_to, receipts)
     if query.reference:
         receipts = _with_reference(receipts, query.reference.strip().upper())
     if query.payer:
@@ -105,10 +111,15 @@ def _with_reference(receipts: QuerySet[Receipt], reference: str) -> QuerySet[Rec
 
 
 def search_receipts(
-    query: ReceiptQuery, *, after: Cursor | None = None, page_size: int = PAGE_SIZE
+    query: ReceiptQuery,
+    *,
+    after: Cursor | None = None,
+    page_size: int = PAGE_SIZE,
+    visible_to: Membership | None = None,
 ) -> tuple[list[Receipt], Cursor | None]:
-    """One page of receipts, and the cursor for the next page (None on the last)."""
-    receipts = matching_receipts(query)
+    """One page of receipts (of those `visible_to` may see), and the cursor for the next page
+    (None on the last)."""
+    receipts = matching_receipts(query, visible_to=visible_to)
     if after is not None:
         receipts = receipts.filter(
             Q(received_on__lt=after.received_on) | Q(received_on=after.received_on, id__lt=after.id)

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from django.db.models import Sum
 from django.db.models.functions import Upper
 
+from income.fund_visibility import visible_receipts
 from income.models import AccountKind, Fund, Posting, Receipt, effective_reference
+from tenants.models import Membership
 
 
 @dataclass
@@ -19,7 +21,9 @@ class SuspenseItem:
     references: list[str] = field(default_factory=list)
 
 
-def suspense_items(*, today: datetime.date, limit: int = 200) -> list[SuspenseItem]:
+def suspense_items(
+    *, today: datetime.date, limit: int = 200, visible_to: Membership | None = None
+) -> list[SuspenseItem]:
     held = (
         Posting.objects.filter(account__kind=AccountKind.SUSPENSE, receipt__isnull=False)
         .values("receipt_id")
@@ -28,6 +32,8 @@ def suspense_items(*, today: datetime.date, limit: int = 200) -> list[SuspenseIt
     )
     amounts = {row["receipt_id"]: -row["total"] for row in held}
     receipts = Receipt.objects.filter(pk__in=amounts).select_related("channel")
+    if visible_to is not None:
+        receipts = visible_receipts(visible_to, receipts)
     receipts = receipts.order_by("received_on", "id")[:limit]
     items = [SuspenseItem(r, amounts[r.pk], (today - r.received_on).days) for r in receipts]
     _add_references(items)

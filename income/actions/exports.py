@@ -20,9 +20,15 @@ from django.utils import timezone
 
 from income.exports.export_file import ExportFile, exports_folder
 from income.exports.gl_journal import make_journal
-from income.exports.layout import FieldSpec, LayoutSpec
+from income.exports.layout import (
+    FieldSpec,
+    LayoutSpec,
+    date_format_problem,
+    formula_start_problem,
+)
 from income.exports.lines_sql import lines_query, listing_sql, totals_sql
 from income.exports.window import LedgerSnapshot, take_snapshot, window_condition
+from income.fund_visibility import require_export_target_visible
 from income.models import (
     Account,
     AccountKind,
@@ -96,7 +102,8 @@ def run_export(*, council: Council, target: ExportTarget, acting_user: User | No
 @transaction.atomic
 def _open_run(*, council: Council, target: ExportTarget, acting_user: User | None) -> ExportRun:
     if acting_user is not None:
-        require_council_capability(acting_user, council, Capability.RUN_EXPORTS)
+        membership = require_council_capability(acting_user, council, Capability.RUN_EXPORTS)
+        require_export_target_visible(membership, target)
     if not target.is_active:
         raise ValidationError(f"{target.name} is not in use.")
     if not target.fields and target.layout != "gl_journal":
@@ -344,6 +351,17 @@ def _slug(name: str) -> str:
 @transaction.atomic
 def save_export_target(*, council: Council, target: ExportTarget, acting_user: User) -> None:
     require_council_capability(acting_user, council, Capability.CONFIGURE_INCOME)
+    # Checked here as well as in the form: these are written into every line of the file.
+    problems = [
+        problem
+        for problem in (
+            date_format_problem(target.date_format),
+            formula_start_problem(target.control_ledger_code, "The control code"),
+        )
+        if problem
+    ]
+    if problems:
+        raise ValidationError(problems)
     created = target.pk is None
     target.save()
     record_audit(

@@ -16,7 +16,7 @@ from income.formats import arudd
 from income.formats.records import FileRefused, RejectedLine
 from income.formats.registry import get_format
 from income.imports.rules_sql import Condition
-from income.imports.storage import store_upload
+from income.imports.storage import UploadTooLarge, read_upload, store_upload
 from income.models import (
     NOT_BLOCKING_STATUSES,
     CsvMapping,
@@ -37,6 +37,7 @@ from tenants.models import Council, User
 
 # A million-line allpay file is about 45 MB; bank statements are far smaller.
 MAX_IMPORT_BYTES = 150 * 1024 * 1024
+MAX_ARUDD_BYTES = 20 * 1024 * 1024
 
 
 def _megabytes(size: int) -> str:
@@ -90,7 +91,13 @@ def upload_import(
         raise ValidationError(str(refusal)) from None
     if format_module.NEEDS_MAPPING and mapping is None:
         raise ValidationError("Choose the column mapping that says which column holds what.")
-    sha256, size, content_sha256 = store_upload(uploaded_file)
+    try:
+        sha256, size, content_sha256 = store_upload(uploaded_file, max_bytes=MAX_IMPORT_BYTES)
+    except UploadTooLarge:
+        raise ValidationError(
+            f"The file is larger than {_megabytes(MAX_IMPORT_BYTES)}, the largest file "
+            "Counterfoil imports. Ask the sender to split it, and import each part."
+        ) from None
     first = _already_imported(content_sha256)
     if first is not None:
         raise ValidationError(_duplicate_message(first))
@@ -304,9 +311,10 @@ def apply_returned_debits(
     processing date), with the return code as the reason. What matches nothing, or cannot be
     read, goes on the worklist. Applying the same report again changes nothing."""
     require_council_capability(acting_user, council, Capability.IMPORT_FILES)
-    content = b"".join(uploaded_file.chunks())
-    if len(content) > 20 * 1024 * 1024:
-        raise ValidationError("An ARUDD report is at most 20 MB.")
+    try:
+        content = read_upload(uploaded_file, MAX_ARUDD_BYTES)
+    except UploadTooLarge:
+        raise ValidationError("An ARUDD report is at most 20 MB.") from None
     sha256 = hashlib.sha256(content).hexdigest()
     name = (getattr(uploaded_file, "name", "") or "arudd.xml")[:255]
     try:

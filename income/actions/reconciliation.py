@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from income.formats.records import FileRefused, PaymentRecord, ReadOptions, RejectedLine
 from income.formats.registry import read_file
+from income.imports.storage import UploadTooLarge, read_upload
 from income.models import (
     BankStatement,
     CashUp,
@@ -222,10 +223,10 @@ def load_statement(
     require_council_capability(acting_user, council, Capability.IMPORT_FILES)
     if format_name not in STATEMENT_FORMATS:
         raise ValidationError("Choose a bank statement format: camt.053, MT940 or bank CSV.")
-    size = getattr(uploaded_file, "size", 0) or 0
-    if size > MAX_STATEMENT_BYTES:
-        raise ValidationError("A bank statement is at most 20 MB.")
-    content = b"".join(uploaded_file.chunks())  # type: ignore[attr-defined]
+    try:
+        content = read_upload(uploaded_file, MAX_STATEMENT_BYTES)
+    except UploadTooLarge:
+        raise ValidationError("A bank statement is at most 20 MB.") from None
     if not content.strip():
         raise ValidationError("The file is empty: there is nothing to reconcile.")
     sha256 = hashlib.sha256(content).hexdigest()

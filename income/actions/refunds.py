@@ -4,8 +4,13 @@ Card refunds go back through the card provider once approved (the GOV.UK Pay int
 them); others are marked for payment by the council's usual route and then marked paid.
 """
 
+import datetime
+from collections.abc import Collection
+
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import CharField, Func, Q, QuerySet, Sum, Value
+from django.db.models.functions import Trim, Upper
 from django.utils import timezone
 
 from income.accounts import bank_account, fund_account, refunds_payable_account, suspense_account
@@ -13,6 +18,7 @@ from income.actions.govuk_pay import queue_card_refund
 from income.actions.ledger import PostingLine, is_pence, post_journal
 from income.balances import HeldLine, receipt_allocation_lines, refundable_pence
 from income.fund_checks import pounds
+from income.fund_visibility import require_funds_visible, require_receipt_visible
 from income.models import (
     ChannelKind,
     Fund,
@@ -29,6 +35,17 @@ from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User
 
+# What counts towards an approver's limit: refunds approved (or further on) and those waiting.
+COUNTED_REFUND_STATUSES = (
+    RefundStatus.REQUESTED,
+    RefundStatus.APPROVED,
+    RefundStatus.SENT,
+    RefundStatus.PAID,
+)
+# A payer's refunds raised this close together count as one for an approver's limit (a
+# rolling day, so that splitting a refund either side of midnight gains nothing).
+PAYER_WINDOW = datetime.timedelta(days=1)
+
 
 @transaction.atomic
 def raise_refund(
@@ -44,9 +61,11 @@ def raise_refund(
     """Ask for `amount_pence` of `receipt` held in `fund` (None: suspense) for `reference` to
     go back: a receipt split across funds holds each line under its own reference (None: the
     fund holds this receipt's money under one reference only)."""
-    require_council_capability(acting_user, council, Capability.RAISE_REFUNDS)
+    membership = require_council_capability(acting_user, council, Capability.RAISE_REFUNDS)
     # Serialise refunds on one receipt, so two requests cannot both take the last pound.
     receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
+    require_receipt_visible(membership, receipt)
+    require_funds_visible(membership, fund)
     if receipt.status != ReceiptStatus.ACTIVE:
         raise ValidationError(f"Receipt {receipt.number} has been reversed.")
     if not is_pence(amount_pence) or amount_pence <= 0:
@@ -94,12 +113,28 @@ def raise_refund(
 
 @transaction.atomic
 def approve_refund(
-    *, council: Council, refund: Refund, acting_user: User, note: str = ""
+    *,
+    council: Council,
+    refund: Refund,
+    acting_user: User,
+    note: str = "",
+    rejected_refunds_seen: Collection[int] = (),
 ) -> Refund:
-    """Approve and post the refund: the money leaves the fund for refunds payable."""
+    """Approve and post the refund: the money leaves the fund for refunds payable.
+
+    An approver's limit holds for everything refunded or waiting on the receipt, and on the
+    payer within a day, not for this refund alone: a refund refused for being too large
+    cannot be approved in parts by the same person. A receipt with a rejected refund is
+    approved only by someone who has seen it (`rejected_refunds_seen`: the rejected refunds
+    the approval page showed them)."""
     membership = require_council_capability(acting_user, council, Capability.APPROVE_REFUNDS)
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    # The receipt row's lock serialises every decision on its refunds (raise_refund takes it
+    # too), and the payer's lock every approval for that payer: two approvals cannot each
+    # count without the other.
     receipt = Receipt.objects.select_for_update().get(pk=refund.receipt_id)
+    require_receipt_visible(membership, receipt)
+    lock_payer(receipt)
     if refund.status != RefundStatus.REQUESTED:
         raise ValidationError(f"This refund is already {refund.get_status_display().lower()}.")
     if refund.raised_by_id == acting_user.pk:
@@ -112,6 +147,11 @@ def approve_refund(
             "no refunds" if limit is None else f"refunds up to {pounds(limit.max_amount_pence)}"
         )
         raise PermissionDenied(f"Your role may approve {ceiling}.")
+    if limit.max_amount_pence is not None:
+        _check_running_totals(refund, receipt, limit.max_amount_pence)
+    unseen = [r for r in rejected_refunds(refund) if r.pk not in set(rejected_refunds_seen)]
+    if unseen:
+        raise ValidationError(_unseen_rejections_message(receipt, unseen))
     held = receipt_allocation_lines(receipt).get(HeldLine(refund.fund_id, refund.reference), 0)
     if refund.amount_pence > held:
         raise ValidationError(f"Only {pounds(held)} is left to refund on {receipt.number}.")
@@ -138,7 +178,11 @@ def approve_refund(
         acting_user=acting_user,
         target=refund,
         before={"status": RefundStatus.REQUESTED},
-        after={"status": refund.status, "journal": refund.journal_id},
+        after={
+            "status": refund.status,
+            "journal": refund.journal_id,
+            "rejected_refunds_seen": sorted(set(rejected_refunds_seen)),
+        },
         reason=note,
     )
     if refund.route == RefundRoute.CARD:
@@ -147,10 +191,103 @@ def approve_refund(
     return refund
 
 
+def lock_payer(receipt: Receipt) -> None:
+    """Hold the payer's refunds still until this transaction ends (a transaction-scoped
+    advisory lock on each of their identities: name and reference)."""
+    with connection.cursor() as cursor:
+        for identity in sorted(payer_identities(receipt)):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [identity])
+
+
+def payer_identities(receipt: Receipt) -> set[str]:
+    identities = set()
+    if receipt.payer_reference.strip():
+        identities.add("refund-payer-reference:" + receipt.payer_reference.strip().upper())
+    if receipt.payer_name.strip():
+        identities.add("refund-payer-name:" + " ".join(receipt.payer_name.split()).upper())
+    return identities
+
+
+def _same_payer(receipt: Receipt) -> Q | None:
+    """Refunds on receipts of the same payer: the same reference, or the same name (case and
+    spacing aside)."""
+    matches = []
+    if receipt.payer_reference.strip():
+        matches.append(Q(receipt__payer_reference__iexact=receipt.payer_reference.strip()))
+    if receipt.payer_name.strip():
+        matches.append(Q(payer_key=" ".join(receipt.payer_name.split()).upper()))
+    if not matches:
+        return None
+    combined = matches[0]
+    for match in matches[1:]:
+        combined |= match
+    return combined
+
+
+def _with_payer_key(refunds: QuerySet[Refund]) -> QuerySet[Refund]:
+    spaced = Func(
+        Trim("receipt__payer_name"), Value(r"\s+"), Value(" "), Value("g"),
+        function="regexp_replace", output_field=CharField(),
+    )  # fmt: skip
+    return refunds.alias(payer_key=Upper(spaced))
+
+
+def _check_running_totals(refund: Refund, receipt: Receipt, ceiling: int) -> None:
+    others = Refund.objects.filter(status__in=COUNTED_REFUND_STATUSES).exclude(pk=refund.pk)
+    on_receipt = refund.amount_pence + _total(others.filter(receipt=receipt))
+    if on_receipt > ceiling:
+        raise PermissionDenied(
+            f"Your role may approve refunds up to {pounds(ceiling)}. With this one, "
+            f"{pounds(on_receipt)} of {receipt.number} is refunded or waiting for approval: "
+            "someone with a higher limit must approve it."
+        )
+    same_payer = _same_payer(receipt)
+    if same_payer is None:
+        return
+    near = _with_payer_key(others).filter(
+        same_payer,
+        raised_at__gt=refund.raised_at - PAYER_WINDOW,
+        raised_at__lt=refund.raised_at + PAYER_WINDOW,
+    )
+    for_payer = refund.amount_pence + _total(near)
+    if for_payer > ceiling:
+        raise PermissionDenied(
+            f"Your role may approve refunds up to {pounds(ceiling)}. With this one, "
+            f"{pounds(for_payer)} is refunded or waiting for approval to this payer within a "
+            "day: someone with a higher limit must approve it."
+        )
+
+
+def _total(refunds: QuerySet[Refund]) -> int:
+    return refunds.aggregate(total=Sum("amount_pence"))["total"] or 0
+
+
+def rejected_refunds(refund: Refund) -> list[Refund]:
+    """The refunds rejected on the same receipt: whoever approves this one must see them."""
+    return list(
+        Refund.objects.filter(receipt_id=refund.receipt_id, status=RefundStatus.REJECTED)
+        .exclude(pk=refund.pk)
+        .order_by("raised_at", "pk")
+    )
+
+
+def _unseen_rejections_message(receipt: Receipt, unseen: list[Refund]) -> str:
+    listed = "; ".join(
+        f"refund {r.pk} of {pounds(r.amount_pence)}, rejected by {r.decided_by_email}: "
+        f"{r.decision_note}"
+        for r in unseen
+    )
+    return (
+        f"A refund on {receipt.number} was rejected before ({listed}). Confirm you have read "
+        "why before approving this one."
+    )
+
+
 @transaction.atomic
 def reject_refund(*, council: Council, refund: Refund, acting_user: User, note: str) -> Refund:
-    require_council_capability(acting_user, council, Capability.APPROVE_REFUNDS)
+    membership = require_council_capability(acting_user, council, Capability.APPROVE_REFUNDS)
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    require_receipt_visible(membership, refund.receipt)
     if refund.status != RefundStatus.REQUESTED:
         raise ValidationError(f"This refund is already {refund.get_status_display().lower()}.")
     if refund.raised_by_id == acting_user.pk:

@@ -10,6 +10,7 @@ from income.actions.ledger import PostingLine, is_pence, post_journal
 from income.actions.receipts import Allocation
 from income.balances import receipt_allocation_lines
 from income.fund_checks import checked_rule, fund_problems, pounds
+from income.fund_visibility import require_funds_visible, require_receipt_visible
 from income.models import Journal, JournalKind, Receipt, ReceiptStatus, own_reference
 from income.text_fields import one_line
 from tenants.audit.recording import record_audit
@@ -27,8 +28,10 @@ def allocate_from_suspense(
     acting_user: User,
 ) -> Journal:
     """Move some or all of a receipt's suspense money to one or more funds (a split)."""
-    require_council_capability(acting_user, council, Capability.WORK_SUSPENSE)
+    membership = require_council_capability(acting_user, council, Capability.WORK_SUSPENSE)
     receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
+    require_receipt_visible(membership, receipt)
+    require_funds_visible(membership, *(a.fund for a in allocations))
     if receipt.status != ReceiptStatus.ACTIVE:
         raise ValidationError(f"Receipt {receipt.number} has been reversed.")
     if not note.strip():

@@ -7,6 +7,7 @@ from income.accounts import fund_account
 from income.actions.ledger import PostingLine, is_pence, post_journal, reverse_journal
 from income.balances import HeldLine, receipt_allocation_lines
 from income.fund_checks import checked_rule, fund_problems, pounds
+from income.fund_visibility import require_funds_visible, require_receipt_visible
 from income.models import Fund, Journal, JournalKind, Receipt, effective_reference, own_reference
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
@@ -29,8 +30,10 @@ def transfer_between_funds(
     reference it was paid under (`reference`: which of `from_fund`'s lines; None when the
     fund holds the receipt's money under one reference only), and must pass `to_fund`'s
     rule with it."""
-    require_council_capability(acting_user, council, Capability.WORK_SUSPENSE)
+    membership = require_council_capability(acting_user, council, Capability.WORK_SUSPENSE)
     receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
+    require_receipt_visible(membership, receipt)
+    require_funds_visible(membership, from_fund, to_fund)
     if not is_pence(amount_pence) or amount_pence <= 0:
         raise ValidationError("The amount must be a positive whole number of pence.")
     if from_fund == to_fund:
@@ -89,13 +92,14 @@ def transfer_between_funds(
 def reverse_transfer(
     *, council: Council, journal: Journal, reason: str, acting_user: User
 ) -> Journal:
-    require_council_capability(acting_user, council, Capability.WORK_SUSPENSE)
+    membership = require_council_capability(acting_user, council, Capability.WORK_SUSPENSE)
     if journal.kind not in (JournalKind.TRANSFER, JournalKind.SUSPENSE_ALLOCATION):
         raise ValidationError("Only transfers and allocations from suspense are reversed here.")
     if not reason.strip():
         raise ValidationError("Say why the transfer is being reversed.")
     for receipt_id in journal.postings.values_list("receipt_id", flat=True).distinct():
         receipt = Receipt.objects.select_for_update().get(pk=receipt_id)
+        require_receipt_visible(membership, receipt)
         # Reversing must not take back money that has since moved on (e.g. been refunded).
         held = receipt_allocation_lines(receipt)
         for posting in journal.postings.filter(receipt=receipt, amount_pence__lt=0).annotate(

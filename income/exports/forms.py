@@ -3,7 +3,14 @@
 from django import forms
 
 from counterfoil.govuk_forms import GovukModelForm
-from income.exports.layout import DATE_DIRECTIVES, FIELDS, fields_text, parse_fields, to_char_format
+from income.exports.layout import (
+    DATE_DIRECTIVES,
+    FIELDS,
+    date_format_problem,
+    fields_text,
+    formula_start_problem,
+    parse_fields,
+)
 from income.models import ExportTarget, Fund
 
 
@@ -47,10 +54,16 @@ class ExportTargetForm(GovukModelForm):
 
     def clean_date_format(self) -> str:
         value = self.cleaned_data["date_format"]
-        try:
-            to_char_format(value)
-        except ValueError as error:
-            raise forms.ValidationError(str(error)) from None
+        problem = date_format_problem(value)
+        if problem:
+            raise forms.ValidationError(problem)
+        return value
+
+    def clean_control_ledger_code(self) -> str:
+        value = self.cleaned_data["control_ledger_code"]
+        problem = formula_start_problem(value, "The control code")
+        if problem:
+            raise forms.ValidationError(problem)
         return value
 
     def clean_field_lines(self) -> str:

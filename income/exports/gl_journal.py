@@ -64,7 +64,7 @@ def make_journal(
         journal.outgoing_pence += outgoing
         journal.first_posting_id = min(first, journal.first_posting_id or first)
         journal.last_posting_id = max(last, journal.last_posting_id or last)
-    journal.text = _render(journal, date_format, control_ledger_code or "CONTROL")
+    journal.text = _render(journal, date_format, neutralise(control_ledger_code or "CONTROL"))
     return journal
 
 
@@ -81,7 +81,7 @@ def _render(journal: JournalFile, date_format: str, control: str) -> str:
     for key in sorted(journal.lines):
         days.setdefault(key[0], []).append(key)
     for day, keys in days.items():
-        when = day.strftime(date_format)
+        when = neutralise(day.strftime(date_format))
         net = sum(journal.lines[key][0] for key in keys)
         if net:
             # The funds' net credit is the control account's debit, and the other way round.

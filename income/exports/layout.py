@@ -5,6 +5,8 @@ income.exports.lines_sql, which PostgreSQL runs straight into the file."""
 import re
 from dataclasses import dataclass
 
+from income.csv_cells import FORMULA_STARTS
+
 # What a line can hold: name → (label, kind).
 FIELDS: dict[str, tuple[str, str]] = {
     "receipt_number": ("Receipt number", "text"),
@@ -109,3 +111,26 @@ def to_char_format(date_format: str) -> str:
     if not pattern:
         raise ValueError("Give a date format, such as %d/%m/%Y.")
     return "".join(pattern)
+
+
+def formula_start_problem(value: str, what: str) -> str | None:
+    """Why `value` (a date format, a control code: text a layout writes into every line)
+    cannot be saved, if it would start a cell the way a spreadsheet formula starts."""
+    if value.startswith(FORMULA_STARTS):
+        return (
+            f"{what} cannot start with =, +, -, @, a tab or a carriage return: a spreadsheet "
+            "would run the cell as a formula."
+        )
+    return None
+
+
+def date_format_problem(date_format: str) -> str | None:
+    """Why a date format cannot be used, or None."""
+    problem = formula_start_problem(date_format, "A date format")
+    if problem:
+        return problem
+    try:
+        to_char_format(date_format)
+    except ValueError as error:
+        return str(error)
+    return None

@@ -91,11 +91,14 @@ def _literal(value: str) -> str:
 
 def _text(expression: str, spec: FieldSpec, layout: LayoutSpec) -> str:
     kind = FIELDS[spec.field][1]
-    if kind == "date":
-        return f"to_char({expression}, {_literal(to_char_format(layout.date_format))})"
     if kind == "amount":
+        # A number (a leading minus is its sign): written as it is.
         return _amount(expression, layout.amount_format)
+    if kind == "date":
+        expression = f"to_char({expression}, {_literal(to_char_format(layout.date_format))})"
     if layout.layout == "csv":
+        # Every text cell, dates included: a date format saved before formats were checked
+        # could still start one with "=".
         return (
             f"CASE WHEN ascii({expression}) IN ({FORMULA_CODES}) "
             f"THEN '''' || {expression} ELSE {expression} END"

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from counterfoil.govuk_forms import GovukForm
 from income.forms.fields import PoundsField
+from income.govuk_pay.connections import allowed_base_urls
 from income.models import Fund
 
 
@@ -28,11 +29,10 @@ class ConnectionForm(GovukForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         help_text="Shown when you add the webhook in GOV.UK Pay. Leave blank to keep it.",
     )
-    base_url = forms.URLField(
+    base_url = forms.ChoiceField(
         label="GOV.UK Pay address",
         required=False,
-        help_text="Leave blank for https://publicapi.payments.service.gov.uk.",
-        assume_scheme="https",
+        help_text="Changing it clears the saved API key: enter the key again with it.",
     )
     welsh_enabled = forms.BooleanField(
         label="Offer the payment pages in Welsh (Cymraeg)", required=False
@@ -41,6 +41,11 @@ class ConnectionForm(GovukForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["fund"].queryset = Fund.objects.filter(is_active=True)
+        # A choice, never a typed address: the saved API key is sent wherever it points.
+        self.fields["base_url"].choices = [
+            ("", "Keep the address already saved (GOV.UK Pay for a new service)"),
+            *allowed_base_urls(),
+        ]
 
 
 class BasketItemForm(GovukForm):

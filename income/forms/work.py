@@ -1,11 +1,14 @@
 """Forms for working money: suspense allocations, transfers, refunds and their decisions."""
 
+from collections.abc import Sequence
+
 from django import forms
 from django.forms import formset_factory
 
 from counterfoil.govuk_forms import GovukForm
 from income.forms.fields import FundLineForm, PoundsField
-from income.models import Fund
+from income.models import Fund, Refund
+from income.money import format_pounds
 
 # Each line of a split from suspense takes its own fund, reference and amount.
 FundLineFormSet = formset_factory(FundLineForm, extra=3, max_num=5)
@@ -58,3 +61,25 @@ class DecisionForm(GovukForm):
         label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=500, required=False,
         help_text="Required when rejecting.",
     )  # fmt: skip
+    rejected_refunds_seen = forms.TypedMultipleChoiceField(
+        label="Refunds rejected on this receipt before",
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick each to confirm you have read why it was rejected: this refund cannot "
+        "be approved otherwise.",
+    )
+
+    def __init__(self, *args: object, rejected: Sequence[Refund] = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if rejected:
+            self.fields["rejected_refunds_seen"].choices = [
+                (
+                    refund.pk,
+                    f"Refund {refund.pk}: {format_pounds(refund.amount_pence)}, rejected by "
+                    f"{refund.decided_by_email}: {refund.decision_note}",
+                )
+                for refund in rejected
+            ]
+        else:
+            del self.fields["rejected_refunds_seen"]

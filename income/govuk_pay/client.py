@@ -93,6 +93,22 @@ def _error_for(response: httpx.Response) -> GovukPayError:
     return GovukPayRequestRejected(message, status=status, code=code, field=field)
 
 
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    """A successful answer's JSON object; anything else is not GOV.UK Pay answering."""
+    if not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise GovukPayError(
+            f"GOV.UK Pay answered {response.status_code} without a JSON object",
+            status=response.status_code,
+        )
+    return body
+
+
 class GovukPayClient:
     """One GOV.UK Pay service (one API key)."""
 
@@ -251,9 +267,7 @@ class GovukPayClient:
                 failure = GovukPayUnavailable(f"Could not reach GOV.UK Pay ({error})")
             else:
                 if response.status_code in expect:
-                    if not response.content:
-                        return {}
-                    return response.json()
+                    return _answer(response)
                 failure = _error_for(response)
                 if response.status_code not in RETRYABLE_STATUSES:
                     raise failure

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection as db_connection
 
-from income.govuk_pay.client import GovukPayClient
+from income.govuk_pay.client import GovukPayClient, GovukPayError
 from income.govuk_pay.encryption import decrypt
 from income.models import Fund, GovukPayConnection
 
@@ -20,7 +20,29 @@ SECRETS_CACHE_SECONDS = 5.0
 _secrets_cache: dict[str, tuple[float, list[tuple[int, str]]]] = {}
 
 
+class GovukPayAddressRefused(GovukPayError):
+    """The connection's address is not one of GOV.UK Pay's (or an operator-allowed stand-in):
+    the key is not sent there."""
+
+
+def allowed_base_urls() -> list[tuple[str, str]]:
+    """(address, label) of every place a council's API key may be sent: GOV.UK Pay's own,
+    then any local stand-in an operator allowed (settings.GOVUK_PAY_STANDIN_URLS)."""
+    real = list(settings.GOVUK_PAY_BASE_URLS.items())
+    standins = [(url, f"Local stand-in ({url})") for url in settings.GOVUK_PAY_STANDIN_URLS]
+    return real + standins
+
+
+def is_allowed_base_url(url: str) -> bool:
+    return url in {allowed for allowed, _label in allowed_base_urls()}
+
+
 def client_for(connection: GovukPayConnection) -> GovukPayClient:
+    """A client for the connection's service. Refused, before anything is sent, if its address
+    is not an allowed one (say, saved before addresses were a choice, or a stand-in an
+    operator no longer allows): the API key only ever goes to GOV.UK Pay."""
+    if not is_allowed_base_url(connection.base_url):
+        raise GovukPayAddressRefused("This GOV.UK Pay address is not one Counterfoil uses.")
     return GovukPayClient(
         decrypt(connection.api_key_encrypted),
         base_url=connection.base_url,

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from counterfoil.upload_limits import upload_limit, upload_refusal
 from income.actions.config import import_config_csv, save_config, set_enabled
 from income.config_registry import ENTITIES, Column, ConfigEntity
 from income.formats.config_csv import export_csv
@@ -184,13 +185,17 @@ def toggle(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return redirect("income:config-list", slug=slug)
 
 
+@upload_limit(MAX_IMPORT_BYTES)
 @council_capability_required(Capability.CONFIGURE_INCOME)
 def import_file(request: HttpRequest, slug: str) -> HttpResponse:
     entity = _entity(slug)
     errors: list[str] = []
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is None:
+        refusal = upload_refusal(request)
+        if refusal:
+            errors = [refusal]
+        elif upload is None:
             errors = ["Choose a CSV file to import."]
         elif upload.size > MAX_IMPORT_BYTES:
             errors = ["The file is larger than 2 MB: is it the right file?"]

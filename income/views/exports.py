@@ -3,17 +3,25 @@ contents and file (the same bytes every time it is downloaded)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from income.actions.exports import export_path, request_export, run_contents, save_export_target
 from income.exports.forms import ExportTargetForm
+from income.fund_visibility import visible_export_targets
 from income.models import ExportRun, ExportStatus, ExportTarget
 from tenants.capabilities import Capability, council_capabilities
+from tenants.models import Membership
 from tenants.view_permissions import council_capability_required
 
 SHOWN = 200
 REFRESH_SECONDS = 2
+
+
+def visible_runs(membership: Membership) -> QuerySet[ExportRun]:
+    """Runs of the targets whose funds the member of staff works (their files hold only those)."""
+    return ExportRun.objects.filter(target__in=visible_export_targets(membership).values("pk"))
 
 
 def _may(request: HttpRequest, capability: Capability) -> bool:
@@ -25,7 +33,9 @@ def export_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not _may(request, Capability.RUN_EXPORTS):
             return HttpResponse("Your role does not allow this.", status=403)
-        target = get_object_or_404(ExportTarget, pk=request.POST.get("target"))
+        target = get_object_or_404(
+            visible_export_targets(request.membership), pk=request.POST.get("target")
+        )
         try:
             run = request_export(council=request.council, target=target, acting_user=request.user)
         except ValidationError as error:
@@ -36,8 +46,10 @@ def export_list(request: HttpRequest) -> HttpResponse:
         request,
         "income/exports/list.html",
         {
-            "targets": ExportTarget.objects.prefetch_related("funds"),
-            "runs": ExportRun.objects.select_related("target")[:50],
+            "targets": visible_export_targets(
+                request.membership, ExportTarget.objects.prefetch_related("funds")
+            ),
+            "runs": visible_runs(request.membership).select_related("target")[:50],
             "may_run": _may(request, Capability.RUN_EXPORTS),
             "may_change": _may(request, Capability.CONFIGURE_INCOME),
         },
@@ -61,7 +73,7 @@ def target_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @council_capability_required(Capability.VIEW_INCOME)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(ExportRun.objects.select_related("target"), pk=pk)
+    run = get_object_or_404(visible_runs(request.membership).select_related("target"), pk=pk)
     # Refreshed by the HTTP Refresh header until the file is made (no JavaScript needed; see
     # the import page for why not a meta refresh).
     refreshing = not run.is_finished and request.GET.get("refresh") != "off"
@@ -85,7 +97,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @council_capability_required(Capability.EXPORT_DATA)
 def run_file(request: HttpRequest, pk: int) -> FileResponse:
-    run = get_object_or_404(ExportRun, pk=pk, status=ExportStatus.COMPLETED)
+    run = get_object_or_404(visible_runs(request.membership), pk=pk, status=ExportStatus.COMPLETED)
     path = export_path(run)
     if not path.is_file():
         raise Http404("The file is no longer kept.")

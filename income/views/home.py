@@ -15,7 +15,7 @@ def council_home(request: HttpRequest) -> HttpResponse:
     last_heartbeat = WorkerHeartbeat.objects.order_by("-recorded_at").first()
     context = {
         "today": today,
-        "dashboard": build_dashboard(today),
+        "dashboard": build_dashboard(today, getattr(request, "membership", None)),
         "worker": worker_status(
             now=timezone.now(),
             last_heartbeat_at=last_heartbeat.recorded_at if last_heartbeat else None,

@@ -5,10 +5,14 @@ import csv
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from counterfoil.upload_limits import refuse_oversized_upload, upload_limit
 from income.actions.imports import (
+    MAX_ARUDD_BYTES,
+    MAX_IMPORT_BYTES,
     apply_returned_debits,
     reverse_import,
     save_csv_mapping,
@@ -17,6 +21,7 @@ from income.actions.imports import (
 )
 from income.csv_cells import neutralise
 from income.formats.registry import FORMATS
+from income.fund_visibility import is_restricted, visible_receipts
 from income.imports.damaged import first_lines
 from income.imports.duplicates import earlier_reversed_imports, waiting_possible_duplicates
 from income.imports.forms import (
@@ -60,10 +65,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@upload_limit(MAX_IMPORT_BYTES)
 @council_capability_required(Capability.IMPORT_FILES)
 def upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not refuse_oversized_upload(request, form) and form.is_valid():
         try:
             batch = upload_import(
                 council=request.council,
@@ -249,6 +255,7 @@ def mapping_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
 
 
+@upload_limit(MAX_ARUDD_BYTES)
 @council_capability_required(Capability.VIEW_INCOME)
 def returned_debits(request: HttpRequest) -> HttpResponse:
     """ARUDD reports: upload one to reverse the returned Direct Debits' receipts; the
@@ -257,7 +264,7 @@ def returned_debits(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not _may(request, Capability.IMPORT_FILES):
             return HttpResponse("Your role does not allow this.", status=403)
-        if form.is_valid():
+        if not refuse_oversized_upload(request, form) and form.is_valid():
             try:
                 results = apply_returned_debits(
                     council=request.council,
@@ -275,6 +282,12 @@ def returned_debits(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("income:returned-debits")
     items = ReturnedDebit.objects.select_related("receipt")
+    if is_restricted(request.membership):
+        # Returns matched to receipts of funds this person does not work are not theirs.
+        items = items.filter(
+            Q(receipt__isnull=True)
+            | Q(receipt__in=visible_receipts(request.membership).values("pk"))
+        )
     return render(
         request,
         "income/imports/returned_debits.html",

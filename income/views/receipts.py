@@ -14,7 +14,7 @@ from income.forms.receipting import (
     with_another_line,
 )
 from income.forms.search import ReceiptSearchForm
-from income.fund_visibility import visible_funds
+from income.fund_visibility import visible_funds, visible_receipts
 from income.models import GovukPayPayment, Receipt
 from income.receipt_history import held_amounts, receipt_audit_events, receipt_journals
 from income.receipt_search import Cursor, search_receipts
@@ -71,7 +71,9 @@ def receipt_search(request: HttpRequest) -> HttpResponse:
     results, next_cursor = [], None
     if form.is_bound and form.is_valid() and not form.to_query().is_empty:
         after = Cursor.decode(request.GET.get("after", ""))
-        results, next_cursor = search_receipts(form.to_query(), after=after)
+        results, next_cursor = search_receipts(
+            form.to_query(), after=after, visible_to=request.membership
+        )
     next_params = request.GET.copy()
     if next_cursor:
         next_params["after"] = next_cursor.encode()
@@ -89,7 +91,10 @@ def receipt_search(request: HttpRequest) -> HttpResponse:
 
 @council_capability_required(Capability.VIEW_INCOME)
 def receipt_detail(request: HttpRequest, number: str) -> HttpResponse:
-    receipt = get_object_or_404(Receipt.objects.select_related("channel"), number=number)
+    receipt = get_object_or_404(
+        visible_receipts(request.membership, Receipt.objects.select_related("channel")),
+        number=number,
+    )
     context = {
         "receipt": receipt,
         "held": held_amounts(receipt),

@@ -11,8 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from counterfoil.govuk_forms import GovukForm
+from counterfoil.upload_limits import refuse_oversized_upload, upload_limit
 from income.actions.reconciliation import (
     DEFAULT_TOLERANCE_PENCE,
+    MAX_STATEMENT_BYTES,
     STATEMENT_FORMATS,
     awaiting_payout,
     expected_bankings,
@@ -63,13 +65,14 @@ def _may(request: HttpRequest, capability: Capability) -> bool:
     return capability in council_capabilities(getattr(request, "membership", None))
 
 
+@upload_limit(MAX_STATEMENT_BYTES)
 @council_capability_required(Capability.VIEW_INCOME)
 def index(request: HttpRequest) -> HttpResponse:
     form = StatementForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         if not _may(request, Capability.IMPORT_FILES):
             return HttpResponse("Your role does not allow this.", status=403)
-        if form.is_valid():
+        if not refuse_oversized_upload(request, form) and form.is_valid():
             try:
                 statement = load_statement(
                     council=request.council,

@@ -3,17 +3,24 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from income.actions.refunds import approve_refund, mark_refund_paid, raise_refund, reject_refund
+from income.actions.refunds import (
+    approve_refund,
+    mark_refund_paid,
+    raise_refund,
+    reject_refund,
+    rejected_refunds,
+)
 from income.forms.held_lines import chosen_line, held_line_choices
 from income.forms.work import DecisionForm, RaiseRefundForm
-from income.models import Fund, Receipt, Refund, RefundRoute, RefundStatus
+from income.fund_visibility import visible_receipts, visible_refunds
+from income.models import Fund, Refund, RefundRoute, RefundStatus
 from tenants.capabilities import Capability, council_capabilities
 from tenants.view_permissions import council_capability_required
 
 
 @council_capability_required(Capability.VIEW_INCOME)
 def refund_list(request: HttpRequest) -> HttpResponse:
-    refunds = Refund.objects.select_related("receipt", "fund")
+    refunds = visible_refunds(request.membership, Refund.objects.select_related("receipt", "fund"))
     return render(
         request,
         "income/refunds/list.html",
@@ -27,7 +34,7 @@ def refund_list(request: HttpRequest) -> HttpResponse:
 
 @council_capability_required(Capability.RAISE_REFUNDS)
 def raise_for_receipt(request: HttpRequest, number: str) -> HttpResponse:
-    receipt = get_object_or_404(Receipt, number=number)
+    receipt = get_object_or_404(visible_receipts(request.membership), number=number)
     form = RaiseRefundForm(request.POST or None, sources=held_line_choices(receipt))
     if request.method == "POST" and form.is_valid():
         fund_id, reference = chosen_line(form.cleaned_data["source"])
@@ -51,13 +58,18 @@ def raise_for_receipt(request: HttpRequest, number: str) -> HttpResponse:
 
 @council_capability_required(Capability.VIEW_INCOME)
 def refund_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    refund = get_object_or_404(Refund.objects.select_related("receipt", "fund"), pk=pk)
+    refund = get_object_or_404(
+        visible_refunds(request.membership, Refund.objects.select_related("receipt", "fund")),
+        pk=pk,
+    )
     may_decide = (
         Capability.APPROVE_REFUNDS in council_capabilities(request.membership)
         and refund.status == RefundStatus.REQUESTED
         and refund.raised_by_id != request.user.pk
     )
-    form = DecisionForm(request.POST or None)
+    # Whoever decides sees the refunds rejected on this receipt before (and must confirm it).
+    rejected = rejected_refunds(refund) if refund.status == RefundStatus.REQUESTED else []
+    form = DecisionForm(request.POST or None, rejected=rejected)
     if request.method == "POST":
         # The actions give the exact refusal (role, own refund, already decided).
         try:
@@ -72,6 +84,7 @@ def refund_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         refund=refund,
                         acting_user=request.user,
                         note=form.cleaned_data["note"],
+                        rejected_refunds_seen=form.cleaned_data.get("rejected_refunds_seen", []),
                     )
                     messages.success(request, "Refund approved")
                 else:
@@ -88,5 +101,5 @@ def refund_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "income/refunds/detail.html",
-        {"refund": refund, "form": form, "may_decide": may_decide},
+        {"refund": refund, "form": form, "may_decide": may_decide, "rejected": rejected},
     )

@@ -8,7 +8,7 @@ from income.actions.receipts import Allocation
 from income.actions.suspense import allocate_from_suspense
 from income.balances import receipt_allocation_lines
 from income.forms.work import FundLineFormSet, NoteForm
-from income.fund_visibility import visible_funds
+from income.fund_visibility import visible_funds, visible_receipts
 from income.models import Receipt
 from income.money import decimal_pounds
 from income.suspense_worklist import suspense_items, suspense_total
@@ -19,7 +19,7 @@ from tenants.view_permissions import council_capability_required
 
 @council_capability_required(Capability.VIEW_INCOME)
 def worklist(request: HttpRequest) -> HttpResponse:
-    items = suspense_items(today=timezone.localdate())
+    items = suspense_items(today=timezone.localdate(), visible_to=request.membership)
     return render(
         request,
         "income/suspense/worklist.html",
@@ -29,7 +29,10 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 @council_capability_required(Capability.WORK_SUSPENSE)
 def allocate(request: HttpRequest, number: str) -> HttpResponse:
-    receipt = get_object_or_404(Receipt.objects.select_related("channel"), number=number)
+    receipt = get_object_or_404(
+        visible_receipts(request.membership, Receipt.objects.select_related("channel")),
+        number=number,
+    )
     waiting = {
         line.reference: pence
         for line, pence in receipt_allocation_lines(receipt).items()

@@ -74,6 +74,11 @@ def worker_command() -> list[str]:
 def run_demo(port: int) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "counterfoil.settings")
     os.environ.setdefault("PUBLIC_PORT", str(port))  # so emailed links carry the demo's port
+    standin_port = env_int("GOVUK_PAY_STANDIN_PORT", port + 111)
+    standin_url = f"http://127.0.0.1:{standin_port}"
+    # The demo's operator allows its GOV.UK Pay stand-in (here, and in the web server and
+    # worker, which inherit this environment): API keys are sent nowhere else.
+    os.environ["GOVUK_PAY_STANDIN_URLS"] = standin_url
     import django
 
     django.setup()
@@ -90,8 +95,6 @@ def run_demo(port: int) -> int:
         return 2
     print("Preparing the database (public schema and every council's)…", flush=True)
     call_command("migrate_schemas", interactive=False, verbosity=0)
-    standin_port = env_int("GOVUK_PAY_STANDIN_PORT", port + 111)
-    standin_url = f"http://127.0.0.1:{standin_port}"
     standin = subprocess.Popen(standin_command(standin_port), env=os.environ.copy())  # noqa: S603
     _wait_for_port(standin_port, standin)
     logins = seed_demo(govuk_pay_url=standin_url, webhook_port=port)

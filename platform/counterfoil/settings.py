@@ -348,6 +348,18 @@ STORAGES = {
 # fresh clone and a working page.
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "files"
+# Uploads are measured as they stream in and stopped at the receiving page's limit
+# (counterfoil.upload_limits; this one where a page sets none), before they are read whole.
+FILE_UPLOAD_HANDLERS = [
+    "counterfoil.upload_limits.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+# Above this a file goes to a temporary file, not memory (Django's default, said here).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# The form fields other than files (Django's default): a page's fields are a few hundred bytes.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # How long a closed council's export archive (under <data dir>/exports) is kept.
 EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 6 * 365)
 
@@ -403,6 +415,15 @@ CELERY_BEAT_SCHEDULE = {
 GOVUK_PAY_TIMEOUT_SECONDS = float(env_str("GOVUK_PAY_TIMEOUT_SECONDS", "10"))
 GOVUK_PAY_RETRIES = env_int("GOVUK_PAY_RETRIES", 2)
 GOVUK_PAY_BACKOFF_SECONDS = float(env_str("GOVUK_PAY_BACKOFF_SECONDS", "0.5"))
+# Where a council's GOV.UK Pay API key may be sent: GOV.UK Pay's public API (its live and
+# test services alike answer there). Admins choose from these, never type an address: the
+# stored key goes wherever the address points.
+GOVUK_PAY_BASE_URLS = {"https://publicapi.payments.service.gov.uk": "GOV.UK Pay"}
+# An operator's choice, for the demo and the tests: the local stand-in's address(es), comma
+# separated. Unset in production.
+GOVUK_PAY_STANDIN_URLS = [
+    url.strip().rstrip("/") for url in env_str("GOVUK_PAY_STANDIN_URLS").split(",") if url.strip()
+]
 # Fernet key(s), comma-separated, newest first, for secrets at rest (API keys, webhook
 # secrets); unset: derived from SECRET_KEY.
 COUNTERFOIL_ENCRYPTION_KEY = env_str("COUNTERFOIL_ENCRYPTION_KEY")

@@ -4,6 +4,7 @@ with axe-core checking each page for WCAG 2.2 A/AA problems."""
 import json
 import os
 import shutil
+import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,14 +26,23 @@ WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 @pytest.fixture(scope="package")
+def e2e_standin_port() -> int:
+    """A free port for a GOV.UK Pay stand-in, which the server is told to allow."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="package")
 def live_server_port(
-    django_db_setup, django_db_blocker, council_a, council_b, tmp_path_factory
+    django_db_setup, django_db_blocker, council_a, council_b, tmp_path_factory, e2e_standin_port
 ) -> Iterator[int]:
     """The app under gunicorn on a free port, reading this session's test database."""
     from django.conf import settings
 
     env = {
         **os.environ,
+        "GOVUK_PAY_STANDIN_URLS": f"http://127.0.0.1:{e2e_standin_port}",
         "DATABASE_URL": make_conninfo(
             os.environ["DATABASE_URL"],
             dbname=settings.DATABASES["default"]["NAME"],

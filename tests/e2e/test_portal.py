@@ -18,8 +18,13 @@ SLUG = "portal-e2e"
 
 
 @pytest.fixture(scope="module")
-def standin() -> Iterator[StandinGovukPay]:
-    with StandinGovukPay(webhook_retry_delays=(0.2, 0.5, 1.0)) as server:
+def standin(e2e_standin_port) -> Iterator[StandinGovukPay]:
+    from tests.income.govuk_pay.conftest import allowed_standin
+
+    with (
+        StandinGovukPay(port=e2e_standin_port, webhook_retry_delays=(0.2, 0.5, 1.0)) as server,
+        allowed_standin(server.url),
+    ):
         yield server
 
 

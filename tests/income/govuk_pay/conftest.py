@@ -2,8 +2,11 @@
 our code has with it, and councils connected to it."""
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from django.test import override_settings
 from django_tenants.utils import schema_context
 
 from income.actions.govuk_pay import forget_scheduled_drains, save_connection
@@ -18,10 +21,21 @@ from tests.fixtures.govuk_pay import SpecRecorder
 
 
 @pytest.fixture(scope="session")
-def standin():
-    with StandinGovukPay(webhook_retry_delays=(0.05, 0.1, 0.2, 0.5, 1.0)) as server:
+def standin(standin_port):
+    retries = (0.05, 0.1, 0.2, 0.5, 1.0)
+    with StandinGovukPay(port=standin_port, webhook_retry_delays=retries) as server:
         server.stall_seconds = 1.0
-        yield server
+        with allowed_standin(server.url):
+            yield server
+
+
+@contextmanager
+def allowed_standin(url: str) -> Iterator[None]:
+    """Allow the stand-in as a GOV.UK Pay address, as the demo's operator does."""
+    from django.conf import settings
+
+    with override_settings(GOVUK_PAY_STANDIN_URLS=[*settings.GOVUK_PAY_STANDIN_URLS, url]):
+        yield
 
 
 @pytest.fixture(autouse=True)

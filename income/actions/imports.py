@@ -155,6 +155,12 @@ SET status = 'reversed',
     idempotency_key = 'reversed-import:' || %(batch)s || ':' || idempotency_key
 WHERE import_batch_id = %(batch)s AND status = 'active'
 """
+# Its money-out lines likewise: the file's debits may come in again with it.
+REVERSED_MONEY_OUT = """
+UPDATE income_importadjustment
+SET line_key = 'reversed-import:' || %(batch)s || ':' || line_key
+WHERE batch_id = %(batch)s AND line_key <> ''
+"""
 
 
 @transaction.atomic
@@ -207,6 +213,7 @@ def reverse_import(
         # line of it) may be imported again (income.imports.line_keys).
         cursor.execute(REVERSED_RECEIPTS, {"batch": batch.pk})
         reversed_receipts = cursor.rowcount
+        cursor.execute(REVERSED_MONEY_OUT, {"batch": batch.pk})
     reversed_debits = reverse_open_debits(batch)
     batch.status = ImportStatus.REVERSED
     batch.reversal_journal = journal

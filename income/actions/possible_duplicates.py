@@ -44,8 +44,9 @@ def _check_open(line: PossibleDuplicate) -> None:
 @transaction.atomic
 def release_possible_duplicate(
     *, council: Council, line: PossibleDuplicate, acting_user: User
-) -> Receipt:
-    """Import the held line after all: its receipt, made once however often this is asked."""
+) -> Receipt | None:
+    """Import the held line after all: its receipt, made once however often this is asked
+    (money out makes none: it is taken back as the import takes its debits back)."""
     require_council_capability(acting_user, council, Capability.REVIEW_IMPORT_EXCEPTIONS)
     line = _locked(line)
     if line.status == PossibleDuplicateStatus.RELEASED:
@@ -72,8 +73,8 @@ def release_possible_duplicate(
         before={"status": PossibleDuplicateStatus.HELD},
         after={
             "status": line.status,
-            "receipt": receipt.number,
-            "amount": format_pounds(receipt.amount_pence),
+            "receipt": receipt.number if receipt is not None else None,
+            "amount": format_pounds(line.amount_pence),
             "earlier_receipt": line.earlier_receipt_id,
         },
     )
@@ -93,9 +94,14 @@ def discard_possible_duplicate(
     if line.status == PossibleDuplicateStatus.DISCARDED:
         return line
     if line.status == PossibleDuplicateStatus.RELEASED:
+        undo = (
+            f"as receipt {line.receipt.number}: reverse that receipt instead"
+            if line.receipt is not None
+            else "and taken back: explain or reverse that instead"
+        )
         raise ValidationError(
             f"Line {line.line_number} of import {line.batch_id} was released {_decided(line)} "
-            f"as receipt {line.receipt.number}: reverse that receipt instead."
+            f"{undo}."
         )
     _check_open(line)
     line.status = PossibleDuplicateStatus.DISCARDED

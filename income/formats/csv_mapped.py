@@ -6,7 +6,10 @@ A cell a spreadsheet would run as a formula (starting `=`, `+` or `@`) is read a
 is: a payer may well be called "=SUM(1)", and refusing the line would turn their money away.
 Such text is made harmless where it is written into a CSV file (income.csv_cells), not here.
 
-A line's identity is its format's name with the mapped columns' cells, as written.
+A line's identity is its format's name with the mapped columns' values as read (the date, the
+amount in pence, the reference, narrative and payer name with their spacing evened out): the
+next export from a bank that overlaps the last one writes the same payment the same way in
+meaning, if not in characters ("10.0" and "10.00", another date layout).
 """
 
 import csv
@@ -147,7 +150,7 @@ def _row(
     reference = texts["reference"]
     if not reference and texts["narrative"]:
         reference = texts["narrative"].split()[0]
-    return PaymentRecord(
+    record = PaymentRecord(
         line_number=line_number,
         amount_pence=pence,
         received_on=received_on,
@@ -155,23 +158,21 @@ def _row(
         narrative=clean_text(texts["narrative"], 300),
         payer_name=clean_text(texts["payer name"], 200),
         channel_code=mapping.channel_code or "BANK",
-        identity=_identity(format_name, row, mapping),
     )
+    record.identity = _identity(format_name, record)
+    return record
 
 
-def _identity(format_name: str, row: list[str], mapping: CsvMappingSpec) -> str:
-    columns = (
-        mapping.date_column,
-        mapping.amount_column,
-        mapping.credit_column,
-        mapping.debit_column,
-        mapping.reference_column,
-        mapping.narrative_column,
-        mapping.payer_name_column,
-        mapping.currency_column,
+def _identity(format_name: str, record: PaymentRecord) -> str:
+    values = (
+        record.received_on.isoformat(),
+        str(record.amount_pence),
+        record.reference,
+        record.narrative,
+        record.payer_name,
     )
-    # The cells joined by a character no cell holds once read (csv gives no NULs back).
-    return f"{format_name}:" + "\x1f".join(_cell(row, column) for column in columns)
+    # Joined by a character no value holds once cleaned (clean_text drops control characters).
+    return f"{format_name}:" + "\x1f".join(values)
 
 
 def _amount(row: list[str], mapping: CsvMappingSpec) -> int | str:

@@ -48,7 +48,7 @@ GROUP BY p.receipt_id, p.account_id, a.fund_id
 """
 MONEY_OUT_LINES = """
 SELECT line_number, -amount_pence, received_on, reference, narrative, channel_id,
-    clearing_account_id
+    clearing_account_id, line_key
 FROM import_taken_back ORDER BY line_number
 """
 # One statement, as the ledger's balance trigger requires.
@@ -179,7 +179,8 @@ def post_money_out(cursor: Any, batch: ImportBatch, params: dict) -> MoneyOut:
     unexplained_account = unexplained_debits_account().pk
     postings: dict[tuple[int, int | None], int] = defaultdict(int)
     adjustments, unexplained = [], []
-    for line_number, pence, received_on, reference, narrative, channel_id, clearing_id in lines:
+    for line in lines:
+        line_number, pence, received_on, reference, narrative, channel_id, clearing_id = line[:7]
         receipt, why = choose_receipt(
             reference=normalised_reference(reference),
             pence=pence,
@@ -195,10 +196,11 @@ def post_money_out(cursor: Any, batch: ImportBatch, params: dict) -> MoneyOut:
             "channel_id": channel_id,
             "received_on": received_on,
         }
+        keyed = {**common, "line_key": line[7]}
         if receipt is None:
             postings[(clearing_id, None)] -= pence
             postings[(unexplained_account, None)] += pence
-            adjustments.append(ImportAdjustment(unexplained=True, **common))
+            adjustments.append(ImportAdjustment(unexplained=True, **keyed))
             unexplained.append(UnexplainedDebit(reason=why, **common))
             continue
         # The receipt's money goes back out through this line's channel, in its name.
@@ -212,7 +214,7 @@ def post_money_out(cursor: Any, batch: ImportBatch, params: dict) -> MoneyOut:
             ImportAdjustment(
                 receipt_id=receipt.id,
                 fund_id=funds.pop() if len(funds) == 1 else None,
-                **common,
+                **keyed,
             )
         )
     cursor.execute(

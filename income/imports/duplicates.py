@@ -43,22 +43,27 @@ JOIN income_importedday known
     ON known.channel_code = days.channel_code AND known.received_on = days.received_on
 WHERE known.first_batch_id <> %(batch_id)s
 """
-# The lines of those days: one index probe each, by the receipt table's unique index on
-# idempotency_key. The LATERAL subquery with LIMIT stays a probe per line (a plain EXISTS
-# may become a hash join reading all of a receipt table of millions), and the MATERIALIZED
-# lines are chosen before any probe.
+# The lines of those days: one index probe each, money in by the receipt table's unique index
+# on idempotency_key, money out by the money-out lines' unique index on line_key (a debit of
+# an overlapping file must not be taken back twice). The LATERAL subquery with LIMIT stays a
+# probe per line (a plain EXISTS may become a hash join reading all of a receipt table of
+# millions), and the MATERIALIZED lines are chosen before any probe.
 HOLD_ALREADY_IMPORTED = """
 WITH candidates AS MATERIALIZED (
-    SELECT s.ctid AS row_id, s.line_key
+    SELECT s.ctid AS row_id, s.line_key, s.amount_pence > 0 AS money_in
     FROM import_staging s
     JOIN unnest(%(codes)s::text[], %(days)s::date[]) AS day(channel_code, received_on)
         ON day.channel_code = s.channel_code AND day.received_on = s.received_on
-    WHERE s.amount_pence > 0
 ), found AS MATERIALIZED (
-    SELECT c.row_id, earlier.id AS earlier_receipt_id
+    SELECT c.row_id, earlier.receipt_id AS earlier_receipt_id
     FROM candidates c
     CROSS JOIN LATERAL (
-        SELECT r.id FROM income_receipt r WHERE r.idempotency_key = c.line_key LIMIT 1
+        (SELECT r.id AS receipt_id FROM income_receipt r
+         WHERE c.money_in AND r.idempotency_key = c.line_key LIMIT 1)
+        UNION ALL
+        (SELECT a.receipt_id FROM income_importadjustment a
+         WHERE NOT c.money_in AND a.line_key = c.line_key LIMIT 1)
+        LIMIT 1
     ) AS earlier
 ), held AS (
     DELETE FROM import_staging s USING found

@@ -9,6 +9,7 @@ from django.db import connection
 
 from income.accounts import clearing_account, fund_account, suspense_account
 from income.imports import pipeline
+from income.imports.debits import post_money_out
 from income.imports.reader import NULL, StagingChunk, copy_text
 from income.imports.reference_matching import FundMatcher
 from income.models import Fund, ImportRule, PossibleDuplicate, Receipt
@@ -27,8 +28,10 @@ def release_key(line: PossibleDuplicate) -> str:
     return f"release:{line.pk}"
 
 
-def post_released_line(line: PossibleDuplicate, user: User | None) -> Receipt:
-    """The held line's receipt, allocated by today's rules as an import would allocate it."""
+def post_released_line(line: PossibleDuplicate, user: User | None) -> Receipt | None:
+    """The held line's receipt, allocated by today's rules as an import would allocate it;
+    for money out, None: the line is taken back as the import takes its debits back (from the
+    one receipt it identifies, or to the unexplained debits)."""
     channel = line.channel
     clearing_account(channel)
     funds = list(Fund.objects.select_related("reference_rule").prefetch_related("channels"))
@@ -86,5 +89,9 @@ def post_released_line(line: PossibleDuplicate, user: User | None) -> Receipt:
             defaultdict(float),
             first=True,
         )
+        if line.amount_pence < 0:
+            post_money_out(cursor, line.batch, params)
         cursor.execute("DROP TABLE import_staging, import_alloc, import_taken_back")
+    if line.amount_pence < 0:
+        return None
     return Receipt.objects.get(idempotency_key=key)

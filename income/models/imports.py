@@ -268,9 +268,21 @@ class ImportAdjustment(models.Model):
         "income.Receipt", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     unexplained = models.BooleanField(default=False)
+    # The line's key (income.imports.line_keys), as a receipt's idempotency key is for money
+    # in: money out of an overlapping file is recognised as already imported too, and held
+    # as a possible duplicate instead of being taken back twice. Empty for lines imported
+    # before keys were kept.
+    line_key = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["batch", "line_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line_key"],
+                condition=~models.Q(line_key=""),
+                name="one_money_out_line_per_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"line {self.line_number} {format_pounds(-self.amount_pence)}"

@@ -70,7 +70,12 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
                 receipt = release_possible_duplicate(
                     council=request.council, line=line, acting_user=request.user
                 )
-                messages.success(request, f"Line released: receipt {receipt.number} made")
+                messages.success(
+                    request,
+                    f"Line released: receipt {receipt.number} made"
+                    if receipt is not None
+                    else "Line released: its money was taken back, as the import takes debits",
+                )
                 return redirect("income:possible-duplicate", pk=line.pk)
             if form.is_valid():
                 discard_possible_duplicate(

@@ -305,7 +305,7 @@ def test_every_format_gives_each_line_an_identity_led_by_the_formats_name():
         "bacs18:2026-11-20:"
         + bacs_standard18.write_record(reference="50000004", amount_pence=4250, payer_name="A")
     )
-    assert cases["bank_csv"] == ["bank_csv:20/11/2026\x1f1.00\x1f\x1f\x1fR1\x1f\x1fP\x1f"]
+    assert cases["bank_csv"] == ["bank_csv:2026-11-20\x1f100\x1fR1\x1f\x1fP"]
 
 
 def test_the_same_line_in_another_file_with_other_line_endings_has_the_same_identity():

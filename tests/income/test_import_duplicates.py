@@ -439,3 +439,40 @@ def test_lines_held_by_a_reversed_import_can_no_longer_be_decided(
         f"Import {held_line.batch_id} was reversed, so its held lines can no longer be "
         "released or discarded."
     ]
+
+
+# Money out
+
+
+def test_a_debit_in_an_overlapping_file_is_held_not_taken_back_twice(
+    council_a, parking, bank_mapping, manager, officer
+):
+    from income.models import ImportAdjustment
+    from income.unexplained_debits import open_debits_total, unexplained_debits_balance
+
+    monday = (
+        b"Date,Details,Amount,Reference\r\n"
+        b"20/11/2026,PAYMENT,10.00,PCN000001\r\n"
+        b"20/11/2026,UNPAID,-45.00,UNPAID\r\n"
+        b"20/11/2026,CHARGES,-5.00,BANK\r\n"
+    )
+    imported(council_a, monday, fmt="bank_csv", mapping=bank_mapping, user=officer)
+    assert unexplained_debits_balance() == 5_000
+    tuesday = monday.replace(b"\r\n", b"\n") + b"21/11/2026,CHARGES,-5.00,BANK\n"
+
+    second = imported(council_a, tuesday, fmt="bank_csv", mapping=bank_mapping, user=officer)
+
+    # Monday's three lines are held (money in and money out alike); Tuesday's charge is new.
+    assert held(second) == [(2, "PCN000001", 1_000), (3, "UNPAID", -4_500), (4, "BANK", -500)]
+    assert unexplained_debits_balance() == 5_500
+    assert open_debits_total().pence == 5_500
+    assert ImportAdjustment.objects.filter(batch=second).count() == 1
+
+    # Released (the bank really did charge twice): taken back once, however often asked.
+    charge = second.possible_duplicates.get(line_number=4)
+    for _ in range(2):
+        assert (
+            release_possible_duplicate(council=council_a, line=charge, acting_user=manager) is None
+        )
+    assert unexplained_debits_balance() == 6_000
+    assert open_debits_total().pence == 6_000

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from django.core.exceptions import ValidationError
 
 from income.actions.receipts import Allocation, RecordedReceipt, record_receipt
+from income.fund_visibility import require_funds_visible
 from income.models import Channel
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User
@@ -27,7 +28,10 @@ def take_counter_payment(
     `submission_token` is issued with the form, so pressing "Take payment" twice (or the
     browser resending the form) records one receipt.
     """
-    require_council_capability(acting_user, council, Capability.TAKE_PAYMENTS)
+    membership = require_council_capability(acting_user, council, Capability.TAKE_PAYMENTS)
+    # The action's own check, not only the form's list: a restricted officer takes payments
+    # only into the funds they work.
+    require_funds_visible(membership, *(allocation.fund for allocation in allocations))
     if not channel.taken_by_staff:
         raise ValidationError(f"{channel.name} payments are not taken at the counter.")
     if not allocations:

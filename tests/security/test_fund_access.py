@@ -218,3 +218,22 @@ def test_returned_debits_of_other_funds_receipts_are_not_listed(council):
     ]
     assert shown == ["RETURN1", "RETURN3"]
     assert all(ref in admin_page.content.decode() for ref in ("RETURN1", "RETURN2", "RETURN3"))
+
+
+def test_a_counter_payment_into_a_fund_they_do_not_work_is_refused_by_the_action(council):
+    from income.actions.counter import take_counter_payment
+    from income.models import Receipt
+
+    c = council
+    before = Receipt.objects.count()
+    with pytest.raises(PermissionDenied) as refusal:
+        take_counter_payment(
+            council=c["council"], channel=Channel.objects.get(code="CASH"),
+            received_on=timezone.localdate(), payer_name="Pat", narrative="",
+            allocations=[Allocation(c["ctax"], 1_000), Allocation(c["rent"], 500)],
+            submission_token="tok-rent", acting_user=c["officer"],
+        )  # fmt: skip
+    assert str(refusal.value) == (
+        "You do not work HRENT Housing Rents: ask someone who works its fund group."
+    )
+    assert Receipt.objects.count() == before

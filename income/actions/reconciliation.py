@@ -59,6 +59,8 @@ EXPECTED = """
 SELECT 'allpay', r.received_on, sum(r.amount_pence)::bigint
     - coalesce((SELECT sum(a.amount_pence) FROM income_importadjustment a
                 JOIN income_channel ac ON ac.id = a.channel_id
+                -- A reversed import's money out was put back with its receipts.
+                JOIN income_importbatch b ON b.id = a.batch_id AND b.status <> 'reversed'
                 WHERE ac.code LIKE 'ALLPAY-%%' AND a.received_on = r.received_on), 0)::bigint
 FROM income_receipt r JOIN income_channel c ON c.id = r.channel_id
 WHERE c.code LIKE 'ALLPAY-%%' AND r.status = 'active' AND r.received_on BETWEEN %s AND %s

@@ -153,3 +153,41 @@ def test_the_reconciliation_pages_load_match_explain_and_sign_off(council_a):
     index = client.get("/reconciliation/").content.decode()
     assert manager.email in index
     assert "Every bank line is matched or explained." in index
+
+
+def test_a_reversed_imports_money_out_is_not_taken_off_the_expected_banking(
+    council_a, ledger, officer, settings, tmp_path
+):
+    from income.actions.imports import reverse_import, upload_import
+    from income.formats import allpay
+    from income.imports.pipeline import run_import
+
+    settings.MEDIA_ROOT = tmp_path
+    fund = FundFactory(code="CTAX")
+    take("ALLPAY-PO", 10_000, "a1", fund)
+    lines = [
+        allpay.write_line(reference="CT000001", amount_pence=2_000, letter="P", date=DAY),
+        allpay.write_line(reference="NOSUCHREF", amount_pence=-500, letter="P", date=DAY),
+    ]
+    body = lines + allpay.write_trailer(total_pence=1_500, count=2)
+    batch = run_import(
+        upload_import(
+            council=council_a,
+            uploaded_file=SimpleUploadedFile("a.txt", ("\r\n".join(body) + "\r\n").encode()),
+            format_name="allpay",
+            acting_user=officer,
+            default_date=DAY,
+        ).pk
+    )
+    assert batch.status == "completed", batch.message
+    assert [(e.key, e.pence) for e in expected_bankings(DAY, DAY)] == [
+        ("allpay:2026-11-20", 11_500)
+    ]
+
+    reverse_import(council=council_a, batch=batch, reason="Wrong file", acting_user=officer)
+
+    # The import's £20 receipt and its £5 taken back are both undone: the day expects the
+    # £100 taken otherwise, not £95.
+    assert [(e.key, e.pence) for e in expected_bankings(DAY, DAY)] == [
+        ("allpay:2026-11-20", 10_000)
+    ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from income.accounts import clearing_account, fund_account, suspense_account
+from income.accounts import bank_account, clearing_account, fund_account, suspense_account
 from income.actions.ledger import (
     PostingLine,
     is_pence,
@@ -18,6 +18,8 @@ from income.actions.ledger import (
 from income.balances import receipt_allocation_lines
 from income.fund_checks import checked_rule, excess_over_maximum, fund_problems, pounds
 from income.models import (
+    CashUpReceipt,
+    CashUpStatus,
     Channel,
     Fund,
     Journal,
@@ -252,6 +254,12 @@ def reverse_receipt(
         raise ValidationError(
             f"{receipt.number} has refunds raised against it; settle those first."
         )
+    cover = CashUpReceipt.objects.select_related("cash_up").filter(receipt=receipt).first()
+    if cover is not None and cover.cash_up.status == CashUpStatus.SUBMITTED:
+        raise ValidationError(
+            f"{receipt.number} is counted in cash-up {cover.cash_up_id}, which is waiting to "
+            "be authorised: have the cash-up decided first, then reverse the receipt."
+        )
     held_now = receipt_allocation_lines(receipt)
     if not held_now:
         raise ValidationError(
@@ -260,7 +268,11 @@ def reverse_receipt(
     # What the receipt holds now (a debit may have taken part of it back already), each line
     # emptied under its own reference, so that the export's correction of a split payment's
     # Parking line names the Parking reference.
-    lines = [PostingLine(clearing_account(receipt.channel), -sum(held_now.values()), receipt)]
+    # Cash a cash-up has banked is no longer in the till's clearing account: the money of a
+    # cheque that bounced after banking leaves the bank.
+    banked = cover is not None and cover.cash_up.status == CashUpStatus.AUTHORISED
+    out_of = bank_account() if banked else clearing_account(receipt.channel)
+    lines = [PostingLine(out_of, -sum(held_now.values()), receipt)]
     for line, held in held_now.items():
         account = (
             fund_account(Fund.objects.get(pk=line.fund_id)) if line.fund_id else suspense_account()

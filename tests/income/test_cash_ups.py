@@ -236,3 +236,30 @@ def test_a_cash_up_and_what_it_covers_stay_in_their_council(
     client = host_client(council_a)
     client.login(email=outsider.email, password=PASSWORD)
     assert client.get(f"/cash-ups/{mine.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_cashed_up_receipt_reversed_leaves_the_bank_not_the_till(
+    council_a, cash, council_tax, officer, manager
+):
+    from income.actions.receipts import reverse_receipt
+
+    receipt = take_cash(cash, council_tax, 2_000, "bounce", officer)
+    pending = cash_up(council_a, officer, {2000: 1})
+
+    # Counted and waiting for authorisation: the count would no longer match the takings.
+    with pytest.raises(ValidationError) as refusal:
+        reverse_receipt(council=council_a, receipt=receipt, reason="Bounced", acting_user=manager)
+    assert refusal.value.messages == [
+        f"{receipt.number} is counted in cash-up {pending.pk}, which is waiting to be "
+        "authorised: have the cash-up decided first, then reverse the receipt."
+    ]
+    authorise_cash_up(council=council_a, cash_up=pending, acting_user=manager)
+    assert account_balance(clearing_account(cash)) == 0
+    banked = account_balance(bank_account())
+
+    reverse_receipt(council=council_a, receipt=receipt, reason="Bounced", acting_user=manager)
+
+    # Before, the till's clearing account went £20 below nothing, with nothing to explain it.
+    assert account_balance(clearing_account(cash)) == 0
+    assert account_balance(bank_account()) == banked - 2_000

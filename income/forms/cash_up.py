@@ -13,6 +13,10 @@ def denomination_label(pence: int) -> str:
     return format_pounds(pence).replace(".00", "") if pence >= 100 else f"{pence}p"
 
 
+# More notes or coins of one kind than any till holds.
+MAX_COUNT = 1_000_000
+
+
 class CountForm(GovukForm):
     business_date = forms.DateField(
         label="Day being cashed up",
@@ -32,8 +36,11 @@ class CountForm(GovukForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         for pence in DENOMINATIONS:
+            # Bounded: a count typed as 10^20 overflowed the total (an error page).
             self.fields[f"count_{pence}"] = forms.IntegerField(
-                label=f"{denomination_label(pence)}", min_value=0, required=False,
+                label=f"{denomination_label(pence)}", min_value=0, max_value=MAX_COUNT,
+                required=False,
+                error_messages={"max_value": f"Enter a count of no more than {MAX_COUNT:,}."},
                 widget=forms.NumberInput(attrs={"class": "govuk-input--width-4"}),
             )  # fmt: skip
         self._decorate_widgets()

@@ -63,3 +63,12 @@ def test_cash_up_by_page_is_authorised_by_someone_else_and_banked(
     cash_up.refresh_from_db()
     assert cash_up.status == CashUpStatus.AUTHORISED
     assert account_balance(bank_account()) == 3_500
+
+
+def test_a_count_beyond_any_till_is_refused_not_an_error_page(council_a, cash, officer):
+    # Security finding 11: 10^20 fifty-pound notes overflowed the total.
+    response = client_for(officer, council_a).post("/cash-ups/new/", count(**{"5000": 10**20}))
+
+    assert response.status_code == 200
+    assert "Enter a count of no more than 1,000,000." in response.content.decode()
+    assert not CashUp.objects.exists()

@@ -95,6 +95,8 @@ COUNCIL_SEEDERS = ["income.defaults.seed_income_defaults"]
 
 MIDDLEWARE = [
     "tenants.middleware.CouncilHostMiddleware",
+    # Passwords and account tokens only on hosts the platform controls, never a council's own.
+    "tenants.sign_in_hosts.SignInOnPlatformHostsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.request_context.RequestContextMiddleware",

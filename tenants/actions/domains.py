@@ -94,7 +94,8 @@ def confirm_domain_by_operator(*, domain: Domain, reason: str, acting_user: User
 
 
 def make_primary(*, domain: Domain, acting_user: User) -> Domain:
-    """Links in emails and the council switcher use the primary host name."""
+    """The council switcher and citizens' links use the primary host name (account emails and
+    sign-in stay on the council's host on the platform: tenants.sign_in_hosts)."""
     council = domain.tenant
     require_council_capability(acting_user, council, Capability.MANAGE_DOMAINS)
     if domain.verified_at is None:

@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from tenants.actions.councils import council_host
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, CouncilRole, Invitation, Membership, User
@@ -32,10 +33,11 @@ def token_hash(token: str) -> str:
 
 
 def invitation_url(council: Council, token: str) -> str:
+    """On the council's host on the platform, never its own host name (its DNS is the
+    council's, and the person invited may type a password they use for other councils)."""
     scheme = "https" if settings.HTTPS else "http"
-    domain = council.get_primary_domain()
     port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
-    return f"{scheme}://{domain.domain}{port}/team/join/{token}/"
+    return f"{scheme}://{council_host(council.slug)}{port}/team/join/{token}/"
 
 
 def invite_to_council(

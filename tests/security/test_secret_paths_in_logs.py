@@ -17,6 +17,8 @@ TOKEN = "Zq3kV9mW2xT8yL4nR7pB1cD6fH0jK5sA"
         (f"/team/join/{TOKEN}/", "/team/join/[redacted]/"),
         (f"/accounts/password/reset/key/4-{TOKEN}/", "/accounts/password/reset/key/[redacted]/"),
         (f"/accounts/confirm-email/{TOKEN}/", "/accounts/confirm-email/[redacted]/"),
+        (f"/pay/return/{TOKEN}/", "/pay/return/[redacted]/"),
+        (f"/govuk-pay/phone/return/{TOKEN}/", "/govuk-pay/phone/return/[redacted]/"),
         (f'"GET /team/join/{TOKEN}/?x=1 HTTP/1.1"', '"GET /team/join/[redacted]/?x=1 HTTP/1.1"'),
         (
             f"http://north.localhost/team/join/{TOKEN}",

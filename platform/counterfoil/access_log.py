@@ -3,9 +3,9 @@
 An invitation link (`/team/join/<token>/`), a password reset link
 (`/accounts/password/reset/key/<uid>-<key>/`) and an email confirmation link
 (`/accounts/confirm-email/<key>/`) each work for whoever holds the path, and a payment's
-return link (`/pay/return/<token>/`, `/govuk-pay/phone/return/<token>/`) shows its payment. Access logs keep
-every path (and, through the Referer of the pages that follow, the page it came from), so
-they are written with the secret part replaced: gunicorn's access log through
+return link (`/pay/return/<token>/`, `/govuk-pay/phone/return/<token>/`) shows its payment.
+Access logs keep every path (and, through the Referer of the pages that follow, the page it
+came from), so they are written with the secret part replaced: gunicorn's access log through
 `RedactingGunicornLogger` (`counterfoil serve` and the demo name it), Django's own log lines
 (a refused link is logged as "Forbidden: <path>") through `SecretPathFilter`.
 """

@@ -2,14 +2,15 @@
 rules and check digits, allocation, journals, suspense) against a raw COPY of the same rows
 into a scratch table indexed exactly as the receipt table, measured in the same run.
 
-Target (issue 5): at least half the rows per second of the raw COPY; peak memory under
-500 MB.
+Target (issue 13): at least 0.9 times the rows per second of the ledger's floor (below),
+with the per-line duplicate check included; peak memory under 500 MB. (Issue 5 compared
+with the raw COPY, which no import writing a receipt and its two postings can approach: the
+line still prints the COPY's rate.)
 
-The line also prints the ledger's floor: the same receipts raw-COPYed into the council's own
+The ledger's floor, the reference: the same receipts raw-COPYed into the council's own
 receipt table, each with the two postings the money model gives a receipt (clearing debit,
 fund credit), with no journals, no triggers, no parsing, no rules, after the import (so
-over one file more than the council held). `best_ratio` is the floor's rows per second over
-the raw COPY's: no import that writes those rows can reach a higher ratio.
+over one file more than the council held). No import that writes those rows can be faster.
 
 `BENCH_IMPORT_LINES` sets the file's size (default 1,000,000), and
 `BENCH_IMPORT_EXISTING` how many receipts the council already holds (default 5,000,000, the
@@ -43,7 +44,7 @@ from tests.factories import FundFactory
 
 LINES = int(os.environ.get("BENCH_IMPORT_LINES", "1000000"))
 EXISTING = int(os.environ.get("BENCH_IMPORT_EXISTING", "5000000"))
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.9  # of the ledger's floor (issue 13)
 TARGET_PEAK_MB = 500
 DAY = datetime.date(2026, 11, 20)
 LUHN = CheckDigitScheme(Method.LUHN)
@@ -287,12 +288,12 @@ def test_import_1m_allpay_lines(import_council, django_db_blocker, tmp_path, set
         bench_line(
             "import_1m",
             ("rows_per_s", LINES / seconds, ""),
-            ("copy_rows_per_s", copy_rows / copy_seconds, ""),
+            ("floor_rows_per_s", copy_rows / floor_seconds, ""),
             target=TARGET_RATIO,
         )
-        + f" floor_rows_per_s={copy_rows / floor_seconds:.0f}"
-        + f" best_ratio={copy_seconds / floor_seconds:.2f}"
-        + f" peak_mb={peak_mb:.0f}"
+        + f" copy_rows_per_s={copy_rows / copy_seconds:.0f}"
+        + f" peak_mb={peak_mb:.0f} target_peak_mb=<{TARGET_PEAK_MB}"
+        + (" ok" if peak_mb < TARGET_PEAK_MB else " short")
     )
     scaling.append((LINES, LINES / seconds))
     print(

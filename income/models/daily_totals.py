@@ -28,6 +28,9 @@ class DailyAccountTotal(models.Model):
     class Meta:
         indexes = [models.Index(fields=["booked_on", "account"], name="daily_account_total_day")]
 
+    def __str__(self) -> str:
+        return f"{self.booked_on} account {self.account_id}: {self.pence}p"
+
 
 class DailyChannelTakings(models.Model):
     """Active receipts received on a day by a channel: how many and how much. A receipt
@@ -45,3 +48,6 @@ class DailyChannelTakings(models.Model):
         indexes = [
             models.Index(fields=["received_on", "channel"], name="daily_channel_takings_day")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.received_on} channel {self.channel_id}: {self.receipts} for {self.pence}p"

@@ -12,6 +12,7 @@ from income.views import (
     receipts,
     reconciliation,
     refunds,
+    reports,
     suspense,
     transfers,
 )
@@ -85,6 +86,8 @@ urlpatterns = [
         reconciliation.sign_off,
         name="reconciliation-sign-off",
     ),
+    path("reports/", reports.report_list, name="reports"),
+    path("reports/<slug:slug>/", reports.report_detail, name="report"),
     path("config/", config.index, name="config"),
     path("config/<slug:slug>/", config.object_list, name="config-list"),
     path("config/<slug:slug>/new/", config.edit, name="config-create"),

@@ -1,0 +1,41 @@
+"""The audit trail for a receipt, a person or a day: the council's audit records in the
+period, narrowed to one receipt (its own records and those of its refunds) or one person."""
+
+from django.db.models import Q
+from django.utils import timezone
+
+from income.models import Receipt
+from income.reports.report import Column, Kind, Period, Report, ReportTable
+from tenants.audit.models import AuditEvent
+
+
+def audit_trail(period: Period, *, receipt_number: str = "", person: str = "") -> Report:
+    events = AuditEvent.objects.filter(occurred_at__date__range=(period.start, period.end))
+    notes = []
+    if receipt_number:
+        receipt = Receipt.objects.filter(number=receipt_number.strip()).first()
+        if receipt is None:
+            events = events.none()
+            notes.append(f"No receipt is numbered {receipt_number.strip()}.")
+        else:
+            refund_ids = [str(pk) for pk in receipt.refunds.values_list("pk", flat=True)]
+            events = events.filter(
+                Q(target_type="income.Receipt", target_id=str(receipt.pk))
+                | Q(target_type="income.Refund", target_id__in=refund_ids)
+            )
+    if person:
+        events = events.filter(actor_email__iexact=person.strip())
+    rows = [
+        (timezone.localtime(event.occurred_at), event.actor_email or "System", event.action,
+         event.target_label, event.reason)
+        for event in events.order_by("occurred_at", "id")
+    ]  # fmt: skip
+    table = ReportTable(
+        "Audit records, oldest first",
+        [Column("When", Kind.TIME), Column("Who"), Column("What"), Column("On"),
+         Column("Reason")],
+        rows,
+        None,
+        empty_text="No audit records match.",
+    )  # fmt: skip
+    return Report("Audit trail", period, [table], None, notes)

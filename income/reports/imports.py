@@ -1,0 +1,51 @@
+"""Imports uploaded in the period, what each brought in, and every line each rejected."""
+
+from income.models import ImportBatch, ImportRejectedLine
+from income.reports.report import Chart, Column, Kind, Period, Report, ReportTable, bars
+
+
+def imports_report(period: Period) -> Report:
+    batches = list(
+        ImportBatch.objects.filter(uploaded_at__date__range=(period.start, period.end)).order_by(
+            "uploaded_at", "pk"
+        )
+    )
+    rows = [
+        (batch.uploaded_at.date(), f"Import {batch.pk}", batch.file_name, batch.format,
+         batch.get_status_display(), batch.receipts_created, batch.receipts_pence,
+         batch.adjustments_count, batch.suspense_count, batch.rejected_count)
+        for batch in batches
+    ]  # fmt: skip
+    rejected = ImportRejectedLine.objects.filter(batch__in=batches).order_by(
+        "batch_id", "line_number", "pk"
+    )
+    rejected_rows = [
+        (f"Import {line.batch_id}", line.line_number, line.reason, line.content)
+        for line in rejected
+    ]
+    batches_table = ReportTable(
+        "Imports",
+        [Column("Uploaded", Kind.DATE), Column("Import"), Column("File"), Column("Format"),
+         Column("Status"), Column("Receipts", Kind.COUNT), Column("Amount", Kind.PENCE),
+         Column("Money-back lines", Kind.COUNT), Column("To suspense", Kind.COUNT),
+         Column("Rejected lines", Kind.COUNT)],
+        rows,
+        ("Total", "", "", "", "", *(sum(row[index] for row in rows) for index in range(5, 10))),
+        empty_text="No files were imported in this period.",
+    )  # fmt: skip
+    rejected_table = ReportTable(
+        "Rejected lines",
+        [Column("Import"), Column("Line", Kind.COUNT), Column("Why"), Column("Line as read")],
+        rejected_rows,
+        None,
+        empty_text="No lines were rejected.",
+    )
+    chart = Chart(
+        "Receipts imported by file",
+        bars([(row[1], row[6], row[5]) for row in rows], keep_order=True),
+        "Import",
+        "Receipts",
+    )
+    return Report(
+        "Imports and their rejected lines", period, [batches_table, rejected_table], chart
+    )

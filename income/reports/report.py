@@ -1,0 +1,99 @@
+"""What every report is made of: tables of rows over a period, and perhaps a chart."""
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from income.dashboard import Bar
+
+# More rows than this are not shown on screen (the CSV holds them all).
+SCREEN_ROWS = 1_000
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    PENCE = "pence"
+    COUNT = "count"
+    DATE = "date"
+    TIME = "time"
+
+
+@dataclass(frozen=True)
+class Column:
+    heading: str
+    kind: Kind = Kind.TEXT
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in (Kind.PENCE, Kind.COUNT)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Both days included."""
+
+    start: datetime.date
+    end: datetime.date
+
+    def __str__(self) -> str:
+        if self.start == self.end:
+            return f"{self.start:%-d %B %Y}"
+        return f"{self.start:%-d %B %Y} to {self.end:%-d %B %Y}"
+
+
+@dataclass
+class ReportTable:
+    caption: str
+    columns: Sequence[Column]
+    rows: list[tuple[Any, ...]]
+    # The last row, e.g. ("Total", "", 12, 34_500); None when a total would mean nothing.
+    totals: tuple[Any, ...] | None = None
+    empty_text: str = "Nothing in this period."
+
+    @property
+    def screen_rows(self) -> list[tuple[Any, ...]]:
+        return self.rows[:SCREEN_ROWS]
+
+    @property
+    def is_cut_short(self) -> bool:
+        return len(self.rows) > SCREEN_ROWS
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    bars: list[Bar]
+    label_heading: str
+    count_heading: str
+
+
+@dataclass
+class Report:
+    title: str
+    period: Period
+    tables: list[ReportTable]
+    chart: Chart | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def bars(rows: list[tuple[str, int, int]], *, keep_order: bool = False) -> list[Bar]:
+    """(label, pence, count) rows as bars, largest first unless `keep_order`, each bar's length
+    relative to the largest amount."""
+    largest = max((abs(pence) for _, pence, _ in rows), default=0)
+    ordered = rows if keep_order else sorted(rows, key=lambda row: -row[1])
+    return [
+        Bar(label, pence, count, round(abs(pence) * 100 / largest) if largest else 0)
+        for label, pence, count in ordered
+    ]
+
+
+def total_by_label(rows: list[tuple[Any, ...]], label: int, pence: int, count: int) -> list[Bar]:
+    """Chart bars adding up `rows` per label (e.g. each fund over every day of the period)."""
+    sums: dict[str, list[int]] = {}
+    for row in rows:
+        entry = sums.setdefault(str(row[label]), [0, 0])
+        entry[0] += row[pence]
+        entry[1] += row[count]
+    return bars([(name, amount, number) for name, (amount, number) in sums.items()])

@@ -2,7 +2,7 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from income.actions.counter import take_counter_payment
@@ -12,7 +12,8 @@ from income.forms.search import ReceiptSearchForm
 from income.fund_visibility import visible_funds
 from income.models import GovukPayPayment, Receipt
 from income.receipt_history import held_amounts, receipt_audit_events, receipt_journals
-from income.receipt_search import Cursor, search_receipts
+from income.receipt_search import Cursor, count_receipts, search_receipts
+from income.receipt_search_csv import receipt_csv_lines
 from tenants.capabilities import Capability
 from tenants.view_permissions import council_capability_required
 
@@ -56,11 +57,22 @@ def take_payment(request: HttpRequest) -> HttpResponse:
 @council_capability_required(Capability.VIEW_INCOME)
 def receipt_search(request: HttpRequest) -> HttpResponse:
     form = ReceiptSearchForm(request.GET or None, funds=visible_funds(request.membership))
-    results, next_cursor = [], None
+    results, next_cursor, count = [], None, None
     if form.is_bound and form.is_valid() and not form.to_query().is_empty:
+        query = form.to_query()
+        if request.GET.get("format") == "csv":
+            response = StreamingHttpResponse(
+                receipt_csv_lines(query), content_type="text/csv; charset=utf-8"
+            )
+            response["Content-Disposition"] = 'attachment; filename="receipts.csv"'
+            return response
         after = Cursor.decode(request.GET.get("after", ""))
-        results, next_cursor = search_receipts(form.to_query(), after=after)
+        results, next_cursor = search_receipts(query, after=after)
+        count = count_receipts(query)
     next_params = request.GET.copy()
+    csv_params = request.GET.copy()
+    csv_params.pop("after", None)
+    csv_params["format"] = "csv"
     if next_cursor:
         next_params["after"] = next_cursor.encode()
     return render(
@@ -70,6 +82,8 @@ def receipt_search(request: HttpRequest) -> HttpResponse:
             "form": form,
             "results": results,
             "next_query": next_params.urlencode() if next_cursor else "",
+            "count": count,
+            "csv_query": csv_params.urlencode(),
             "searched": form.is_bound,
         },
     )

@@ -5,11 +5,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from income.models import Receipt
-from income.reports.report import Column, Kind, Period, Report, ReportTable
+from income.reports.report import Column, Kind, Period, Report, ReportTable, limited
 from tenants.audit.models import AuditEvent
 
 
-def audit_trail(period: Period, *, receipt_number: str = "", person: str = "") -> Report:
+def audit_trail(
+    period: Period, *, receipt_number: str = "", person: str = "", limit: int | None = None
+) -> Report:
     events = AuditEvent.objects.filter(occurred_at__date__range=(period.start, period.end))
     notes = []
     if receipt_number:
@@ -25,11 +27,14 @@ def audit_trail(period: Period, *, receipt_number: str = "", person: str = "") -
             )
     if person:
         events = events.filter(actor_email__iexact=person.strip())
+    found = events.order_by("occurred_at", "id").values_list(
+        "occurred_at", "actor_email", "action", "target_label", "reason"
+    )
+    found, cut_short = limited(list(found[: limit + 1] if limit else found), limit)
     rows = [
-        (timezone.localtime(event.occurred_at), event.actor_email or "System", event.action,
-         event.target_label, event.reason)
-        for event in events.order_by("occurred_at", "id")
-    ]  # fmt: skip
+        (timezone.localtime(when), who or "System", action, label, reason)
+        for when, who, action, label, reason in found
+    ]
     table = ReportTable(
         "Audit records, oldest first",
         [Column("When", Kind.TIME), Column("Who"), Column("What"), Column("On"),
@@ -37,5 +42,6 @@ def audit_trail(period: Period, *, receipt_number: str = "", person: str = "") -
         rows,
         None,
         empty_text="No audit records match.",
+        cut_short=cut_short,
     )  # fmt: skip
     return Report("Audit trail", period, [table], None, notes)

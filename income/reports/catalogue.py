@@ -26,11 +26,21 @@ class ReportKind:
     build: Callable[..., Report]
     # Narrowed by a receipt number or a person as well as the period.
     narrows: bool = False
+    # Lists rows one by one (rather than totals), so reads at most `limit` for the screen.
+    lists: bool = False
 
-    def run(self, period: Period, *, receipt_number: str = "", person: str = "") -> Report:
+    def run(
+        self,
+        period: Period,
+        *,
+        receipt_number: str = "",
+        person: str = "",
+        limit: int | None = None,
+    ) -> Report:
+        options = {"limit": limit} if self.lists else {}
         if self.narrows:
-            return self.build(period, receipt_number=receipt_number, person=person)
-        return self.build(period)
+            options.update(receipt_number=receipt_number, person=person)
+        return self.build(period, **options)
 
 
 REPORTS = {
@@ -50,7 +60,8 @@ REPORTS = {
         ReportKind("vat", "VAT collected", "VAT within the money funds received, by VAT code.",
                    vat_collected),
         ReportKind("aged-suspense", "Aged suspense",
-                   "Money still in suspense at the end of the period, by age.", aged_suspense),
+                   "Money still in suspense at the end of the period, by age.", aged_suspense,
+                   lists=True),
         ReportKind("refunds", "Refunds raised, approved and paid",
                    "Refunds asked for, and the money the ledger moved for them.", refunds_report),
         ReportKind("cash-up-variances", "Cash-up variances",
@@ -58,9 +69,9 @@ REPORTS = {
                    cash_up_variances),
         ReportKind("imports", "Imports and their rejected lines",
                    "Payment files imported, what they brought in and every line refused.",
-                   imports_report),
+                   imports_report, lists=True),
         ReportKind("audit-trail", "Audit trail",
                    "Who did what and when: for a receipt, a person or a day.", audit_trail,
-                   narrows=True),
+                   narrows=True, lists=True),
     )
 }  # fmt: skip

@@ -1,10 +1,19 @@
 """Imports uploaded in the period, what each brought in, and every line each rejected."""
 
 from income.models import ImportBatch, ImportRejectedLine
-from income.reports.report import Chart, Column, Kind, Period, Report, ReportTable, bars
+from income.reports.report import (
+    Chart,
+    Column,
+    Kind,
+    Period,
+    Report,
+    ReportTable,
+    bars,
+    limited,
+)
 
 
-def imports_report(period: Period) -> Report:
+def imports_report(period: Period, *, limit: int | None = None) -> Report:
     batches = list(
         ImportBatch.objects.filter(uploaded_at__date__range=(period.start, period.end)).order_by(
             "uploaded_at", "pk"
@@ -16,12 +25,14 @@ def imports_report(period: Period) -> Report:
          batch.adjustments_count, batch.suspense_count, batch.rejected_count)
         for batch in batches
     ]  # fmt: skip
-    rejected = ImportRejectedLine.objects.filter(batch__in=batches).order_by(
+    rejected = ImportRejectedLine.objects.filter(batch__in=[b.pk for b in batches]).order_by(
         "batch_id", "line_number", "pk"
     )
+    found = rejected.values_list("batch_id", "line_number", "reason", "content")
+    found, cut_short = limited(list(found[: limit + 1] if limit else found), limit)
     rejected_rows = [
-        (f"Import {line.batch_id}", line.line_number, line.reason, line.content)
-        for line in rejected
+        (f"Import {batch_id}", number, reason, content)
+        for batch_id, number, reason, content in found
     ]
     batches_table = ReportTable(
         "Imports",
@@ -39,6 +50,7 @@ def imports_report(period: Period) -> Report:
         rejected_rows,
         None,
         empty_text="No lines were rejected.",
+        cut_short=cut_short,
     )
     chart = Chart(
         "Receipts imported by file",

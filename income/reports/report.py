@@ -8,8 +8,9 @@ from typing import Any
 
 from income.dashboard import Bar
 
-# More rows than this are not shown on screen (the CSV holds them all).
-SCREEN_ROWS = 1_000
+# More rows than this are not shown on screen (the CSV holds them all): a listing report
+# reads only this many for the screen, and its totals from the database.
+SCREEN_ROWS = 500
 
 
 class Kind(StrEnum):
@@ -51,6 +52,8 @@ class ReportTable:
     # The last row, e.g. ("Total", "", 12, 34_500); None when a total would mean nothing.
     totals: tuple[Any, ...] | None = None
     empty_text: str = "Nothing in this period."
+    # More rows matched than `rows` holds (it was read with a limit).
+    cut_short: bool = False
 
     @property
     def screen_rows(self) -> list[tuple[Any, ...]]:
@@ -58,7 +61,7 @@ class ReportTable:
 
     @property
     def is_cut_short(self) -> bool:
-        return len(self.rows) > SCREEN_ROWS
+        return self.cut_short or len(self.rows) > SCREEN_ROWS
 
 
 @dataclass(frozen=True)
@@ -97,3 +100,16 @@ def total_by_label(rows: list[tuple[Any, ...]], label: int, pence: int, count: i
         entry[0] += row[pence]
         entry[1] += row[count]
     return bars([(name, amount, number) for name, (amount, number) in sums.items()])
+
+
+def limited(rows: list, limit: int | None) -> tuple[list, bool]:
+    """`rows` read with `limit + 1` as their limit: the first `limit`, and whether there were
+    more."""
+    if limit is None or len(rows) <= limit:
+        return rows, False
+    return rows[:limit], True
+
+
+def sql_limit(limit: int | None) -> str:
+    """A LIMIT clause reading one row more than `limit` (so we know there were more)."""
+    return "" if limit is None else f"LIMIT {int(limit) + 1}"

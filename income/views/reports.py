@@ -7,7 +7,7 @@ from django.utils import timezone
 from income.forms.reports import AuditTrailForm, ReportPeriodForm
 from income.reports.catalogue import REPORTS
 from income.reports.csv_file import report_csv_lines
-from income.reports.report import Period
+from income.reports.report import SCREEN_ROWS, Period
 from tenants.capabilities import Capability
 from tenants.view_permissions import council_capability_required
 
@@ -32,12 +32,14 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
     report = None
     if form.is_valid():
         data = form.cleaned_data
+        shown = request.GET.get("format", "")
         report = kind.run(
             Period(data["start"], data["end"]),
             receipt_number=data.get("receipt", ""),
             person=data.get("person", ""),
+            # The screen and the printout show the first rows; the CSV file holds every one.
+            limit=None if shown == "csv" else SCREEN_ROWS,
         )
-        shown = request.GET.get("format", "")
         if shown == "csv":
             response = StreamingHttpResponse(
                 report_csv_lines(report), content_type="text/csv; charset=utf-8"

@@ -207,6 +207,10 @@ def test_the_audit_trail_for_a_receipt_a_person_and_a_day(books, officer, manage
     by_manager = audit_trail(PERIOD, person=manager.email.upper())
     assert {row[1] for row in by_manager.tables[0].rows} == {manager.email}
     assert audit_trail(PERIOD, receipt_number="NOPE").notes == ["No receipt is numbered NOPE."]
+    # On screen only the first rows are read, and the page says so.
+    first_two = audit_trail(PERIOD, limit=2).tables[0]
+    assert len(first_two.rows) == 2 and first_two.is_cut_short
+    assert not audit_trail(PERIOD, receipt_number=paid.number, limit=4).tables[0].is_cut_short
     yesterday = TODAY - datetime.timedelta(days=1)
     assert audit_trail(Period(yesterday, yesterday)).tables[0].rows == []
 

@@ -33,6 +33,8 @@ class Dashboard:
     suspense_pence: int
     refunds_awaiting: int
     refunds_awaiting_pence: int
+    # When the background worker last proved it runs tasks for this council.
+    worker_seen_at: datetime.datetime | None = None
 
 
 def _bars(rows: list[tuple[str, int, int]]) -> list[Bar]:
@@ -87,6 +89,9 @@ GROUP BY 2
 UNION ALL
 SELECT 'refunds_awaiting', '', coalesce(sum(amount_pence), 0), count(*)
 FROM income_refund WHERE status = 'requested'
+UNION ALL
+SELECT 'worker_seen_at', '', (extract(epoch FROM max(recorded_at)) * 1000000)::bigint, count(*)
+FROM income_workerheartbeat
 """  # noqa: S608 - only this module's own constants are formatted in
 
 
@@ -95,7 +100,8 @@ def build_dashboard(today: datetime.date) -> Dashboard:
     with connection.cursor() as cursor:
         cursor.execute(_DASHBOARD, {"today": today, "month_start": today.replace(day=1)})
         for section, label, pence, count in cursor.fetchall():
-            sections.setdefault(section, []).append((label, int(pence), int(count)))
+            if pence is not None:
+                sections.setdefault(section, []).append((label, int(pence), int(count)))
     bands = {label: (pence, count) for label, pence, count in sections.get("suspense_by_age", [])}
     ageing_rows = [(label, *bands.get(str(index), (0, 0))) for index, (_, _, label) in
                    enumerate(AGE_BANDS)]  # fmt: skip
@@ -106,6 +112,10 @@ def build_dashboard(today: datetime.date) -> Dashboard:
         for label, pence, count in ageing_rows
     ]
     [(_, awaiting_pence, awaiting)] = sections["refunds_awaiting"]
+    seen = [
+        datetime.datetime.fromtimestamp(microseconds / 1_000_000, tz=datetime.UTC)
+        for _, microseconds, _ in sections.get("worker_seen_at", [])
+    ]
     return Dashboard(
         today_by_fund=_bars([row for row in sections.get("today_by_fund", []) if row[1]]),
         month_by_fund=_bars([row for row in sections.get("month_by_fund", []) if row[1]]),
@@ -114,4 +124,5 @@ def build_dashboard(today: datetime.date) -> Dashboard:
         suspense_pence=sum(bar.pence for bar in ageing),
         refunds_awaiting=awaiting,
         refunds_awaiting_pence=awaiting_pence,
+        worker_seen_at=seen[0] if seen else None,
     )

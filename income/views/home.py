@@ -4,7 +4,6 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from income.dashboard import build_dashboard
-from income.models import WorkerHeartbeat
 
 
 @login_required
@@ -14,6 +13,5 @@ def council_home(request: HttpRequest) -> HttpResponse:
     context = {
         "today": today,
         "dashboard": build_dashboard(today),
-        "last_heartbeat": WorkerHeartbeat.objects.order_by("-recorded_at").first(),
     }
     return render(request, "income/home.html", context)

@@ -58,8 +58,8 @@ def test_an_auditor_reads_the_takings_by_fund_report(page, live_server_port, dja
     page.fill("input[name=start]", start.strftime("%d/%m/%Y"))
     page.fill("input[name=end]", today.strftime("%d/%m/%Y"))
     page.click("button:has-text('Show the report')")
-    page.wait_for_selector("figure.counterfoil-report-chart svg rect")
-    assert "£123.45" in page.locator("figure.counterfoil-report-chart").inner_text()
+    page.wait_for_selector("figure.counterfoil-chart svg rect")
+    assert "£123.45" in page.locator("figure.counterfoil-chart").inner_text()
     assert "£128.45" in page.locator("table.counterfoil-report-table tfoot").inner_text()
     assert axe_violations(page) == []
 

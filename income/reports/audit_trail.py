@@ -12,7 +12,8 @@ from tenants.audit.models import AuditEvent
 def audit_trail(
     period: Period, *, receipt_number: str = "", person: str = "", limit: int | None = None
 ) -> Report:
-    events = AuditEvent.objects.filter(occurred_at__date__range=(period.start, period.end))
+    since, before = period.moments()
+    events = AuditEvent.objects.filter(occurred_at__gte=since, occurred_at__lt=before)
     notes = []
     if receipt_number:
         receipt = Receipt.objects.filter(number=receipt_number.strip()).first()

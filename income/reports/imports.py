@@ -1,6 +1,8 @@
 """Imports uploaded in the period, what each brought in, and every line each rejected."""
 
-from income.models import ImportBatch, ImportRejectedLine
+from django.utils import timezone
+
+from income.models import ImportBatch, ImportRejectedLine, ImportStatus
 from income.reports.report import (
     Chart,
     Column,
@@ -14,20 +16,24 @@ from income.reports.report import (
 
 
 def imports_report(period: Period, *, limit: int | None = None) -> Report:
+    since, before = period.moments()
     batches = list(
-        ImportBatch.objects.filter(uploaded_at__date__range=(period.start, period.end)).order_by(
-            "uploaded_at", "pk"
+        ImportBatch.objects.filter(uploaded_at__gte=since, uploaded_at__lt=before)
+        .order_by("uploaded_at", "pk")
+        .values_list(
+            "pk", "uploaded_at", "file_name", "format", "status", "receipts_created",
+            "receipts_pence", "adjustments_count", "suspense_count", "rejected_count",
         )
-    )
+    )  # fmt: skip
+    statuses = dict(ImportStatus.choices)
     rows = [
-        (batch.uploaded_at.date(), f"Import {batch.pk}", batch.file_name, batch.format,
-         batch.get_status_display(), batch.receipts_created, batch.receipts_pence,
-         batch.adjustments_count, batch.suspense_count, batch.rejected_count)
-        for batch in batches
+        (timezone.localdate(uploaded_at), f"Import {pk}", name, file_format,
+         statuses.get(status, status), *counts)
+        for pk, uploaded_at, name, file_format, status, *counts in batches
     ]  # fmt: skip
-    rejected = ImportRejectedLine.objects.filter(batch__in=[b.pk for b in batches]).order_by(
-        "batch_id", "line_number", "pk"
-    )
+    rejected = ImportRejectedLine.objects.filter(
+        batch__in=[batch[0] for batch in batches]
+    ).order_by("batch_id", "line_number", "pk")
     found = rejected.values_list("batch_id", "line_number", "reason", "content")
     found, cut_short = limited(list(found[: limit + 1] if limit else found), limit)
     rejected_rows = [

@@ -7,71 +7,97 @@ account or the bank).
 
 from django.db import connection
 
-from income.models import Account, AccountKind, Refund
-from income.reports.report import Chart, Column, Kind, Period, Report, ReportTable, bars
+from income.models import Account, AccountKind, RefundRoute, RefundStatus
+from income.reports.report import (
+    Chart,
+    Column,
+    Kind,
+    Period,
+    Report,
+    ReportTable,
+    bars,
+    limited,
+    sql_limit,
+)
+
+_RAISED_WHERE = "WHERE f.raised_at >= %(since)s AND f.raised_at < %(before)s"
+_RAISED = f"""
+SELECT f.raised_at, r.number, coalesce(fund.code, 'Suspense'), f.route, f.status,
+    f.raised_by_email, f.amount_pence
+FROM income_refund f
+JOIN income_receipt r ON r.id = f.receipt_id
+LEFT JOIN income_fund fund ON fund.id = f.fund_id
+{_RAISED_WHERE}
+ORDER BY f.raised_at, f.id
+{{limit}}
+"""  # noqa: S608 - only this module's own constants are formatted in
+_RAISED_TOTAL = (
+    f"SELECT count(*), coalesce(sum(f.amount_pence), 0) FROM income_refund f {_RAISED_WHERE}"  # noqa: S608
+)
 
 # The journals that moved money through refunds payable in the period: approvals credit it,
-# payments debit it.
-_MOVEMENTS = """
-SELECT p.booked_on, j.kind, r.number, p.amount_pence, j.created_by_email, j.id
-FROM income_posting p
-JOIN income_journal j ON j.id = p.journal_id
-LEFT JOIN income_receipt r ON r.id = p.receipt_id
-WHERE p.account_id = %s AND p.booked_on BETWEEN %s AND %s
+# payments debit it (a reversed approval debits it too, and is named as such).
+_MOVED_FROM = "FROM income_posting p JOIN income_journal j ON j.id = p.journal_id"
+_MOVED_WHERE = "WHERE p.account_id = %(account)s AND p.booked_on BETWEEN %(start)s AND %(end)s"
+_WHAT = """CASE WHEN j.kind = 'reversal' THEN 'Approval reversed'
+    WHEN p.amount_pence < 0 THEN 'Approved' ELSE 'Paid' END"""
+_MOVEMENTS = f"""
+SELECT p.booked_on, {_WHAT}, r.number, j.created_by_email, 'J' || j.id, abs(p.amount_pence)
+{_MOVED_FROM} LEFT JOIN income_receipt r ON r.id = p.receipt_id
+{_MOVED_WHERE}
 ORDER BY p.booked_on, p.id
+{{limit}}
 """
+_MOVED_TOTALS = (
+    f"SELECT {_WHAT}, count(*), sum(abs(p.amount_pence)) {_MOVED_FROM} {_MOVED_WHERE} GROUP BY 1"
+)
 
-WHAT = {"refund": "Approved", "refund_paid": "Paid", "reversal": "Approval reversed"}
 
-
-def refunds_report(period: Period) -> Report:
-    raised = (
-        Refund.objects.filter(raised_at__date__range=(period.start, period.end))
-        .select_related("receipt", "fund")
-        .order_by("raised_at", "pk")
-    )
-    raised_rows = [
-        (refund.raised_at.date(), refund.receipt.number,
-         refund.fund.code if refund.fund else "Suspense", refund.get_route_display(),
-         refund.get_status_display(), refund.raised_by_email, refund.amount_pence)
-        for refund in raised
-    ]  # fmt: skip
-    movement_rows = []
+def refunds_report(period: Period, *, limit: int | None = None) -> Report:
+    since, before = period.moments()
+    routes, statuses = dict(RefundRoute.choices), dict(RefundStatus.choices)
+    params = {"since": since, "before": before, "start": period.start, "end": period.end}
     account = Account.objects.filter(kind=AccountKind.REFUNDS_PAYABLE).values_list("pk", flat=True)
-    if account:
-        with connection.cursor() as cursor:
-            cursor.execute(_MOVEMENTS, [account[0], period.start, period.end])
-            for day, kind, number, pence, email, journal_id in cursor.fetchall():
-                what = WHAT.get(kind, kind)
-                if kind not in WHAT:
-                    what = "Paid" if pence > 0 else "Approved"
-                # Approvals credit refunds payable, payments debit it: both shown as money.
-                movement_rows.append((day, what, number or "", email, f"J{journal_id}", -pence
-                                      if pence < 0 else pence))  # fmt: skip
+    params["account"] = account[0] if account else 0
+    with connection.cursor() as cursor:
+        cursor.execute(_RAISED.format(limit=sql_limit(limit)), params)
+        raised_found = cursor.fetchall()
+        cursor.execute(_RAISED_TOTAL, params)
+        raised_count, raised_pence = cursor.fetchone()
+        cursor.execute(_MOVEMENTS.format(limit=sql_limit(limit)), params)
+        moved_found = cursor.fetchall()
+        cursor.execute(_MOVED_TOTALS, params)
+        moved = {what: (int(pence), count) for what, count, pence in cursor.fetchall()}
+    raised_found, raised_cut = limited(raised_found, limit)
+    moved_found, moved_cut = limited(moved_found, limit)
+    raised_rows = [
+        (when, number, fund, routes.get(route, route), statuses.get(status, status), email, pence)
+        for when, number, fund, route, status, email, pence in raised_found
+    ]
     raised_table = ReportTable(
         "Refunds raised",
-        [Column("Raised", Kind.DATE), Column("Receipt"), Column("From"), Column("Route"),
+        [Column("Raised", Kind.TIME), Column("Receipt"), Column("From"), Column("Route"),
          Column("Status now"), Column("Raised by"), Column("Amount", Kind.PENCE)],
         raised_rows,
-        ("Total", "", "", "", "", "", sum(row[6] for row in raised_rows)),
+        ("Total", "", "", "", "", "", int(raised_pence)),
         empty_text="No refunds were raised in this period.",
+        cut_short=raised_cut,
     )  # fmt: skip
-    approved = [row for row in movement_rows if row[1] == "Approved"]
-    paid = [row for row in movement_rows if row[1] == "Paid"]
     movements_table = ReportTable(
         "Refunds approved and paid (as the ledger booked them)",
         [Column("Booked", Kind.DATE), Column("What"), Column("Receipt"), Column("By"),
          Column("Journal"), Column("Amount", Kind.PENCE)],
-        movement_rows,
+        [tuple(row) for row in moved_found],
         None,
         empty_text="No refunds were approved or paid in this period.",
+        cut_short=moved_cut,
     )  # fmt: skip
     chart = Chart(
         "Refunds raised, approved and paid",
         bars(
-            [("Raised", sum(row[6] for row in raised_rows), len(raised_rows)),
-             ("Approved", sum(row[5] for row in approved), len(approved)),
-             ("Paid", sum(row[5] for row in paid), len(paid))],
+            [("Raised", int(raised_pence), raised_count),
+             ("Approved", *moved.get("Approved", (0, 0))),
+             ("Paid", *moved.get("Paid", (0, 0)))],
             keep_order=True,
         ),
         "",

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from django.utils import timezone
+
 from income.dashboard import Bar
 
 # More rows than this are not shown on screen (the CSV holds them all): a listing report
 # reads only this many for the screen, and its totals from the database.
-SCREEN_ROWS = 500
+SCREEN_ROWS = 200
 
 
 class Kind(StrEnum):
@@ -37,6 +39,16 @@ class Period:
 
     start: datetime.date
     end: datetime.date
+
+    def moments(self) -> tuple[datetime.datetime, datetime.datetime]:
+        """The period as moments: from the first day's midnight, UK time, to the midnight
+        after the last (excluded), so a timestamp column is searched by its index."""
+        zone = timezone.get_current_timezone()
+        after = self.end + datetime.timedelta(days=1)
+        return (
+            datetime.datetime.combine(self.start, datetime.time(), tzinfo=zone),
+            datetime.datetime.combine(after, datetime.time(), tzinfo=zone),
+        )
 
     def __str__(self) -> str:
         if self.start == self.end:

@@ -1,10 +1,26 @@
 """Daily takings by fund, channel, user and till."""
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Count, F, Sum
 
-from income.models import AccountKind, CashUp, DailyAccountTotal, DailyChannelTakings
-from income.reports.report import Chart, Column, Kind, Period, Report, ReportTable, total_by_label
+from income.models import (
+    AccountKind,
+    CashUp,
+    CashUpStatus,
+    DailyAccountTotal,
+    DailyChannelTakings,
+)
+from income.reports.report import (
+    Chart,
+    Column,
+    Kind,
+    Period,
+    Report,
+    ReportTable,
+    bars,
+    limited,
+    total_by_label,
+)
 from tenants.models import User
 
 DAY = Column("Day", Kind.DATE)
@@ -96,36 +112,59 @@ def takings_by_user(period: Period) -> Report:
     return Report("Daily takings by user", period, [table], chart)
 
 
-def till_label(cash_up: CashUp) -> str:
+# The cash-up's till, where the model names one (cash-ups counted till by till).
+TILL_FIELDS = tuple(field for field in ("till",) if hasattr(CashUp, field))
+
+
+def till_label_of(values: dict) -> str:
     """The cashier, and the till counted where the cash-up names one."""
-    till = getattr(cash_up, "till", "")
-    return f"{cash_up.cashier_email} ({till})" if till else cash_up.cashier_email
+    till = values.get("till", "")
+    return f"{values['cashier_email']} ({till})" if till else values["cashier_email"]
 
 
-def takings_by_till(period: Period) -> Report:
+def till_label(cash_up: CashUp) -> str:
+    return till_label_of({"cashier_email": cash_up.cashier_email,
+                          "till": getattr(cash_up, "till", "")})  # fmt: skip
+
+
+def takings_by_till(period: Period, *, limit: int | None = None) -> Report:
     """Each till's cash and cheques as its cash-up counted them, beside what its receipts took
     (cash-ups returned to the cashier are left out: they are counted again)."""
-    cash_ups = (
-        CashUp.objects.filter(business_date__range=(period.start, period.end))
-        .exclude(status="rejected")
-        .order_by("business_date", "cashier_email", "pk")
+    standing = CashUp.objects.filter(business_date__range=(period.start, period.end)).exclude(
+        status="rejected"
     )
-    rows = []
-    for cash_up in cash_ups:
-        expected = cash_up.expected_cash_pence + cash_up.expected_cheques_pence
-        counted = cash_up.cash_counted_pence + cash_up.cheques_counted_pence
-        rows.append(
-            (cash_up.business_date, till_label(cash_up), cash_up.get_status_display(),
-             expected, counted)
-        )  # fmt: skip
+    expected = F("expected_cash_pence") + F("expected_cheques_pence")
+    counted = F("cash_counted_pence") + F("cheques_counted_pence")
+    totals = standing.aggregate(expected=Sum(expected, default=0), counted=Sum(counted, default=0))
+    per_till = (
+        standing.values("cashier_email", *TILL_FIELDS)
+        .annotate(pence=Sum(expected), count=Count("pk"))
+        .order_by()
+    )
+    statuses = dict(CashUpStatus.choices)
+    found = (
+        standing.order_by("business_date", "cashier_email", "pk")
+        .annotate(expected=expected, counted=counted)
+        .values("business_date", "cashier_email", "status", "expected", "counted", *TILL_FIELDS)
+    )
+    found, cut_short = limited(list(found[: limit + 1] if limit else found), limit)
+    rows = [
+        (row["business_date"], till_label_of(row), statuses.get(row["status"], row["status"]),
+         row["expected"], row["counted"])
+        for row in found
+    ]  # fmt: skip
     table = ReportTable(
         "Takings by till (each cash-up), day by day",
         [DAY, Column("Cashier and till"), Column("Status"),
          Column("Receipts took", Kind.PENCE), Column("Counted", Kind.PENCE)],
         rows,
-        ("Total", "", "", sum(row[3] for row in rows), sum(row[4] for row in rows)),
+        ("Total", "", "", totals["expected"], totals["counted"]),
+        cut_short=cut_short,
     )  # fmt: skip
-    counts = [(row[0], row[1], 1, row[3]) for row in rows]
-    chart = Chart("Takings by till", total_by_label(counts, 1, 3, 2), "Cashier and till",
-                  "Cash-ups")  # fmt: skip
+    chart = Chart(
+        "Takings by till",
+        bars([(till_label_of(row), row["pence"], row["count"]) for row in per_till]),
+        "Cashier and till",
+        "Cash-ups",
+    )
     return Report("Daily takings by till", period, [table], chart)

@@ -173,6 +173,9 @@ def test_refunds_approved_and_paid_tie_to_refunds_payable(books):
     payable = {"account__kind": AccountKind.REFUNDS_PAYABLE}
     approved = sum(row[5] for row in movements.rows if row[1] == "Approved")
     paid = sum(row[5] for row in movements.rows if row[1] == "Paid")
+    assert [(bar.label, bar.pence, bar.count) for bar in report.chart.bars] == [
+        ("Raised", 200, 1), ("Approved", 200, 1), ("Paid", 200, 1)
+    ]  # fmt: skip
     assert approved == -ledger_sum(**in_period(**payable, amount_pence__lt=0)) == 200
     assert paid == ledger_sum(**in_period(**payable, amount_pence__gt=0)) == 200
 

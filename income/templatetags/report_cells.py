@@ -6,6 +6,7 @@ a cell, which for a screen of a few hundred rows was most of the page's time.
 """
 
 import datetime
+from collections.abc import Callable
 from decimal import Decimal
 from html import escape
 
@@ -49,6 +50,32 @@ def _cells(columns: list[Column], values: tuple, first_is_header: bool = False) 
     return "".join(parts)
 
 
+def _cell_writer(column: Column) -> Callable[[object], str]:
+    """A function writing one body cell of `column`, chosen once per column: a screen of
+    rows is a few thousand cells, and each deciding its kind again cost most of the page."""
+    opening = f'<td class="govuk-table__cell{_NUMERIC if column.is_numeric else ""}">'
+    if column.kind == Kind.TEXT:
+        return lambda value: f"{opening}{escape(str(value), quote=True)}</td>"
+    if column.kind == Kind.DATE:
+        # Many rows share a day: each day is written once.
+        written: dict[object, str] = {}
+
+        def date_cell(value: object) -> str:
+            cell = written.get(value)
+            if cell is None:
+                cell = written[value] = f"{opening}{escape(cell_text(column, value))}</td>"
+            return cell
+
+        return date_cell
+    if column.kind == Kind.PENCE:
+        return lambda value: (
+            f"{opening}{format_pounds(int(value))}</td>"
+            if isinstance(value, int | Decimal)
+            else f"{opening}{escape(cell_text(column, value))}</td>"
+        )
+    return lambda value: f"{opening}{escape(cell_text(column, value))}</td>"
+
+
 @register.simple_tag
 def report_rows(table: ReportTable) -> SafeString:
     """The table's body rows shown on screen, or one row saying there are none."""
@@ -58,11 +85,14 @@ def report_rows(table: ReportTable) -> SafeString:
             len(table.columns),
             table.empty_text,
         )
-    columns = list(table.columns)
+    writers = [_cell_writer(column) for column in table.columns]
     rows = "\n".join(
-        f'<tr class="govuk-table__row">{_cells(columns, row)}</tr>' for row in table.screen_rows
+        '<tr class="govuk-table__row">'
+        + "".join([write(value) for write, value in zip(writers, row, strict=True)])
+        + "</tr>"
+        for row in table.screen_rows
     )
-    return mark_safe(rows)  # noqa: S308 - every cell's text is escaped in _cells
+    return mark_safe(rows)  # noqa: S308 - every cell's text is escaped by its writer
 
 
 @register.simple_tag

@@ -12,7 +12,7 @@ from income.dashboard import Bar
 
 # More rows than this are not shown on screen (the CSV holds them all): a listing report
 # reads only this many for the screen, and its totals from the database.
-SCREEN_ROWS = 200
+SCREEN_ROWS = 100
 
 
 class Kind(StrEnum):

@@ -34,10 +34,23 @@ def vat_collected(period: Period) -> Report:
         DailyAccountTotal.objects.filter(
             account__kind=AccountKind.FUND, booked_on__range=(period.start, period.end)
         )
-        .values("booked_on", "account__fund__vat_code")
+        .values(
+            "booked_on", "account__fund__vat_code", "account__fund__vat_code__code",
+            "account__fund__vat_code__name", "account__fund__vat_code__rate_basis_points",
+        )
         .annotate(total=Sum("pence"))
-    )
-    codes = {code.pk: code for code in VatCode.objects.all()}
+    )  # fmt: skip
+    # The codes come with the totals: one statement, not two.
+    codes = {
+        row["account__fund__vat_code"]: VatCode(
+            pk=row["account__fund__vat_code"],
+            code=row["account__fund__vat_code__code"],
+            name=row["account__fund__vat_code__name"],
+            rate_basis_points=row["account__fund__vat_code__rate_basis_points"],
+        )
+        for row in found
+        if row["account__fund__vat_code"] is not None
+    }
     # VAT code id (None: none) → [gross, VAT]
     sums: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
     for row in found:

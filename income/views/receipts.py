@@ -12,7 +12,7 @@ from income.forms.search import ReceiptSearchForm
 from income.fund_visibility import visible_funds
 from income.models import GovukPayPayment, Receipt
 from income.receipt_history import held_amounts, receipt_audit_events, receipt_journals
-from income.receipt_search import Cursor, count_receipts, search_receipts
+from income.receipt_search import Cursor, ReceiptCount, count_receipts, search_receipts
 from income.receipt_search_csv import receipt_csv_lines
 from tenants.capabilities import Capability
 from tenants.view_permissions import council_capability_required
@@ -68,7 +68,11 @@ def receipt_search(request: HttpRequest) -> HttpResponse:
             return response
         after = Cursor.decode(request.GET.get("after", ""))
         results, next_cursor = search_receipts(query, after=after)
-        count = count_receipts(query)
+        # A first page with no next page holds every match: no need to count again.
+        if after is None and next_cursor is None:
+            count = ReceiptCount(len(results), more=False)
+        else:
+            count = count_receipts(query)
     next_params = request.GET.copy()
     csv_params = request.GET.copy()
     csv_params.pop("after", None)

@@ -14,68 +14,43 @@ from income.reports.report import (
     ReportTable,
     bars,
     limited,
-    sql_limit,
 )
 
 # What each receipt received in the period still held in suspense at the period's end: its
-# postings to suspense booked by then. The suspense account's postings are found by its
-# index; only receipts with something left are read.
+# postings to suspense booked by then. One statement gives the rows, the total and the age
+# bands alike (only receipts with something left are read, a small share of the period's).
 _HELD = """
-WITH held AS (
+SELECT r.number, r.received_on, r.payer_reference, r.payer_name, held.pence
+FROM (
     SELECT receipt_id, -sum(amount_pence) AS pence
     FROM income_posting
     WHERE account_id = %(account)s AND receipt_id IS NOT NULL AND booked_on <= %(end)s
     GROUP BY receipt_id
     HAVING sum(amount_pence) < 0
-)
-"""
-_ROWS = (
-    _HELD
-    + """
-SELECT r.number, r.received_on, r.payer_reference, r.payer_name, held.pence
-FROM held JOIN income_receipt r ON r.id = held.receipt_id
+) AS held
+JOIN income_receipt r ON r.id = held.receipt_id
 WHERE r.received_on BETWEEN %(start)s AND %(end)s
 ORDER BY r.received_on, r.id
-{limit}
 """
-)
-_BANDS = (
-    _HELD
-    + """
-SELECT CASE {cases} END AS band, sum(held.pence), count(*)
-FROM held JOIN income_receipt r ON r.id = held.receipt_id
-WHERE r.received_on BETWEEN %(start)s AND %(end)s
-GROUP BY band
-"""
-)
 
 
 def aged_suspense(period: Period, *, limit: int | None = None) -> Report:
     account = Account.objects.filter(kind=AccountKind.SUSPENSE).values_list("pk", flat=True)
-    found, banded_totals = [], {}
+    found = []
     if account:
         params = {"account": account[0], "start": period.start, "end": period.end}
-        cases = (
-            " ".join(
-                f"WHEN %(end)s - r.received_on <= {high} THEN {index}"
-                for index, (_, high, _) in enumerate(AGE_BANDS)
-                if high is not None
-            )
-            + f" ELSE {len(AGE_BANDS) - 1}"
-        )
         with connection.cursor() as cursor:
-            cursor.execute(_ROWS.format(limit=sql_limit(limit)), params)
+            cursor.execute(_HELD, params)
             found = cursor.fetchall()
-            cursor.execute(_BANDS.format(cases=cases), params)
-            banded_totals = {band: (int(pence), n) for band, pence, n in cursor.fetchall()}
-    found, cut_short = limited(found, limit)
-    rows = [
+    every = [
         (number, received_on, (period.end - received_on).days, reference, name, int(pence))
         for number, received_on, reference, name, pence in found
     ]
-    banded = [
-        (label, *banded_totals.get(index, (0, 0))) for index, (_, _, label) in enumerate(AGE_BANDS)
-    ]
+    rows, cut_short = limited(every, limit)
+    banded = []
+    for low, high, label in AGE_BANDS:
+        band = [row for row in every if row[2] >= low and (high is None or row[2] <= high)]
+        banded.append((label, sum(row[5] for row in band), len(band)))
     table = ReportTable(
         f"Receipts with money in suspense on {period.end:%-d %B %Y}, oldest first",
         [Column("Receipt"), Column("Received", Kind.DATE), Column("Age in days", Kind.COUNT),

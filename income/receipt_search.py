@@ -17,6 +17,9 @@ from tenants.models import Membership
 
 PAGE_SIZE = 50
 MIN_FRAGMENT = 3
+# Receipts are counted up to this many; beyond it the page says "more than". Counting every
+# one of millions would cost what the search itself does not: the page reads only fifty.
+COUNT_CAP = 1_000
 
 
 @dataclass(frozen=True)
@@ -130,3 +133,23 @@ def search_receipts(
         page = page[:page_size]
         next_cursor = Cursor(page[-1].received_on, page[-1].pk)
     return page, next_cursor
+
+
+@dataclass(frozen=True)
+class ReceiptCount:
+    count: int
+    more: bool  # more than `count` match: counting stopped there
+
+    def __str__(self) -> str:
+        if self.more:
+            return f"More than {self.count:,} receipts match"
+        return f"{self.count:,} receipt{'' if self.count == 1 else 's'} match"
+
+
+def count_receipts(
+    query: ReceiptQuery, *, cap: int = COUNT_CAP, visible_to: Membership | None = None
+) -> ReceiptCount:
+    """How many receipts match (of those `visible_to` may see), counting no further than
+    `cap`."""
+    counted = matching_receipts(query, visible_to=visible_to).values("pk")[: cap + 1].count()
+    return ReceiptCount(min(counted, cap), counted > cap)

@@ -101,3 +101,11 @@ def run_daily_exports_task() -> None:
             run_export(council=council, target=target, acting_user=None)
         except Exception:
             logger.exception("daily export to %s failed", target.name)
+
+
+@app.task(name="income.compact_daily_totals")
+def compact_daily_totals_task() -> int:
+    """Periodic, per council: fold the dashboard's day totals (income.daily_totals)."""
+    from income.daily_totals import compact_daily_totals
+
+    return compact_daily_totals()

@@ -1,5 +1,6 @@
 from income.models.cash_up import CashUp, CashUpReceipt, CashUpStatus
 from income.models.channel import Channel, ChannelKind
+from income.models.daily_totals import DailyAccountTotal, DailyChannelTakings
 from income.models.exports import (
     AmountFormat,
     ExportLayout,
@@ -77,6 +78,8 @@ __all__ = [
     "Channel",
     "ChannelKind",
     "CsvMapping",
+    "DailyAccountTotal",
+    "DailyChannelTakings",
     "DebitResolution",
     "ExportLayout",
     "ExportRun",

@@ -4,7 +4,6 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from income.dashboard import build_dashboard
-from income.models import WorkerHeartbeat
 from income.worker_status import worker_status
 
 
@@ -12,13 +11,14 @@ from income.worker_status import worker_status
 def council_home(request: HttpRequest) -> HttpResponse:
     """A member's landing page: the council's income at a glance."""
     today = timezone.localdate()
-    last_heartbeat = WorkerHeartbeat.objects.order_by("-recorded_at").first()
+    dashboard = build_dashboard(today, getattr(request, "membership", None))
     context = {
         "today": today,
-        "dashboard": build_dashboard(today, getattr(request, "membership", None)),
+        "dashboard": dashboard,
+        # The worker's last heartbeat comes with the dashboard's one statement.
         "worker": worker_status(
             now=timezone.now(),
-            last_heartbeat_at=last_heartbeat.recorded_at if last_heartbeat else None,
+            last_heartbeat_at=dashboard.worker_seen_at,
             council_since=request.council.created,
         ),
     }

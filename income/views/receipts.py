@@ -2,7 +2,7 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from income.actions.counter import take_counter_payment
@@ -17,7 +17,8 @@ from income.forms.search import ReceiptSearchForm
 from income.fund_visibility import visible_funds, visible_receipts
 from income.models import GovukPayPayment, Receipt
 from income.receipt_history import held_amounts, receipt_audit_events, receipt_journals
-from income.receipt_search import Cursor, search_receipts
+from income.receipt_search import Cursor, ReceiptCount, count_receipts, search_receipts
+from income.receipt_search_csv import receipt_csv_lines
 from tenants.capabilities import Capability
 from tenants.view_permissions import council_capability_required
 
@@ -68,13 +69,27 @@ def take_payment(request: HttpRequest) -> HttpResponse:
 @council_capability_required(Capability.VIEW_INCOME)
 def receipt_search(request: HttpRequest) -> HttpResponse:
     form = ReceiptSearchForm(request.GET or None, funds=visible_funds(request.membership))
-    results, next_cursor = [], None
+    results, next_cursor, count = [], None, None
     if form.is_bound and form.is_valid() and not form.to_query().is_empty:
+        query = form.to_query()
+        if request.GET.get("format") == "csv":
+            response = StreamingHttpResponse(
+                receipt_csv_lines(query, visible_to=request.membership),
+                content_type="text/csv; charset=utf-8",
+            )
+            response["Content-Disposition"] = 'attachment; filename="receipts.csv"'
+            return response
         after = Cursor.decode(request.GET.get("after", ""))
-        results, next_cursor = search_receipts(
-            form.to_query(), after=after, visible_to=request.membership
-        )
+        results, next_cursor = search_receipts(query, after=after, visible_to=request.membership)
+        # A first page with no next page holds every match: no need to count again.
+        if after is None and next_cursor is None:
+            count = ReceiptCount(len(results), more=False)
+        else:
+            count = count_receipts(query, visible_to=request.membership)
     next_params = request.GET.copy()
+    csv_params = request.GET.copy()
+    csv_params.pop("after", None)
+    csv_params["format"] = "csv"
     if next_cursor:
         next_params["after"] = next_cursor.encode()
     return render(
@@ -84,6 +99,8 @@ def receipt_search(request: HttpRequest) -> HttpResponse:
             "form": form,
             "results": results,
             "next_query": next_params.urlencode() if next_cursor else "",
+            "count": count,
+            "csv_query": csv_params.urlencode(),
             "searched": form.is_bound,
         },
     )

@@ -98,3 +98,44 @@ def test_each_bar_is_labelled_with_what_it_is_and_its_amount(
         'role="img" aria-label="Income today by fund: CTAX Council Tax £120.00; '
         'PARK Parking Fines £40.00."'
     ) in page
+
+
+def test_the_day_totals_follow_reversals_and_folding_changes_nothing(council_a, cash, council_tax):
+    from django.db.models import Sum
+
+    from income.actions.receipts import reverse_receipt
+    from income.daily_totals import compact_daily_totals
+    from income.models import DailyAccountTotal, DailyChannelTakings, Posting
+
+    today = timezone.localdate()
+    receipts = [
+        record_receipt(
+            channel=cash, amount_pence=1_000 * n, received_on=today,
+            allocations=[Allocation(council_tax, 1_000 * n)], idempotency_key=f"fold{n}",
+            acting_user=None,
+        ).receipt
+        for n in (1, 2, 3)
+    ]  # fmt: skip
+    reverse_receipt(council=council_a, receipt=receipts[0], reason="bounced", acting_user=None)
+    before = build_dashboard(today)
+    assert [(bar.label, bar.pence, bar.count) for bar in before.month_by_channel] == [
+        ("Cash", 5_000, 2)
+    ]
+    assert [(bar.pence, bar.count) for bar in before.today_by_fund] == [(5_000, 3)]
+    assert DailyChannelTakings.objects.count() > 1 and DailyAccountTotal.objects.count() > 2
+
+    compact_daily_totals()
+    compact_daily_totals()  # again: nothing left to fold
+    assert build_dashboard(today) == before
+    assert DailyChannelTakings.objects.count() == 1
+    # One row per day and account, each the sum of that account's postings that day.
+    for total in DailyAccountTotal.objects.all():
+        assert (
+            total.pence
+            == Posting.objects.filter(
+                account_id=total.account_id, booked_on=total.booked_on
+            ).aggregate(sum=Sum("amount_pence"))["sum"]
+        )
+    assert DailyAccountTotal.objects.values("booked_on", "account_id").distinct().count() == (
+        DailyAccountTotal.objects.count()
+    )

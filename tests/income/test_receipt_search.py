@@ -88,3 +88,38 @@ def test_the_search_page_explains_bad_input_and_lists_results(council_a, receipt
     assert "Enter a valid date." in bad
     page = client.get("/receipts/", {"reference": "5001*"}).content.decode()
     assert receipts["a"].number in page and receipts["c"].number not in page
+
+
+def test_the_search_counts_its_receipts_up_to_a_cap(receipts):
+    from income.receipt_search import count_receipts
+
+    assert str(count_receipts(ReceiptQuery(payer="smith"))) == "3 receipts match"
+    assert str(count_receipts(ReceiptQuery(payer="patel"))) == "1 receipt match"
+    capped = count_receipts(ReceiptQuery(received_from=datetime.date(2026, 11, 1)), cap=2)
+    assert (capped.count, capped.more, str(capped)) == (2, True, "More than 2 receipts match")
+
+
+def test_the_search_page_shows_the_count_and_downloads_its_receipts_as_csv(
+    council_a, receipts, cash, card, council_tax, auditor
+):
+    import csv
+    import io
+
+    record_receipt(
+        channel=cash, amount_pence=100, received_on=datetime.date(2026, 11, 5),
+        allocations=[Allocation(council_tax, 100)], idempotency_key="search:formula",
+        acting_user=None, payer_name="=cmd|' /C calc'!A0 Smith", payer_reference="+44",
+    )  # fmt: skip
+    client = host_client(council_a)
+    client.login(email=auditor.email, password=PASSWORD)
+    page = client.get("/receipts/", {"payer": "smith"}).content.decode()
+    assert "4 receipts match" in page and "format=csv" in page
+    response = client.get("/receipts/", {"payer": "smith", "format": "csv"})
+    assert response["Content-Disposition"] == 'attachment; filename="receipts.csv"'
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:3] == ["receipt", "received_on", "payer_reference"]
+    assert [row[3] for row in rows[1:]] == [
+        "'=cmd|' /C calc'!A0 Smith", "100% Smith_Ltd", "Ann O'Smith", "Jo Smithson",
+    ]  # fmt: skip
+    assert rows[1][2] == "'+44" and rows[1][5] == "1.00"
+    assert rows[2][5] == "40.00"

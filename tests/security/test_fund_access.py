@@ -237,3 +237,13 @@ def test_a_counter_payment_into_a_fund_they_do_not_work_is_refused_by_the_action
         "You do not work HRENT Housing Rents: ask someone who works its fund group."
     )
     assert Receipt.objects.count() == before
+
+
+def test_reports_which_add_up_every_fund_are_refused_to_someone_who_works_some(council):
+    c = council
+    restricted = signed_in(c["council"], c["officer"])
+    for path in ("/reports/", "/reports/takings-by-fund/?format=csv"):
+        response = restricted.get(path)
+        assert response.status_code == 403, path
+        assert b"CTAX" not in response.content and b"HRENT" not in response.content
+    assert signed_in(c["council"], c["admin"]).get("/reports/").status_code == 200

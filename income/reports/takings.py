@@ -1,0 +1,170 @@
+"""Daily takings by fund, channel, user and till."""
+
+from django.db import connection
+from django.db.models import Count, F, Sum
+
+from income.models import (
+    AccountKind,
+    CashUp,
+    CashUpStatus,
+    DailyAccountTotal,
+    DailyChannelTakings,
+)
+from income.reports.report import (
+    Chart,
+    Column,
+    Kind,
+    Period,
+    Report,
+    ReportTable,
+    bars,
+    limited,
+    total_by_label,
+)
+from tenants.models import User
+
+DAY = Column("Day", Kind.DATE)
+NOT_STAFF = "Not taken by staff (files, card and online payments)"
+
+
+def _totals(rows: list[tuple], count: int, pence: int) -> tuple:
+    return ("Total", "", sum(row[count] for row in rows), sum(row[pence] for row in rows))
+
+
+def takings_by_fund(period: Period) -> Report:
+    """Money booked to each fund each day (payments in, less refunds, transfers and
+    reversals booked that day): the ledger's day totals."""
+    found = (
+        DailyAccountTotal.objects.filter(
+            account__kind=AccountKind.FUND, booked_on__range=(period.start, period.end)
+        )
+        .values("booked_on", "account__fund__code", "account__fund__name")
+        .annotate(total=Sum("pence"), credits=Sum("receipt_credits"))
+        .order_by("booked_on", "account__fund__code")
+    )
+    rows = [
+        (row["booked_on"], f"{row['account__fund__code']} {row['account__fund__name']}",
+         row["credits"], -row["total"])
+        for row in found
+        if row["total"] or row["credits"]
+    ]  # fmt: skip
+    table = ReportTable(
+        "Takings by fund, day by day",
+        [DAY, Column("Fund"), Column("Payments in", Kind.COUNT), Column("Amount", Kind.PENCE)],
+        rows,
+        _totals(rows, 2, 3),
+    )
+    chart = Chart("Takings by fund", total_by_label(rows, 1, 3, 2), "Fund", "Payments in")
+    return Report("Daily takings by fund", period, [table], chart)
+
+
+def takings_by_channel(period: Period) -> Report:
+    """Receipts received each day by each channel (reversed receipts left out)."""
+    found = (
+        DailyChannelTakings.objects.filter(received_on__range=(period.start, period.end))
+        .values("received_on", "channel__name")
+        .annotate(receipts_=Sum("receipts"), total=Sum("pence"))
+        .order_by("received_on", "channel__name")
+    )
+    rows = [
+        (row["received_on"], row["channel__name"], row["receipts_"], row["total"])
+        for row in found
+        if row["receipts_"]
+    ]
+    table = ReportTable(
+        "Takings by channel, day by day",
+        [DAY, Column("Channel"), Column("Receipts", Kind.COUNT), Column("Amount", Kind.PENCE)],
+        rows,
+        _totals(rows, 2, 3),
+    )
+    chart = Chart("Takings by channel", total_by_label(rows, 1, 3, 2), "Channel", "Receipts")
+    return Report("Daily takings by channel", period, [table], chart)
+
+
+_BY_USER = """
+SELECT received_on, created_by_id, count(*), sum(amount_pence)
+FROM income_receipt
+WHERE received_on BETWEEN %s AND %s AND status = 'active'
+GROUP BY received_on, created_by_id
+ORDER BY received_on, created_by_id NULLS LAST
+"""
+
+
+def takings_by_user(period: Period) -> Report:
+    """Receipts received each day, by the person who recorded them (reversed ones left out)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BY_USER, [period.start, period.end])
+        found = cursor.fetchall()
+    people = dict(
+        User.objects.filter(pk__in={row[1] for row in found if row[1]}).values_list("pk", "email")
+    )
+    rows = [
+        (day, people.get(user_id, f"Person {user_id}") if user_id else NOT_STAFF, count, int(pence))
+        for day, user_id, count, pence in found
+    ]
+    table = ReportTable(
+        "Takings by person, day by day",
+        [DAY, Column("Taken by"), Column("Receipts", Kind.COUNT), Column("Amount", Kind.PENCE)],
+        rows,
+        _totals(rows, 2, 3),
+    )
+    chart = Chart("Takings by person", total_by_label(rows, 1, 3, 2), "Taken by", "Receipts")
+    return Report("Daily takings by user", period, [table], chart)
+
+
+# The cash-up's till, where the model names one (cash-ups counted till by till).
+TILL_FIELDS = tuple(field for field in ("till",) if hasattr(CashUp, field))
+
+
+def till_label_of(values: dict) -> str:
+    """The cashier, and the till counted where the cash-up names one."""
+    till = values.get("till", "")
+    return f"{values['cashier_email']} ({till})" if till else values["cashier_email"]
+
+
+def till_label(cash_up: CashUp) -> str:
+    return till_label_of({"cashier_email": cash_up.cashier_email,
+                          "till": getattr(cash_up, "till", "")})  # fmt: skip
+
+
+def takings_by_till(period: Period, *, limit: int | None = None) -> Report:
+    """Each till's cash and cheques as its cash-up counted them, beside what its receipts took
+    (cash-ups returned to the cashier are left out: they are counted again)."""
+    standing = CashUp.objects.filter(business_date__range=(period.start, period.end)).exclude(
+        status="rejected"
+    )
+    expected = F("expected_cash_pence") + F("expected_cheques_pence")
+    counted = F("cash_counted_pence") + F("cheques_counted_pence")
+    totals = standing.aggregate(expected=Sum(expected, default=0), counted=Sum(counted, default=0))
+    per_till = (
+        standing.values("cashier_email", *TILL_FIELDS)
+        .annotate(pence=Sum(expected), count=Count("pk"))
+        .order_by()
+    )
+    statuses = dict(CashUpStatus.choices)
+    found = (
+        standing.order_by("business_date", "cashier_email", "pk")
+        .annotate(expected=expected, counted=counted)
+        .values("business_date", "cashier_email", "status", "expected", "counted", *TILL_FIELDS)
+    )
+    found, cut_short = limited(list(found[: limit + 1] if limit else found), limit)
+    rows = [
+        (row["business_date"], till_label_of(row), statuses.get(row["status"], row["status"]),
+         row["expected"], row["counted"])
+        for row in found
+    ]  # fmt: skip
+    table = ReportTable(
+        "Takings by till (each cash-up), day by day",
+        [DAY, Column("Cashier and till"), Column("Status"),
+         Column("Receipts took", Kind.PENCE), Column("Counted", Kind.PENCE)],
+        rows,
+        ("Total", "", "", totals["expected"], totals["counted"]),
+        cut_short=cut_short,
+    )  # fmt: skip
+    chart = Chart(
+        "Takings by till",
+        bars([(till_label_of(row), row["pence"], row["count"]) for row in per_till]),
+        "Cashier and till",
+        "Cash-ups",
+    )
+    return Report("Daily takings by till", period, [table], chart)

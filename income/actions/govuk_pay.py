@@ -1,3 +1,5 @@
+# Long because every GOV.UK Pay step (connect, pay, webhook, refund, mop-up) shares its private
+# helpers here; splitting it by step is known work, not done in the money-first session.
 """GOV.UK Pay: connecting a council, taking payments, applying what GOV.UK Pay says happened,
 sending refunds back, and the mop-up that catches whatever webhooks missed.
 

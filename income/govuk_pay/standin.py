@@ -1,3 +1,5 @@
+# Long because the stand-in answers the whole public API GOV.UK Pay's OpenAPI spec describes,
+# with its webhooks and Stripe-backed payouts, as one server.
 """A local stand-in for GOV.UK Pay, for the demo and the tests (real HTTP on a loopback port).
 
 It answers the public API as GOV.UK Pay's OpenAPI description says (create, get and search

@@ -1,3 +1,5 @@
+# Long because the demo's two councils, their funds, rules, staff and payments are one
+# idempotent script that reads top to bottom.
 """Two fictional councils, their funds, and staff in every role, seeded idempotently for the demo.
 
 Every demo login has MFA enrolled (the design requires it for every staff and operator role):

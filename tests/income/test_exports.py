@@ -1,3 +1,4 @@
+# Long because each export layout and correction case is a test of its own on one fixture.
 """Exports: every posting to a target's funds goes to it once, in the target's layout (CSV
 with formulas neutralised, or fixed width with header and trailer), later movements of a
 receipt's money follow as lines of their own, and every file downloads again byte for byte

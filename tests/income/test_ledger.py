@@ -1,3 +1,4 @@
+# Long because it holds one test per ledger action and refusal, over one shared fixture.
 """The ledger, receipts, suspense, transfers, refunds and cash-up: what they do and refuse."""
 
 import contextlib

@@ -1,3 +1,4 @@
+# Long because each way a debit is matched, held, explained or reversed is a test of its own.
 """Debits in imported files: a debit that identifies one receipt takes its money back from that
 receipt; one that identifies none waits on the unexplained debits worklist (never netted
 against suspense), where someone with the right role explains it with one journal."""

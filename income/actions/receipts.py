@@ -261,7 +261,9 @@ def reverse_receipt(
             "be authorised: have the cash-up decided first, then reverse the receipt."
         )
     held_now = receipt_allocation_lines(receipt)
-    if not held_now:
+    # Each line is emptied under its own reference, so a line can only be owed back what it
+    # holds: a receipt whose lines add to nothing (or less) has nothing to reverse.
+    if not held_now or sum(held_now.values()) <= 0:
         raise ValidationError(
             f"{receipt.number} holds no money now: all of it was taken back by a debit."
         )

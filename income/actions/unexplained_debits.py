@@ -141,7 +141,7 @@ def _from_receipt(
         )
     accounts = Account.objects.in_bulk([h.account_id for h in holdings])
     lines = [
-        PostingLine(accounts[holding.account_id], part, receipt)
+        PostingLine(accounts[holding.account_id], part, receipt, holding.posting_reference)
         for holding, part in take_back_split(holdings, debit.amount_pence)
     ]
     return lines, f"taken back from {receipt.number}"

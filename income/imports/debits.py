@@ -20,6 +20,7 @@ from typing import Any
 
 from income.accounts import unexplained_debits_account
 from income.models import (
+    EFFECTIVE_REFERENCE_SQL,
     ImportAdjustment,
     ImportBatch,
     RefundStatus,
@@ -35,16 +36,27 @@ WHERE r.status = 'active' AND upper(r.payer_reference) = ANY(%s)
 ORDER BY r.id
 FOR UPDATE
 """
-# What each receipt holds now, per fund account (or suspense), less refunds raised against
-# it that are not yet decided (they hold that money back).
-HOLDINGS = """
-SELECT p.receipt_id, p.account_id, a.fund_id, -sum(p.amount_pence)::bigint
-    - coalesce((SELECT sum(f.amount_pence) FROM income_refund f
-                WHERE f.receipt_id = p.receipt_id AND f.status = %s
-                  AND f.fund_id IS NOT DISTINCT FROM a.fund_id), 0)::bigint
-FROM income_posting p JOIN income_account a ON a.id = p.account_id
-WHERE p.receipt_id = ANY(%s) AND a.kind IN ('fund', 'suspense')
-GROUP BY p.receipt_id, p.account_id, a.fund_id
+# What each receipt holds now, per fund account (or suspense) and line reference (a split
+# payment holds one per line), less refunds raised against that line and not yet decided
+# (they hold that money back). The last column is what a posting taking money back from the
+# line stores as its reference (NULL: the receipt's own, as Posting.reference says), so that
+# the line empties under the reference it was paid with.
+HOLDINGS = f"""
+SELECT held.receipt_id, held.account_id, held.fund_id, held.reference,
+    held.pence - coalesce((SELECT sum(f.amount_pence) FROM income_refund f
+                           WHERE f.receipt_id = held.receipt_id AND f.status = %s
+                             AND f.fund_id IS NOT DISTINCT FROM held.fund_id
+                             AND f.reference = held.reference), 0)::bigint,
+    nullif(held.reference, held.payer_reference)
+FROM (
+    SELECT p.receipt_id, p.account_id, a.fund_id, {EFFECTIVE_REFERENCE_SQL} AS reference,
+        r.payer_reference, -sum(p.amount_pence)::bigint AS pence
+    FROM income_posting p
+    JOIN income_account a ON a.id = p.account_id
+    JOIN income_receipt r ON r.id = p.receipt_id
+    WHERE p.receipt_id = ANY(%s) AND a.kind IN ('fund', 'suspense')
+    GROUP BY 1, 2, 3, 4, 5
+) held
 """
 MONEY_OUT_LINES = """
 SELECT line_number, -amount_pence, received_on, reference, narrative, channel_id,
@@ -53,9 +65,10 @@ FROM import_taken_back ORDER BY line_number
 """
 # One statement, as the ledger's balance trigger requires.
 INSERT_POSTINGS = """
-INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id)
-SELECT %s, account_id, amount, receipt_id
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS p(account_id, amount, receipt_id)
+INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id, reference)
+SELECT %s, account_id, amount, receipt_id, reference
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[])
+    AS p(account_id, amount, receipt_id, reference)
 """
 
 
@@ -63,7 +76,10 @@ FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS p(account_id, amount, r
 class Holding:
     account_id: int
     fund_id: int | None  # None: suspense
+    reference: str  # the line's reference (its own, or else the receipt's)
     pence: int
+    # What a posting on this line stores as its reference (None: the receipt's own).
+    posting_reference: str | None = None
 
 
 @dataclass
@@ -96,7 +112,7 @@ def take_back_split(holdings: list[Holding], pence: int) -> list[tuple[Holding, 
     funds holding the most. The caller has checked the holdings cover it."""
     order = sorted(
         (h for h in holdings if h.pence > 0),
-        key=lambda h: (h.fund_id is not None, -h.pence, h.account_id),
+        key=lambda h: (h.fund_id is not None, -h.pence, h.account_id, h.reference),
     )
     taken, left = [], pence
     for holding in order:
@@ -160,8 +176,8 @@ def receipt_holdings(cursor: Any, receipt_ids: list[int]) -> dict[int, list[Hold
     found: dict[int, list[Holding]] = defaultdict(list)
     if receipt_ids:
         cursor.execute(HOLDINGS, [RefundStatus.REQUESTED.value, receipt_ids])
-        for receipt_id, account_id, fund_id, pence in cursor.fetchall():
-            found[receipt_id].append(Holding(account_id, fund_id, pence))
+        for receipt_id, account_id, fund_id, reference, pence, posted_as in cursor.fetchall():
+            found[receipt_id].append(Holding(account_id, fund_id, reference, pence, posted_as))
     return found
 
 
@@ -177,7 +193,9 @@ def post_money_out(cursor: Any, batch: ImportBatch, params: dict) -> MoneyOut:
         cursor, {normalised_reference(line[3]) for line in lines} - {""}
     )
     unexplained_account = unexplained_debits_account().pk
-    postings: dict[tuple[int, int | None], int] = defaultdict(int)
+    # Keyed by account, receipt and line reference: a receipt's money goes back out from the
+    # line that holds it, under that line's reference.
+    postings: dict[tuple[int, int | None, str | None], int] = defaultdict(int)
     adjustments, unexplained = [], []
     for line in lines:
         line_number, pence, received_on, reference, narrative, channel_id, clearing_id = line[:7]
@@ -198,16 +216,16 @@ def post_money_out(cursor: Any, batch: ImportBatch, params: dict) -> MoneyOut:
         }
         keyed = {**common, "line_key": line[7]}
         if receipt is None:
-            postings[(clearing_id, None)] -= pence
-            postings[(unexplained_account, None)] += pence
+            postings[(clearing_id, None, None)] -= pence
+            postings[(unexplained_account, None, None)] += pence
             adjustments.append(ImportAdjustment(unexplained=True, **keyed))
             unexplained.append(UnexplainedDebit(reason=why, **common))
             continue
         # The receipt's money goes back out through this line's channel, in its name.
-        postings[(clearing_id, receipt.id)] -= pence
+        postings[(clearing_id, receipt.id, None)] -= pence
         split = take_back_split(receipt.holdings, pence)
         for holding, part in split:
-            postings[(holding.account_id, receipt.id)] += part
+            postings[(holding.account_id, receipt.id, holding.posting_reference)] += part
             holding.pence -= part  # a later line of the file sees what is left
         funds = {holding.fund_id for holding, _ in split}
         adjustments.append(
@@ -232,9 +250,10 @@ def post_money_out(cursor: Any, batch: ImportBatch, params: dict) -> MoneyOut:
         INSERT_POSTINGS,
         [
             journal_id,
-            [account for (account, _), _ in sides],
+            [account for (account, _, _), _ in sides],
             [amount for _, amount in sides],
-            [receipt for (_, receipt), _ in sides],
+            [receipt for (_, receipt, _), _ in sides],
+            [reference for (_, _, reference), _ in sides],
         ],
     )
     ImportAdjustment.objects.bulk_create(adjustments, batch_size=5_000)

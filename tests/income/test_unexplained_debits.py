@@ -22,7 +22,13 @@ from income.accounts import (
 from income.actions.imports import reverse_import, upload_import
 from income.actions.receipts import Allocation, record_receipt, reverse_receipt
 from income.actions.unexplained_debits import resolve_unexplained_debit
-from income.balances import account_balance, receipt_allocation
+from income.balances import (
+    HeldLine,
+    account_balance,
+    receipt_allocation,
+    receipt_allocation_lines,
+    refundable_pence,
+)
 from income.imports.pipeline import run_import
 from income.models import (
     Channel,
@@ -532,3 +538,89 @@ def test_a_returned_direct_debit_already_taken_back_by_a_bank_debit_is_not_rever
     assert account_balance(fund_account(council_tax)) == 0
     assert account_balance(clearing_account(Channel.objects.get(code="DD"))) == 4_250
     assert account_balance(clearing_account(Channel.objects.get(code="BANK"))) == -4_250
+
+
+@pytest.fixture
+def split_receipt(council_a, parking):
+    """£100 to Council Tax under 50000009 and £35.50 to Parking Fines under its own notice."""
+    council_tax = FundFactory(code="CTAX", name="Council Tax")
+    receipt = record_receipt(
+        channel=Channel.objects.get(code="BANK"),
+        amount_pence=13_550,
+        received_on=DAY - datetime.timedelta(days=3),
+        allocations=[
+            Allocation(council_tax, 10_000, "50000009"),
+            Allocation(parking, 3_550, "PCN000123"),
+        ],
+        idempotency_key="split",
+        acting_user=None,
+        payer_reference="50000009",
+    ).receipt
+    return receipt, council_tax
+
+
+def test_a_debit_on_a_split_receipt_takes_each_line_back_under_its_own_reference(
+    council_a, parking, bank_mapping, split_receipt
+):
+    receipt, council_tax = split_receipt
+
+    imported(
+        council_a,
+        csv_file("20/11/2026,CHEQUE RETURNED,,120.00,50000009\r\n"),
+        "bank_csv",
+        mapping=bank_mapping,
+    )
+
+    # Council Tax emptied first (the larger), then £20 of the Parking line, which keeps its
+    # notice: no line is left negative under one reference and positive under another.
+    assert receipt_allocation_lines(receipt) == {HeldLine(parking.pk, "PCN000123"): 1_550}
+    assert refundable_pence(receipt, parking.pk, "PCN000123") == 1_550
+    reverse_receipt(council=council_a, receipt=receipt, reason="bounced", acting_user=None)
+    assert receipt_allocation_lines(receipt) == {}
+    assert account_balance(fund_account(parking)) == 0
+    assert account_balance(fund_account(council_tax)) == 0
+    assert_ledger_agrees_with_the_worklists()
+
+
+def test_a_receipt_a_debit_emptied_holds_nothing_to_reverse(
+    council_a, parking, bank_mapping, split_receipt
+):
+    receipt, _ = split_receipt
+    imported(
+        council_a,
+        csv_file("20/11/2026,CHEQUE RETURNED,,135.50,50000009\r\n"),
+        "bank_csv",
+        mapping=bank_mapping,
+    )
+    assert receipt_allocation_lines(receipt) == {}
+    journals = Journal.objects.count()
+
+    with pytest.raises(ValidationError) as refusal:
+        reverse_receipt(council=council_a, receipt=receipt, reason="bounced", acting_user=None)
+
+    assert refusal.value.messages == [
+        f"{receipt.number} holds no money now: all of it was taken back by a debit."
+    ]
+    assert Journal.objects.count() == journals
+
+
+def test_explaining_a_debit_from_a_split_receipt_keeps_each_lines_reference(
+    council_a, parking, bank_mapping, manager, split_receipt
+):
+    receipt, council_tax = split_receipt
+    batch = imported(
+        council_a,
+        csv_file("20/11/2026,DD RETURN,,120.00,UNPAID\r\n"),
+        "bank_csv",
+        mapping=bank_mapping,
+    )
+    resolve_unexplained_debit(
+        council=council_a,
+        debit=UnexplainedDebit.objects.get(batch=batch),
+        resolution="receipt",
+        receipt=receipt,
+        reason="Returned cheque",
+        acting_user=manager,
+    )
+    assert receipt_allocation_lines(receipt) == {HeldLine(parking.pk, "PCN000123"): 1_550}
+    assert_ledger_agrees_with_the_worklists()

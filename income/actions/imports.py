@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from income.actions.receipts import reverse_receipt
@@ -25,7 +26,9 @@ from income.models import (
     ImportStatus,
     Journal,
     JournalKind,
+    PossibleDuplicateStatus,
     Receipt,
+    Refund,
     RefundStatus,
     ReturnedDebit,
     ReturnedDebitStatus,
@@ -134,20 +137,32 @@ def upload_import(
 # The import's receipts, wherever their money sits now, per account and line reference
 # (NULL: the receipt's own; money a suspense split placed under its own reference is taken
 # back under it), less what the import's own money-out lines took back from them (the second
-# half puts that back), and the money-out journal.
+# half puts that back), and the money-out journals (the import's own, and those of its held
+# money-out lines released since).
 REVERSE_RECEIPTS = """
 INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id, reference)
 SELECT %(journal)s, p.account_id, -sum(p.amount_pence), p.receipt_id, p.reference
 FROM income_posting p
 JOIN income_receipt r ON r.id = p.receipt_id
-WHERE r.import_batch_id = %(batch)s AND r.status = 'active' AND p.journal_id <> %(adjustments)s
+WHERE r.import_batch_id = %(batch)s AND r.status = 'active'
+    AND p.journal_id <> ALL(%(money_out)s::bigint[])
 GROUP BY p.receipt_id, p.account_id, p.reference
 HAVING sum(p.amount_pence) <> 0
 UNION ALL
 SELECT %(journal)s, p.account_id, -p.amount_pence, p.receipt_id, p.reference
 FROM income_posting p
-WHERE p.journal_id = %(adjustments)s
+WHERE p.journal_id = ANY(%(money_out)s::bigint[])
 """
+
+
+def money_out_journals(batch: ImportBatch) -> list[int]:
+    """The journals that took the import's money out: its own, and one per held money-out
+    line released since."""
+    released = batch.possible_duplicates.filter(
+        status=PossibleDuplicateStatus.RELEASED, money_out_journal__isnull=False
+    ).values_list("money_out_journal_id", flat=True)
+    return [journal for journal in [batch.adjustment_journal_id, *released] if journal]
+
 
 REVERSED_RECEIPTS = """
 UPDATE income_receipt
@@ -183,11 +198,13 @@ def reverse_import(
         )
     if not reason.strip():
         raise ValidationError("Say why the import is being reversed.")
-    receipts = batch.receipts.filter(status="active")
-    with_refunds = receipts.filter(refunds__isnull=False).exclude(
-        refunds__status=RefundStatus.REJECTED
+    # Any refund not rejected, even beside a rejected one (an exclude across the relation
+    # would pass over a receipt holding both).
+    live_refunds = Refund.objects.filter(receipt=OuterRef("pk")).exclude(
+        status=RefundStatus.REJECTED
     )
-    numbers = list(with_refunds.values_list("number", flat=True).distinct()[:5])
+    with_refunds = batch.receipts.filter(status="active").filter(Exists(live_refunds))
+    numbers = list(with_refunds.order_by("number").values_list("number", flat=True)[:5])
     if numbers:
         raise ValidationError(
             f"Receipts from this import have refunds raised against them ({', '.join(numbers)}); "
@@ -203,11 +220,7 @@ def reverse_import(
     with connection.cursor() as cursor:
         cursor.execute(
             REVERSE_RECEIPTS,
-            {
-                "journal": journal.pk,
-                "batch": batch.pk,
-                "adjustments": batch.adjustment_journal_id or 0,
-            },
+            {"journal": journal.pk, "batch": batch.pk, "money_out": money_out_journals(batch)},
         )
         # The receipts' keys no longer say their lines were imported, so the file (or a
         # line of it) may be imported again (income.imports.line_keys).

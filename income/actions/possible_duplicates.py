@@ -57,14 +57,23 @@ def release_possible_duplicate(
             "so it cannot be released."
         )
     _check_open(line)
-    receipt = post_released_line(line, acting_user)
+    released = post_released_line(line, acting_user)
+    receipt = released.receipt
     line.status = PossibleDuplicateStatus.RELEASED
     line.receipt = receipt
+    line.money_out_journal_id = released.money_out_journal_id
     line.decided_at = timezone.now()
     line.decided_by_id = acting_user.pk
     line.decided_by_email = acting_user.email
     line.save(
-        update_fields=["status", "receipt", "decided_at", "decided_by_id", "decided_by_email"]
+        update_fields=[
+            "status",
+            "receipt",
+            "money_out_journal",
+            "decided_at",
+            "decided_by_id",
+            "decided_by_email",
+        ]
     )
     record_audit(
         "import.possible_duplicate_released",

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from income.accounts import fees_account, fund_account, unexplained_debits_account
 from income.actions.ledger import PostingLine, post_journal
-from income.fund_visibility import visible_funds
+from income.fund_visibility import require_receipt_visible, visible_funds
 from income.imports.debits import receipt_holdings, take_back_split
 from income.models import (
     Account,
@@ -73,6 +73,10 @@ def resolve_unexplained_debit(
     if not reason.strip():
         raise ValidationError("Say why the money went out.")
     if resolution == DebitResolution.RECEIPT:
+        if receipt is not None:
+            # Taking money back from a receipt of a fund they do not work is theirs no more
+            # than refunding it would be.
+            require_receipt_visible(membership, receipt)
         lines, what = _from_receipt(debit, receipt)
     elif resolution == DebitResolution.FUND:
         if fund is None:
@@ -164,6 +168,21 @@ def check_debits_reversible(batch: ImportBatch) -> None:
             f"on line{'s' if many else ''} {lines} {'have' if many else 'has'} already been "
             f"explained (journal{'s' if many else ''} {journals}), and reversing the import "
             "would put that money back a second time."
+        )
+    # Reversing the import puts back what its lines took from each receipt: a receipt
+    # reversed since holds nothing to put it back into.
+    gone = [
+        f"line {a.line_number} took {format_pounds(a.amount_pence)} back from {a.receipt.number}"
+        for a in batch.adjustments.exclude(receipt=None)
+        .exclude(receipt__status=ReceiptStatus.ACTIVE)
+        .select_related("receipt")
+        .order_by("line_number")[:5]
+    ]
+    if gone:
+        raise ValidationError(
+            f"Import {batch.pk} cannot be reversed: {'; '.join(gone)}, which has since been "
+            "reversed, and reversing the import would put that money back into a reversed "
+            "receipt."
         )
     later = [
         f"{a.receipt.number} by import {a.batch_id}"

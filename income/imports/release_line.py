@@ -4,6 +4,7 @@ journal, receipt and postings), through the import pipeline's own SQL, for this 
 Its receipt's key is `release:<id of the held line>`: a line is released once."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db import connection
 
@@ -28,10 +29,17 @@ def release_key(line: PossibleDuplicate) -> str:
     return f"release:{line.pk}"
 
 
-def post_released_line(line: PossibleDuplicate, user: User | None) -> Receipt | None:
+@dataclass(frozen=True)
+class ReleasedLine:
+    receipt: Receipt | None  # None for money out
+    money_out_journal_id: int | None  # the journal that took money out, for money out
+
+
+def post_released_line(line: PossibleDuplicate, user: User | None) -> ReleasedLine:
     """The held line's receipt, allocated by today's rules as an import would allocate it;
-    for money out, None: the line is taken back as the import takes its debits back (from the
-    one receipt it identifies, or to the unexplained debits)."""
+    for money out, no receipt: the line is taken back as the import takes its debits back
+    (from the one receipt it identifies, or to the unexplained debits), in a journal of its
+    own that the import's reversal reverses too."""
     channel = line.channel
     clearing_account(channel)
     funds = list(Fund.objects.select_related("reference_rule").prefetch_related("channels"))
@@ -89,9 +97,8 @@ def post_released_line(line: PossibleDuplicate, user: User | None) -> Receipt | 
             defaultdict(float),
             first=True,
         )
-        if line.amount_pence < 0:
-            post_money_out(cursor, line.batch, params)
+        money_out = post_money_out(cursor, line.batch, params) if line.amount_pence < 0 else None
         cursor.execute("DROP TABLE import_staging, import_alloc, import_taken_back")
-    if line.amount_pence < 0:
-        return None
-    return Receipt.objects.get(idempotency_key=key)
+    if money_out is not None:
+        return ReleasedLine(None, money_out.journal_id)
+    return ReleasedLine(Receipt.objects.get(idempotency_key=key), None)

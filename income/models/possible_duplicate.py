@@ -46,6 +46,11 @@ class PossibleDuplicate(models.Model):
     receipt = models.OneToOneField(
         "income.Receipt", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # For money out, the journal a release posted (the line taken back from its receipt, or to
+    # the unexplained debits): reversing the import reverses it with the import's own.
+    money_out_journal = models.ForeignKey(
+        "income.Journal", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["batch", "line_number"]

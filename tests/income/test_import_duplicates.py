@@ -476,3 +476,26 @@ def test_a_debit_in_an_overlapping_file_is_held_not_taken_back_twice(
         )
     assert unexplained_debits_balance() == 6_000
     assert open_debits_total().pence == 6_000
+
+
+def test_reversing_an_import_reverses_its_released_money_out_lines_too(
+    council_a, parking, bank_mapping, manager, officer
+):
+    from income.unexplained_debits import open_debits_total, unexplained_debits_balance
+
+    monday = b"Date,Details,Amount,Reference\r\n20/11/2026,CHARGES,-5.00,BANK\r\n"
+    imported(council_a, monday, fmt="bank_csv", mapping=bank_mapping, user=officer)
+    tuesday = monday.replace(b"\r\n", b"\n") + b"21/11/2026,BGC,10.00,PCN000001\n"
+    second = imported(council_a, tuesday, fmt="bank_csv", mapping=bank_mapping, user=officer)
+    charge = second.possible_duplicates.get()
+    release_possible_duplicate(council=council_a, line=charge, acting_user=manager)
+    assert (unexplained_debits_balance(), open_debits_total().pence) == (1_000, 1_000)
+
+    reverse_import(council=council_a, batch=second, reason="Wrong file", acting_user=manager)
+
+    # The released charge went with its import: the ledger and the worklist both say Monday's
+    # £5 is all that is left unexplained, and Tuesday's payment is gone.
+    assert (unexplained_debits_balance(), open_debits_total().pence) == (500, 500)
+    assert account_balance(fund_account(parking)) == 0
+    charge.refresh_from_db()
+    assert charge.money_out_journal_id is not None

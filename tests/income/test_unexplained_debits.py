@@ -21,6 +21,7 @@ from income.accounts import (
 )
 from income.actions.imports import reverse_import, upload_import
 from income.actions.receipts import Allocation, record_receipt, reverse_receipt
+from income.actions.refunds import raise_refund, reject_refund
 from income.actions.unexplained_debits import resolve_unexplained_debit
 from income.balances import (
     HeldLine,
@@ -33,6 +34,8 @@ from income.imports.pipeline import run_import
 from income.models import (
     Channel,
     CsvMapping,
+    FundGroup,
+    FundGroupAccess,
     ImportAdjustment,
     ImportBatch,
     ImportStatus,
@@ -607,7 +610,7 @@ def test_a_receipt_a_debit_emptied_holds_nothing_to_reverse(
 def test_explaining_a_debit_from_a_split_receipt_keeps_each_lines_reference(
     council_a, parking, bank_mapping, manager, split_receipt
 ):
-    receipt, council_tax = split_receipt
+    receipt, _ = split_receipt
     batch = imported(
         council_a,
         csv_file("20/11/2026,DD RETURN,,120.00,UNPAID\r\n"),
@@ -624,3 +627,97 @@ def test_explaining_a_debit_from_a_split_receipt_keeps_each_lines_reference(
     )
     assert receipt_allocation_lines(receipt) == {HeldLine(parking.pk, "PCN000123"): 1_550}
     assert_ledger_agrees_with_the_worklists()
+
+
+def test_an_import_whose_debit_took_from_a_receipt_reversed_since_cannot_be_reversed(
+    council_a, parking, bank_mapping, manager
+):
+    receipt = paid(parking, 4_000, "PCN000001", "card-1")
+    batch = imported(
+        council_a,
+        csv_file("20/11/2026,CHEQUE RETURNED,,15.00,PCN000001\r\n"),
+        "bank_csv",
+        mapping=bank_mapping,
+    )
+    reverse_receipt(council=council_a, receipt=receipt, reason="bounced", acting_user=None)
+    journals = Journal.objects.count()
+
+    with pytest.raises(ValidationError) as refusal:
+        reverse_import(council=council_a, batch=batch, reason="wrong file", acting_user=manager)
+
+    # Reversing would put £15 back into a receipt that holds nothing and counts for nothing.
+    assert refusal.value.messages == [
+        f"Import {batch.pk} cannot be reversed: line 2 took £15.00 back from "
+        f"{receipt.number}, which has since been reversed, and reversing the import would put "
+        "that money back into a reversed receipt."
+    ]
+    assert Journal.objects.count() == journals
+    assert receipt_allocation_lines(receipt) == {}
+    assert account_balance(fund_account(parking)) == 0
+
+
+def test_an_import_with_a_live_refund_beside_a_rejected_one_cannot_be_reversed(
+    council_a, parking, bank_mapping, officer, manager
+):
+    batch = imported(
+        council_a,
+        csv_file("20/11/2026,BGC,40.00,,PCN000001\r\n"),
+        "bank_csv",
+        mapping=bank_mapping,
+    )
+    receipt = batch.receipts.get()
+    refused = raise_refund(
+        council=council_a,
+        receipt=receipt,
+        fund=parking,
+        amount_pence=1_000,
+        reason="Paid twice",
+        acting_user=officer,
+    )
+    reject_refund(council=council_a, refund=refused, acting_user=manager, note="Not paid twice")
+    raise_refund(
+        council=council_a,
+        receipt=receipt,
+        fund=parking,
+        amount_pence=500,
+        reason="Overpaid",
+        acting_user=officer,
+    )
+    journals = Journal.objects.count()
+
+    with pytest.raises(ValidationError) as refusal:
+        reverse_import(council=council_a, batch=batch, reason="wrong file", acting_user=manager)
+
+    assert refusal.value.messages == [
+        f"Receipts from this import have refunds raised against them ({receipt.number}); "
+        "settle those first."
+    ]
+    assert Journal.objects.count() == journals
+    receipt.refresh_from_db()
+    assert receipt.status == "active"
+
+
+def test_someone_who_works_other_funds_cannot_take_a_debit_back_from_this_ones_receipt(
+    council_a, parking, open_debit, manager
+):
+    parking.group = FundGroup.objects.create(name="Parking")
+    parking.save()
+    FundGroupAccess.objects.create(user=manager, group=FundGroup.objects.create(name="Revenues"))
+    receipt = paid(parking, 10_000, "PCN000009", "r")
+    journals = Journal.objects.count()
+
+    with pytest.raises(PermissionDenied) as refusal:
+        resolve_unexplained_debit(
+            council=council_a,
+            debit=open_debit,
+            resolution="receipt",
+            receipt=receipt,
+            reason="Returned cheque",
+            acting_user=manager,
+        )
+
+    assert str(refusal.value) == f"Receipt {receipt.number} holds money of funds you do not work."
+    open_debit.refresh_from_db()
+    assert open_debit.status == "open"
+    assert Journal.objects.count() == journals
+    assert receipt_allocation(receipt) == {parking.pk: 10_000}

@@ -4,15 +4,16 @@ it cannot happen now, checked after every step.
 
 Steps: split counter payments (each line with its own reference), imports of allpay files that
 overlap earlier ones (the same lines again, saved with other line endings, some lines twice in
-one file, money out that matches a receipt or nothing), splits out of suspense (each line with
-its own reference), reversals of imports and imports of the same file again, and several
-cash-ups a day.
+one file, money out that matches a receipt or nothing), debits taking money back from a split
+payment, splits out of suspense (each line with its own reference), reversals of receipts and
+of imports and imports of the same file again, and several cash-ups a day.
 
 Invariants: every journal balances; every posting's reference is the one its line was taken
-with; the fund, clearing, suspense and unexplained-debit totals each equal the sum of their
-items; no line of any file is counted twice unless it occurs twice in its file; nothing
-accepted is ever dropped (each line of each file is a receipt, money taken back, a possible
-duplicate or a rejected line).
+with; no line of a receipt holds less than nothing, and a reversed receipt holds nothing; the
+fund, clearing, suspense and unexplained-debit totals each equal the sum of their items; no
+line of any file is counted twice unless it occurs twice in its file; nothing accepted is ever
+dropped (each line of each file is a receipt, money taken back, a possible duplicate or a
+rejected line).
 """
 
 import datetime
@@ -31,7 +32,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from income.accounts import clearing_account, fund_account
 from income.actions.cash_up import authorise_cash_up, submit_cash_up
 from income.actions.imports import reverse_import, upload_import
-from income.actions.receipts import Allocation, record_receipt
+from income.actions.receipts import Allocation, record_receipt, reverse_receipt
 from income.actions.suspense import allocate_from_suspense
 from income.balances import account_balance, receipt_allocation_lines
 from income.formats import allpay
@@ -190,6 +191,42 @@ class MoneyMachine(RuleBasedStateMachine):
         self.taken_references[(receipt.pk, self.council_tax.pk)].add(allocations[0].reference)
         self.taken_references[(receipt.pk, self.parking.pk)].add(allocations[1].reference)
 
+    @rule(receipt=receipts, share=st.floats(0.05, 1.0))
+    def a_debit_takes_money_back_from_a_receipt(self, receipt, share):
+        # A returned cheque in an allpay file, under the receipt's payer reference: it takes
+        # back from whichever of the receipt's lines hold money, each under its own reference.
+        receipt.refresh_from_db()
+        held = sum(receipt_allocation_lines(receipt).values())
+        if receipt.status != ReceiptStatus.ACTIVE or held <= 0:
+            return
+        pence = max(1, int(held * share))
+        line = allpay.write_line(
+            reference=receipt.payer_reference, amount_pence=-pence, letter="P", date=DAY
+        )
+        body = [line, *allpay.write_trailer(total_pence=-pence, count=1)]
+        try:
+            batch = upload_import(
+                council=self.council,
+                uploaded_file=SimpleUploadedFile(
+                    f"d{next(_keys)}.txt", ("\r\n".join(body) + "\r\n").encode("latin-1")
+                ),
+                format_name="allpay",
+                acting_user=self.officer,
+                default_date=DAY,
+            )
+        except ValidationError:
+            return  # the same debit file again
+        assert run_import(batch.pk).status == ImportStatus.COMPLETED
+
+    @rule(receipt=receipts)
+    def reverse_a_receipt(self, receipt):
+        try:
+            reverse_receipt(
+                council=self.council, receipt=receipt, reason="Bounced", acting_user=self.manager
+            )
+        except ValidationError:
+            return  # already reversed, or a debit took all of it back
+
     @rule()
     def cash_up(self):
         waiting = Receipt.objects.filter(
@@ -228,6 +265,16 @@ class MoneyMachine(RuleBasedStateMachine):
                 if line.fund_id == fund_id and pence
             }
             assert held <= references, (receipt.number, held, references)
+
+    @invariant()
+    def no_line_of_a_receipt_holds_less_than_nothing(self):
+        # A debit or reversal that took money from one line under another line's reference
+        # would leave one line negative and another overstated, though the fund's total agrees.
+        for receipt in Receipt.objects.all():
+            lines = receipt_allocation_lines(receipt)
+            assert all(pence > 0 for pence in lines.values()), (receipt.number, lines)
+            if receipt.status == ReceiptStatus.REVERSED:
+                assert not lines, (receipt.number, lines)
 
     @invariant()
     def each_total_is_the_sum_of_its_items(self):

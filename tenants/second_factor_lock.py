@@ -47,7 +47,10 @@ def _one_at_a_time(user_id: int) -> Iterator[None]:
     deadline = time.monotonic() + 2
     while not cache.add(key, 1, timeout=10):
         if time.monotonic() > deadline:
-            raise ValidationError(locked_message(None), code="second_factor_busy")
+            raise ValidationError(
+                "Another code for this account is being checked: wait a moment and try again.",
+                code="second_factor_busy",
+            )
         time.sleep(0.02)
     try:
         yield
@@ -69,16 +72,21 @@ def failures(user_id: int) -> int:
 
 def record_wrong_code(user_id: int) -> datetime | None:
     """Count a wrong code; the time the second factor is locked until, if this one locked it."""
-    cache = caches[CACHE_ALIAS]
     with _one_at_a_time(user_id):
-        state = cache.get(_key(user_id)) or {"failures": 0, "locked_until": 0.0}
-        state["failures"] += 1
-        lock_seconds = 0
-        if state["failures"] % FAILURES_BEFORE_LOCK == 0:
-            locks = state["failures"] // FAILURES_BEFORE_LOCK
-            lock_seconds = min(FIRST_LOCK_SECONDS * 2 ** (locks - 1), LONGEST_LOCK_SECONDS)
-            state["locked_until"] = time.time() + lock_seconds
-        cache.set(_key(user_id), state, timeout=REMEMBERED_SECONDS + lock_seconds)
+        return _counted_wrong_code(user_id)
+
+
+def _counted_wrong_code(user_id: int) -> datetime | None:
+    """record_wrong_code, for a caller that holds the person's mutex."""
+    cache = caches[CACHE_ALIAS]
+    state = cache.get(_key(user_id)) or {"failures": 0, "locked_until": 0.0}
+    state["failures"] += 1
+    lock_seconds = 0
+    if state["failures"] % FAILURES_BEFORE_LOCK == 0:
+        locks = state["failures"] // FAILURES_BEFORE_LOCK
+        lock_seconds = min(FIRST_LOCK_SECONDS * 2 ** (locks - 1), LONGEST_LOCK_SECONDS)
+        state["locked_until"] = time.time() + lock_seconds
+    cache.set(_key(user_id), state, timeout=REMEMBERED_SECONDS + lock_seconds)
     return locked_until(user_id) if lock_seconds else None
 
 
@@ -115,21 +123,27 @@ class _LockingCodeCheck:
     user: User
 
     def clean_code(self) -> str:
-        until = locked_until(self.user.pk)
-        if until is not None:
-            raise ValidationError(locked_message(until), code="second_factor_locked")
-        try:
-            code = super().clean_code()  # type: ignore[misc]
-        except ValidationError as refused:
-            if refused.code != "incorrect_code":
-                raise  # allauth's own rate limit, not a guess that was checked
-            until = record_wrong_code(self.user.pk)
-            if until is None:
-                raise
-            _email_the_person(self.user, until)
-            raise ValidationError(locked_message(until), code="second_factor_locked") from None
-        forget_wrong_codes(self.user.pk)
-        return code
+        # The lock is read, the code checked and a wrong one counted as one step per person:
+        # guesses sent in parallel would otherwise each pass the "not locked" check before any
+        # of them was counted, and every one of them would be checked.
+        with _one_at_a_time(self.user.pk):
+            until = locked_until(self.user.pk)
+            if until is not None:
+                raise ValidationError(locked_message(until), code="second_factor_locked")
+            try:
+                code = super().clean_code()  # type: ignore[misc]
+            except ValidationError as refused:
+                if refused.code != "incorrect_code":
+                    raise  # allauth's own rate limit, not a guess that was checked
+                until = _counted_wrong_code(self.user.pk)
+                if until is None:
+                    raise
+            else:
+                forget_wrong_codes(self.user.pk)
+                return code
+        # Locked by this guess: the email is sent once the next guess may be looked at.
+        _email_the_person(self.user, until)
+        raise ValidationError(locked_message(until), code="second_factor_locked")
 
 
 class LockingAuthenticateForm(_LockingCodeCheck, AuthenticateForm):

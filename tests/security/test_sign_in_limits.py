@@ -104,3 +104,19 @@ def test_a_host_where_someone_is_not_a_member_cannot_tell_their_right_password(
         assert south.get(SECOND_FACTOR)["Location"] == LOGIN  # no second step begun
     # The same password on their own host goes on to the second factor.
     assert give_password(host_client(council_a), northerner.email)["Location"] == SECOND_FACTOR
+
+
+def test_a_code_sent_while_another_is_being_checked_waits_and_is_not_checked_beside_it(
+    shared_person, council_a
+):
+    # Another process is checking a code for this person (it holds the person's mutex): a
+    # guess sent in parallel is refused unchecked rather than checked before the other counts.
+    client = host_client(council_a)
+    assert give_password(client, shared_person.email)["Location"] == SECOND_FACTOR
+    right = totp_code_now(shared_person.email)
+    with second_factor_lock._one_at_a_time(shared_person.pk):
+        refused = give_code(client, right)
+
+    assert b"Another code for this account is being checked: wait a moment" in refused.content
+    assert "_auth_user_id" not in client.session
+    assert second_factor_lock.failures(shared_person.pk) == 0

@@ -18,7 +18,13 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from income.formats.records import FileRefused, PaymentRecord, ReadOptions, RejectedLine
+from income.formats.records import (
+    FileRefused,
+    FileTotals,
+    PaymentRecord,
+    ReadOptions,
+    RejectedLine,
+)
 from income.formats.registry import read_file
 from income.imports.storage import UploadTooLarge, read_upload
 from income.models import (
@@ -240,6 +246,7 @@ def load_statement(
         )
     lines: list[StatementLine] = []
     unreadable: list[list] = []
+    totals = FileTotals()
     try:
         for item in read_file(
             format_name,
@@ -261,11 +268,30 @@ def load_statement(
                         narrative=item.narrative[:300],
                     )
                 )
+            elif isinstance(item, FileTotals):
+                totals = item
     except FileRefused as refusal:
         raise ValidationError(str(refusal)) from None
+    # Nothing is posted from a statement, but a day signed off against a statement that does
+    # not add up, or against the same statement twice, would be signed off wrongly.
+    if totals.problems:
+        raise ValidationError(
+            "The statement does not add up, so it was not loaded: "
+            + " ".join(totals.problems)
+            + " Ask the bank for the statement again."
+        )
+    if totals.statement_id:
+        again = BankStatement.objects.filter(statement_id=totals.statement_id[:300]).first()
+        if again is not None:
+            raise ValidationError(
+                f"This statement ({totals.statement_id}) was already loaded on "
+                f"{timezone.localtime(again.uploaded_at):%-d %B %Y at %H:%M} (statement "
+                f"{again.pk}), from a file created at another time."
+            )
     statement = BankStatement.objects.create(
         file_name=(getattr(uploaded_file, "name", "") or "statement")[:255],
         sha256=sha256,
+        statement_id=totals.statement_id[:300],
         format=format_name,
         line_count=len(lines),
         unreadable=unreadable[:500],

@@ -10,6 +10,9 @@ from income.money import format_pounds
 class BankStatement(models.Model):
     file_name = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64, unique=True)
+    # The statement as the bank names it (camt.053 MsgId and Stmt/Id, MT940 :20: and :28C:):
+    # the same statement sent again with a new creation time is known by it.
+    statement_id = models.CharField(max_length=300, blank=True, db_index=True)
     format = models.CharField(max_length=30)
     line_count = models.PositiveIntegerField(default=0)
     unreadable = models.JSONField(default=list)  # [[line, reason], ...]

@@ -16,7 +16,7 @@ from income.actions.reconciliation import (
     match_statement,
     sign_off_day,
 )
-from income.models import Channel, MatchKind, ReconciliationSignOff
+from income.models import BankStatement, Channel, MatchKind, ReconciliationSignOff
 from income.models import StatementLine as StatementLineModel
 from tests.factories import FundFactory
 
@@ -191,3 +191,57 @@ def test_a_reversed_imports_money_out_is_not_taken_off_the_expected_banking(
     assert [(e.key, e.pence) for e in expected_bankings(DAY, DAY)] == [
         ("allpay:2026-11-20", 10_000)
     ]
+
+
+MT940 = (
+    ":20:S1\n:25:20000012345678\n:28C:7/1\n:60F:C261120GBP100,00\n"
+    ":61:2611201120C120,00NTRFUNKNOWN1//B1\n:86:BANK GIRO CREDIT O SMITH\n"
+    ":61:2611201120D25,00NTRFNONREF//RTN0001\n:86:RETURNED DIRECT DEBIT\n"
+    ":62F:C261120GBP{closing}\n"
+)
+
+
+def mt940(closing: str, name: str = "statement.sta", narrative: str = "") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, (MT940.format(closing=closing) + narrative).encode())
+
+
+def test_a_statement_whose_balances_do_not_add_up_is_not_loaded(council_a, ledger, officer):
+    with pytest.raises(ValidationError) as refusal:
+        load_statement(
+            council=council_a,
+            uploaded_file=mt940("196,00"),
+            format_name="mt940",
+            acting_user=officer,
+        )
+    (message,) = refusal.value.messages
+    assert message.startswith("The statement does not add up, so it was not loaded: ")
+    assert "£196.00" in message and "£195.00" in message
+    assert message.endswith("Ask the bank for the statement again.")
+    assert not BankStatement.objects.exists()
+    assert not StatementLineModel.objects.exists()
+
+
+def test_a_statement_the_bank_sends_again_is_known_as_the_one_loaded(council_a, ledger, officer):
+    first = load_statement(
+        council=council_a,
+        uploaded_file=mt940("195,00"),
+        format_name="mt940",
+        acting_user=officer,
+    )
+    assert first.line_count == 2
+
+    # The same statement (:20: S1, :28C: 7/1), sent again as another file.
+    with pytest.raises(ValidationError) as refusal:
+        load_statement(
+            council=council_a,
+            uploaded_file=mt940("195,00", name="again.sta", narrative="-\n"),
+            format_name="mt940",
+            acting_user=officer,
+        )
+
+    assert refusal.value.messages[0].startswith("This statement (S1")
+    assert (
+        f"(statement {first.pk}), from a file created at another time."
+        in (refusal.value.messages[0])
+    )
+    assert StatementLineModel.objects.count() == 2

@@ -192,6 +192,36 @@ def authorise_cash_up(*, council: Council, cash_up: CashUp, acting_user: User) -
     return cash_up
 
 
+@transaction.atomic
+def return_cash_up(*, council: Council, cash_up: CashUp, reason: str, acting_user: User) -> CashUp:
+    """Send a cash-up back to its cashier unbanked (nothing is posted): its receipts are no
+    longer covered, so the cashier's next cash-up counts them again."""
+    require_council_capability(acting_user, council, Capability.AUTHORISE_CASH_UPS)
+    cash_up = CashUp.objects.select_for_update().get(pk=cash_up.pk)
+    if cash_up.status != CashUpStatus.SUBMITTED:
+        raise ValidationError(f"This cash-up is already {cash_up.get_status_display().lower()}.")
+    if cash_up.cashier_id == acting_user.pk:
+        raise PermissionDenied("You submitted this cash-up, so someone else must decide it.")
+    if not reason.strip():
+        raise ValidationError("Say why the cash-up is going back to the cashier.")
+    receipts = list(cash_up.covered.order_by("receipt_id").values_list("receipt_id", flat=True))
+    cash_up.covered.all().delete()
+    cash_up.status = CashUpStatus.REJECTED
+    cash_up.returned_by_email = acting_user.email
+    cash_up.returned_at = timezone.now()
+    cash_up.return_reason = reason.strip()
+    cash_up.save(update_fields=["status", "returned_by_email", "returned_at", "return_reason"])
+    record_audit(
+        "cash_up.returned",
+        acting_user=acting_user,
+        target=cash_up,
+        before={"status": CashUpStatus.SUBMITTED, "receipts": receipts},
+        after={"status": cash_up.status},
+        reason=cash_up.return_reason,
+    )
+    return cash_up
+
+
 def _expected_by_channel(cash_up: CashUp) -> dict[Channel, int]:
     """What the covered receipts took, by channel. A cash-up recorded before receipts were
     covered one by one (none covered, yet something expected) falls back to the first

@@ -41,6 +41,11 @@ class CashUp(models.Model):
     journal = models.OneToOneField(
         "income.Journal", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Returned to the cashier instead (a miscount, a cheque in the wrong bag): by whom, when
+    # and why. Its receipts are free to be counted again.
+    returned_by_email = models.CharField(max_length=254, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    return_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-business_date", "-submitted_at"]

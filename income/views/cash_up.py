@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from income.actions.cash_up import authorise_cash_up, submit_cash_up
+from income.actions.cash_up import authorise_cash_up, return_cash_up, submit_cash_up
 from income.forms.cash_up import ChequeFormSet, CountForm
 from income.models import CashUp, CashUpStatus
 from tenants.capabilities import Capability, council_capabilities
@@ -71,13 +71,25 @@ def submit(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     cash_up = get_object_or_404(CashUp, pk=pk)
     error = None
+    returning = request.method == "POST" and request.POST.get("decision") == "return"
     if request.method == "POST":
         try:
-            authorise_cash_up(council=request.council, cash_up=cash_up, acting_user=request.user)
+            if returning:
+                return_cash_up(
+                    council=request.council,
+                    cash_up=cash_up,
+                    reason=request.POST.get("reason", ""),
+                    acting_user=request.user,
+                )
+            else:
+                authorise_cash_up(
+                    council=request.council, cash_up=cash_up, acting_user=request.user
+                )
         except ValidationError as refusal:
             error = " ".join(refusal.messages)
         else:
-            messages.success(request, "Cash-up authorised and banked")
+            done = "returned to the cashier" if returning else "authorised and banked"
+            messages.success(request, f"Cash-up {done}")
             return redirect("income:cash-up", pk=cash_up.pk)
     may_authorise = (
         Capability.AUTHORISE_CASH_UPS in council_capabilities(request.membership)
@@ -99,5 +111,6 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_see_variance": may_see_variance,
             "covered": covered,
             "error": error,
+            "return_error": error if returning else None,
         },
     )

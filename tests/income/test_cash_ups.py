@@ -5,17 +5,18 @@ import datetime
 import importlib
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django_tenants.utils import schema_context
 
 from income.accounts import bank_account, clearing_account, system_account
-from income.actions.cash_up import authorise_cash_up, submit_cash_up
+from income.actions.cash_up import authorise_cash_up, return_cash_up, submit_cash_up
 from income.actions.receipts import Allocation, record_receipt
 from income.balances import account_balance
 from income.defaults import seed_income_defaults
 from income.models import AccountKind, CashUp, CashUpReceipt, Channel, Fund, Receipt
 from tenants.actions.councils import create_council
+from tenants.audit.models import AuditEvent
 from tenants.models import CouncilRole
 from tests.concurrency import run_at_once
 from tests.conftest import host_client, make_member
@@ -263,3 +264,81 @@ def test_a_cashed_up_receipt_reversed_leaves_the_bank_not_the_till(
     # Before, the till's clearing account went £20 below nothing, with nothing to explain it.
     assert account_balance(clearing_account(cash)) == 0
     assert account_balance(bank_account()) == banked - 2_000
+
+
+@pytest.mark.django_db
+def test_a_returned_cash_up_banks_nothing_and_its_receipts_are_counted_again(
+    council_a, cash, council_tax, officer, manager
+):
+    receipt = take_cash(cash, council_tax, 2_000, "r1", officer)
+    miscounted = cash_up(council_a, officer, {1000: 1}, note="Short?")
+
+    returned = return_cash_up(
+        council=council_a,
+        cash_up=miscounted,
+        reason="A £10 note was in the cheque bag: count again",
+        acting_user=manager,
+    )
+
+    assert returned.status == "rejected"
+    assert returned.get_status_display() == "Returned to the cashier"
+    assert (returned.returned_by_email, returned.journal) == (manager.email, None)
+    assert covered_by(returned) == set()
+    assert account_balance(bank_account()) == 0
+    assert account_balance(clearing_account(cash)) == 2_000
+    event = AuditEvent.objects.get(action="cash_up.returned")
+    assert event.before["receipts"] == [receipt.pk]
+    assert event.reason == "A £10 note was in the cheque bag: count again"
+    # The recount covers the same receipt, and banks it once.
+    recount = cash_up(council_a, officer, {2000: 1})
+    assert covered_by(recount) == {receipt.number}
+    authorise_cash_up(council=council_a, cash_up=recount, acting_user=manager)
+    assert account_balance(bank_account()) == 2_000
+    assert account_balance(clearing_account(cash)) == 0
+    with pytest.raises(ValidationError) as refusal:
+        authorise_cash_up(council=council_a, cash_up=returned, acting_user=manager)
+    assert refusal.value.messages == ["This cash-up is already returned to the cashier."]
+
+
+@pytest.mark.django_db
+def test_a_cash_up_goes_back_only_with_a_reason_and_never_by_its_own_cashier(
+    council_a, cash, council_tax, officer, manager
+):
+    take_cash(cash, council_tax, 500, "r2", manager)
+    own = cash_up(council_a, manager, {500: 1})
+    with pytest.raises(PermissionDenied):
+        return_cash_up(council=council_a, cash_up=own, reason="Mine", acting_user=manager)
+    take_cash(cash, council_tax, 500, "r3", officer)
+    theirs = cash_up(council_a, officer, {500: 1})
+    with pytest.raises(PermissionDenied):
+        return_cash_up(council=council_a, cash_up=own, reason="Theirs", acting_user=officer)
+    with pytest.raises(ValidationError) as refusal:
+        return_cash_up(council=council_a, cash_up=theirs, reason="  ", acting_user=manager)
+    assert refusal.value.messages == ["Say why the cash-up is going back to the cashier."]
+    for submitted in (own, theirs):
+        submitted.refresh_from_db()
+        assert submitted.status == "submitted"
+        assert len(covered_by(submitted)) == 1
+
+
+@pytest.mark.django_db
+def test_an_authoriser_returns_a_cash_up_through_its_page(
+    council_a, cash, council_tax, officer, manager
+):
+    take_cash(cash, council_tax, 700, "r4", officer)
+    submitted = cash_up(council_a, officer, {500: 1, 200: 1})
+    authoriser = host_client(council_a)
+    authoriser.login(email=manager.email, password=PASSWORD)
+    page = f"/cash-ups/{submitted.pk}/"
+
+    refused = authoriser.post(page, {"decision": "return", "reason": ""})
+    assert refused.status_code == 200
+    text = refused.content.decode()
+    assert 'href="#reason">Say why the cash-up is going back to the cashier.' in text
+    assert 'aria-describedby="reason-error"' in text
+
+    done = authoriser.post(page, {"decision": "return", "reason": "Recount the coins"})
+    assert done.status_code == 302
+    text = authoriser.get(page).content.decode()
+    assert "Returned to the cashier" in text and "Recount the coins" in text
+    assert "Authorise and bank" not in text

@@ -126,6 +126,72 @@ def resolve_unexplained_debit(
     return journal
 
 
+@transaction.atomic
+def reopen_unexplained_debit(
+    *, council: Council, debit: UnexplainedDebit, reason: str, acting_user: User
+) -> Journal:
+    """Undo an explanation that was wrong (the wrong fund or receipt): one journal reverses
+    the explanation's, the money is back on the unexplained debits account and the debit back
+    on the worklist, to be explained again."""
+    membership = require_council_capability(
+        acting_user, council, Capability.REVIEW_IMPORT_EXCEPTIONS
+    )
+    debit = UnexplainedDebit.objects.select_for_update().get(pk=debit.pk)
+    if debit.status != UnexplainedDebitStatus.RESOLVED:
+        raise ValidationError(f"{_described(debit)} is not explained: there is nothing to undo.")
+    if not reason.strip():
+        raise ValidationError("Say why the explanation was wrong.")
+    receipt = debit.receipt
+    if receipt is not None:
+        require_receipt_visible(membership, receipt)
+        if Receipt.objects.get(pk=receipt.pk).status != ReceiptStatus.ACTIVE:
+            raise ValidationError(
+                f"{_described(debit)} was taken back from {receipt.number}, which has since "
+                "been reversed: undoing it would put the money back into a reversed receipt."
+            )
+    if debit.fund is not None and not visible_funds(membership).filter(pk=debit.fund_id).exists():
+        raise PermissionDenied(f"You do not work {debit.fund.code}.")
+    explained_by = debit.journal
+    lines = [
+        PostingLine(posting.account, -posting.amount_pence, posting.receipt, posting.reference)
+        for posting in explained_by.postings.select_related("account", "receipt")
+    ]
+    journal = post_journal(
+        kind=JournalKind.UNEXPLAINED_DEBIT,
+        description=f"{_described(debit)}: explanation J{explained_by.pk} undone: {reason}",
+        lines=lines,
+        acting_user=acting_user,
+        reverses=explained_by,
+    )
+    before = {
+        "journal": explained_by.pk,
+        "resolution": debit.resolution,
+        "receipt": receipt.number if receipt else None,
+        "fund": debit.fund.code if debit.fund else None,
+        "note": debit.note,
+        "resolved_by": debit.resolved_by_email,
+    }
+    debit.status = UnexplainedDebitStatus.OPEN
+    debit.resolution = ""
+    debit.receipt = None
+    debit.fund = None
+    debit.note = ""
+    debit.journal = None
+    debit.resolved_at = None
+    debit.resolved_by_id = None
+    debit.resolved_by_email = ""
+    debit.save()
+    record_audit(
+        "unexplained_debit.reopened",
+        acting_user=acting_user,
+        target=debit,
+        before=before,
+        after={"status": debit.status, "journal": journal.pk},
+        reason=reason,
+    )
+    return journal
+
+
 def _from_receipt(
     debit: UnexplainedDebit, receipt: Receipt | None
 ) -> tuple[list[PostingLine], str]:

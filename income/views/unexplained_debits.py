@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from income.actions.unexplained_debits import resolve_unexplained_debit
+from income.actions.unexplained_debits import reopen_unexplained_debit, resolve_unexplained_debit
 from income.forms.unexplained_debits import ResolveDebitForm
 from income.fund_visibility import visible_funds
 from income.models import UnexplainedDebit, UnexplainedDebitStatus
@@ -42,6 +42,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
 def resolve(request: HttpRequest, pk: int) -> HttpResponse:
     debit = get_object_or_404(UnexplainedDebit.objects.select_related("channel", "batch"), pk=pk)
     funds = visible_funds(request.membership)
+    if request.method == "POST" and request.POST.get("decision") == "reopen":
+        return _reopen(request, debit)
     form = ResolveDebitForm(request.POST or None, funds=funds)
     if request.method == "POST" and form.is_valid():
         try:
@@ -62,3 +64,25 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("income:unexplained-debits")
     return render(request, "income/unexplained_debits/resolve.html", {"debit": debit, "form": form})
+
+
+def _reopen(request: HttpRequest, debit: UnexplainedDebit) -> HttpResponse:
+    try:
+        journal = reopen_unexplained_debit(
+            council=request.council,
+            debit=debit,
+            reason=request.POST.get("reason", ""),
+            acting_user=request.user,
+        )
+    except ValidationError as error:
+        return render(
+            request,
+            "income/unexplained_debits/resolve.html",
+            {"debit": debit, "reopen_error": " ".join(error.messages)},
+        )
+    messages.success(
+        request,
+        f"The explanation of line {debit.line_number} was undone by journal J{journal.pk}: "
+        "explain the debit again",
+    )
+    return redirect("income:unexplained-debit-resolve", pk=debit.pk)

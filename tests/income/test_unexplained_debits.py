@@ -22,7 +22,10 @@ from income.accounts import (
 from income.actions.imports import reverse_import, upload_import
 from income.actions.receipts import Allocation, record_receipt, reverse_receipt
 from income.actions.refunds import raise_refund, reject_refund
-from income.actions.unexplained_debits import resolve_unexplained_debit
+from income.actions.unexplained_debits import (
+    reopen_unexplained_debit,
+    resolve_unexplained_debit,
+)
 from income.balances import (
     HeldLine,
     account_balance,
@@ -721,3 +724,101 @@ def test_someone_who_works_other_funds_cannot_take_a_debit_back_from_this_ones_r
     assert open_debit.status == "open"
     assert Journal.objects.count() == journals
     assert receipt_allocation(receipt) == {parking.pk: 10_000}
+
+
+def test_an_explanation_that_was_wrong_is_undone_and_the_debit_explained_again(
+    council_a, parking, open_debit, manager
+):
+    council_tax = FundFactory(code="CTAX", name="Council Tax")
+    wrong = resolve_unexplained_debit(
+        council=council_a,
+        debit=open_debit,
+        resolution="fund",
+        fund=parking,
+        reason="Parking refund",
+        acting_user=manager,
+    )
+
+    undone = reopen_unexplained_debit(
+        council=council_a,
+        debit=open_debit,
+        reason="It was a Council Tax refund",
+        acting_user=manager,
+    )
+
+    assert undone.reverses == wrong
+    assert sum(p.amount_pence for p in undone.postings.all()) == 0
+    open_debit.refresh_from_db()
+    assert (open_debit.status, open_debit.journal, open_debit.fund) == ("open", None, None)
+    assert account_balance(fund_account(parking)) == 0
+    assert unexplained_debits_balance() == open_debits_total().pence == 4_500
+    event = AuditEvent.objects.get(action="unexplained_debit.reopened")
+    assert (event.before["journal"], event.before["fund"]) == (wrong.pk, "PARK")
+    resolve_unexplained_debit(
+        council=council_a,
+        debit=open_debit,
+        resolution="fund",
+        fund=council_tax,
+        reason="Council Tax refund",
+        acting_user=manager,
+    )
+    assert account_balance(fund_account(council_tax)) == 4_500
+    assert account_balance(fund_account(parking)) == 0
+    assert_ledger_agrees_with_the_worklists()
+
+
+def test_an_explanation_is_undone_only_with_a_reason_and_never_into_a_reversed_receipt(
+    council_a, parking, open_debit, manager
+):
+    receipt = paid(parking, 10_000, "PCN000009", "r")
+    resolve_unexplained_debit(
+        council=council_a,
+        debit=open_debit,
+        resolution="receipt",
+        receipt=receipt,
+        reason="Returned cheque",
+        acting_user=manager,
+    )
+    with pytest.raises(ValidationError) as no_reason:
+        reopen_unexplained_debit(
+            council=council_a, debit=open_debit, reason=" ", acting_user=manager
+        )
+    assert no_reason.value.messages == ["Say why the explanation was wrong."]
+    reverse_receipt(council=council_a, receipt=receipt, reason="bounced", acting_user=None)
+    journals = Journal.objects.count()
+
+    with pytest.raises(ValidationError) as refusal:
+        reopen_unexplained_debit(
+            council=council_a, debit=open_debit, reason="Wrong receipt", acting_user=manager
+        )
+
+    assert refusal.value.messages == [
+        f"The debit of £45.00 on line 2 of import {open_debit.batch_id} was taken back from "
+        f"{receipt.number}, which has since been reversed: undoing it would put the money back "
+        "into a reversed receipt."
+    ]
+    assert Journal.objects.count() == journals
+    open_debit.refresh_from_db()
+    assert open_debit.status == "resolved"
+
+
+def test_a_manager_undoes_an_explanation_through_the_page(council_a, parking, open_debit, manager):
+    resolve_unexplained_debit(
+        council=council_a,
+        debit=open_debit,
+        resolution="fees",
+        reason="Bank charge",
+        acting_user=manager,
+    )
+    client = host_client(council_a)
+    sign_in(client, manager)
+    page = f"/unexplained-debits/{open_debit.pk}/"
+
+    refused = client.post(page, {"decision": "reopen", "reason": ""})
+    assert 'href="#reason">Say why the explanation was wrong.' in refused.content.decode()
+
+    done = client.post(page, {"decision": "reopen", "reason": "Not a charge"})
+    assert done.status_code == 302
+    open_debit.refresh_from_db()
+    assert open_debit.status == "open"
+    assert "Explain the debit" in client.get(page).content.decode()

@@ -91,6 +91,7 @@ class MoneyMachine(RuleBasedStateMachine):
         self.parking = FundFactory(code="PARK", name="Parking", reference_rule=rule)
         self.council_tax = FundFactory(code="CTAX", name="Council Tax")
         self.cash = Channel.objects.get(code="CASH")
+        self.cheque = Channel.objects.get(code="CHEQUE")
         # The references money was placed in a fund with: (receipt id, fund id) → references.
         self.taken_references: dict[tuple[int, int], set[str]] = defaultdict(set)
         # Each file imported and standing (not reversed): its lines' pool indexes.
@@ -109,14 +110,15 @@ class MoneyMachine(RuleBasedStateMachine):
             max_size=3,
             unique_by=lambda part: part[0],
         ),
+        by_cheque=st.booleans(),
     )
-    def take_a_split_payment(self, parts):
+    def take_a_split_payment(self, parts, by_cheque):
         n = next(_keys)
         funds = {"CTAX": self.council_tax, "PARK": self.parking, "SUSPENSE": None}
         references = {"CTAX": f"5{n:07d}", "PARK": f"PCN{900_000 + n:06d}", "SUSPENSE": f"Q{n}"}
         allocations = [Allocation(funds[code], pence, references[code]) for code, pence in parts]
         receipt = record_receipt(
-            channel=self.cash,
+            channel=self.cheque if by_cheque else self.cash,
             amount_pence=sum(pence for _, pence in parts),
             received_on=DAY,
             allocations=allocations,
@@ -193,11 +195,14 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule(receipt=receipts, share=st.floats(0.05, 1.0))
     def a_debit_takes_money_back_from_a_receipt(self, receipt, share):
-        # A returned cheque in an allpay file, under the receipt's payer reference: it takes
+        # A cheque returned unpaid, in a file under the receipt's payer reference: it takes
         # back from whichever of the receipt's lines hold money, each under its own reference.
+        # (Cash in the till is not taken back by the bank.)
         receipt.refresh_from_db()
         held = sum(receipt_allocation_lines(receipt).values())
-        if receipt.status != ReceiptStatus.ACTIVE or held <= 0:
+        if receipt.channel_id != self.cheque.pk or receipt.status != ReceiptStatus.ACTIVE:
+            return
+        if held <= 0:
             return
         pence = max(1, int(held * share))
         line = allpay.write_line(
@@ -229,16 +234,16 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule()
     def cash_up(self):
-        waiting = Receipt.objects.filter(
-            channel=self.cash, status=ReceiptStatus.ACTIVE, cash_up_cover__isnull=True
-        ).aggregate(total=Sum("amount_pence"))["total"]
-        if not waiting:
+        uncovered = Receipt.objects.filter(status=ReceiptStatus.ACTIVE, cash_up_cover__isnull=True)
+        waiting = uncovered.filter(channel=self.cash).aggregate(total=Sum("amount_pence"))["total"]
+        cheques = uncovered.filter(channel=self.cheque).aggregate(total=Sum("amount_pence"))
+        if not waiting and not cheques["total"]:
             return
         counted = submit_cash_up(
             council=self.council,
             business_date=DAY,
-            denominations={1: waiting},  # all of it in pennies: the count matches
-            cheques=[],
+            denominations={1: waiting or 0},  # all of it in pennies: the count matches
+            cheques=[{"amount_pence": cheques["total"]}] if cheques["total"] else [],
             note="",
             acting_user=self.officer,
         )

@@ -1,7 +1,8 @@
 import logging
 from datetime import datetime
 
-from counterfoil.celery_app import app
+from celery import shared_task
+
 from income.govuk_pay.client import GovukPayUnavailable
 from income.models import WorkerHeartbeat
 
@@ -10,7 +11,7 @@ logger = logging.getLogger(__name__)
 SCHEDULED_HEARTBEAT_TOKEN = "scheduled"  # noqa: S105 (not a secret)
 
 
-@app.task(name="income.record_worker_heartbeat")
+@shared_task(name="income.record_worker_heartbeat")
 def record_worker_heartbeat(token: str, requested_at: str) -> None:
     """Record that the worker reached this council's schema. Idempotent on `token`."""
     WorkerHeartbeat.objects.get_or_create(
@@ -18,7 +19,7 @@ def record_worker_heartbeat(token: str, requested_at: str) -> None:
     )
 
 
-@app.task(name="income.scheduled_worker_heartbeat")
+@shared_task(name="income.scheduled_worker_heartbeat")
 def scheduled_worker_heartbeat() -> None:
     """Sent by the beat scheduler to each council every WORKER_HEARTBEAT_SECONDS: the
     council's dashboard reads the newest. One row per council, moved on at each beat."""
@@ -30,7 +31,7 @@ def scheduled_worker_heartbeat() -> None:
     )
 
 
-@app.task(name="income.govuk_pay_apply_inbox")
+@shared_task(name="income.govuk_pay_apply_inbox")
 def apply_govuk_pay_inbox() -> int:
     """Apply the council's pending GOV.UK Pay webhook messages. Idempotent: each message is
     applied once, and applying a payment's state twice changes nothing."""
@@ -39,7 +40,7 @@ def apply_govuk_pay_inbox() -> int:
     return apply_inbox(acting_user=None)
 
 
-@app.task(
+@shared_task(
     name="income.govuk_pay_send_refund",
     bind=True,
     max_retries=12,
@@ -55,7 +56,7 @@ def send_govuk_pay_refund(self, card_refund_pk: int) -> str:
     return send_card_refund(card_refund_pk=card_refund_pk, acting_user=None)
 
 
-@app.task(name="income.govuk_pay_mop_up")
+@shared_task(name="income.govuk_pay_mop_up")
 def govuk_pay_mop_up() -> dict:
     """Periodic, per council (the beat scheduler sends it once for each council's schema)."""
     from django.db import connection
@@ -66,7 +67,7 @@ def govuk_pay_mop_up() -> dict:
     return {"seen": summary.seen, "applied": summary.applied, "problems": summary.problems}
 
 
-@app.task(name="income.run_import", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="income.run_import", acks_late=True, reject_on_worker_lost=True)
 def run_import_task(batch_id: int) -> None:
     """Import one uploaded payment file, all or nothing. A redelivered message (the worker
     was killed) starts the unfinished import again; a finished one is left alone."""
@@ -75,7 +76,7 @@ def run_import_task(batch_id: int) -> None:
     run_import(batch_id)
 
 
-@app.task(name="income.make_export", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="income.make_export", acks_late=True, reject_on_worker_lost=True)
 def make_export_task(run_id: int) -> None:
     """Make one queued export file, all or nothing. A redelivered message (the worker was
     killed) makes it from the start; a finished one is left alone."""
@@ -84,7 +85,7 @@ def make_export_task(run_id: int) -> None:
     make_export(run_id)
 
 
-@app.task(name="income.run_daily_exports", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="income.run_daily_exports", acks_late=True, reject_on_worker_lost=True)
 def run_daily_exports_task() -> None:
     """Make this council's daily exports. Safe to repeat: nothing already sent to a target is
     sent again, so a second run that day makes an empty file at most. A target whose file
@@ -103,7 +104,7 @@ def run_daily_exports_task() -> None:
             logger.exception("daily export to %s failed", target.name)
 
 
-@app.task(name="income.compact_daily_totals")
+@shared_task(name="income.compact_daily_totals")
 def compact_daily_totals_task() -> int:
     """Periodic, per council: fold the dashboard's day totals (income.daily_totals)."""
     from income.daily_totals import compact_daily_totals

@@ -1,13 +1,13 @@
+from celery import shared_task
 from django.db import connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from counterfoil.celery_app import app
 from tenants.actions.lifecycle import record_export_done
 from tenants.exporting import export_schema
 from tenants.models import CouncilExport, ExportStatus
 
 
-@app.task(name="tenants.export_council_data")
+@shared_task(name="tenants.export_council_data")
 def export_council_data(export_id: int) -> None:
     """Write the archive of the current council's schema. Idempotent: an export already done
     is left alone; one that failed can be run again."""

@@ -693,8 +693,8 @@ def _schedule_inbox_drain() -> None:
     if _next_drain_at.get(schema, 0.0) > now:
         return
     _next_drain_at[schema] = now + DRAIN_WINDOW_SECONDS
-    from counterfoil.celery_app import SCHEMA_HEADER
     from income.tasks import apply_govuk_pay_inbox
+    from tenants.council_task import SCHEMA_HEADER
 
     transaction.on_commit(
         lambda: apply_govuk_pay_inbox.apply_async(

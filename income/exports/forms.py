@@ -2,7 +2,6 @@
 
 from django import forms
 
-from counterfoil.govuk_forms import GovukModelForm
 from income.exports.layout import (
     DATE_DIRECTIVES,
     FIELDS,
@@ -12,6 +11,7 @@ from income.exports.layout import (
     parse_fields,
 )
 from income.models import ExportTarget, Fund
+from tenants.govuk_forms import GovukModelForm
 
 
 class ExportTargetForm(GovukModelForm):

@@ -3,10 +3,10 @@
 from django import forms
 from django.forms import formset_factory
 
-from counterfoil.govuk_forms import GovukForm
 from income.actions.cash_up import DENOMINATIONS
 from income.forms.fields import PoundsField
 from income.money import format_pounds
+from tenants.govuk_forms import GovukForm
 
 
 def denomination_label(pence: int) -> str:

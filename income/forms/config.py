@@ -10,10 +10,10 @@ from django import forms
 from django.db import connection
 from django.db.models import Q
 
-from counterfoil.govuk_forms import GovukModelForm
 from income.forms.fields import PoundsField
 from income.models import Channel, Fund, FundGroup, FundGroupAccess, ReferenceRule, VatCode
 from income.money import format_pounds
+from tenants.govuk_forms import GovukModelForm
 from tenants.models import CouncilRole, User
 
 DATE = {"widget": forms.DateInput(format="%d/%m/%Y"), "input_formats": ["%d/%m/%Y", "%Y-%m-%d"]}

@@ -2,9 +2,9 @@
 
 from django import forms
 
-from counterfoil.govuk_forms import GovukForm
 from income.models import Fund
 from income.money import parse_pounds
+from tenants.govuk_forms import GovukForm
 
 
 class PoundsField(forms.Field):

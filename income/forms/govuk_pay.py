@@ -3,10 +3,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from counterfoil.govuk_forms import GovukForm
 from income.forms.fields import PoundsField
 from income.govuk_pay.connections import allowed_base_urls
 from income.models import Fund
+from tenants.govuk_forms import GovukForm
 
 
 class ConnectionForm(GovukForm):

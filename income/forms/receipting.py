@@ -7,9 +7,9 @@ from django.db.models import QuerySet
 from django.forms import BaseFormSet, formset_factory
 from django.http import QueryDict
 
-from counterfoil.govuk_forms import GovukForm
 from income.forms.fields import FundLineForm
 from income.models import Channel, Fund
+from tenants.govuk_forms import GovukForm
 
 
 class PaymentForm(GovukForm):

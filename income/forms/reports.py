@@ -1,6 +1,6 @@
 from django import forms
 
-from counterfoil.govuk_forms import GovukForm
+from tenants.govuk_forms import GovukForm
 
 DATE = {"widget": forms.DateInput(format="%d/%m/%Y"), "input_formats": ["%d/%m/%Y", "%Y-%m-%d"]}
 RANGE_ERROR = "The end date must be the same as or after the start date."

@@ -1,9 +1,9 @@
 from django import forms
 
-from counterfoil.govuk_forms import GovukForm
 from income.forms.fields import PoundsField
 from income.models import Channel, Fund, ReceiptStatus
 from income.receipt_search import MIN_FRAGMENT, ReceiptQuery
+from tenants.govuk_forms import GovukForm
 
 DATE = {"widget": forms.DateInput(format="%d/%m/%Y"), "input_formats": ["%d/%m/%Y", "%Y-%m-%d"]}
 

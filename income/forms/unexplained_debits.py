@@ -3,8 +3,8 @@
 from django import forms
 from django.db.models import QuerySet
 
-from counterfoil.govuk_forms import GovukForm
 from income.models import DebitResolution, Fund, Receipt
+from tenants.govuk_forms import GovukForm
 
 
 class ResolveDebitForm(GovukForm):

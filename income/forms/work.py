@@ -5,10 +5,10 @@ from collections.abc import Sequence
 from django import forms
 from django.forms import formset_factory
 
-from counterfoil.govuk_forms import GovukForm
 from income.forms.fields import FundLineForm, PoundsField
 from income.models import Fund, Refund
 from income.money import format_pounds
+from tenants.govuk_forms import GovukForm
 
 # Each line of a split from suspense takes its own fund, reference and amount.
 FundLineFormSet = formset_factory(FundLineForm, extra=3, max_num=5)

@@ -2,11 +2,11 @@
 
 from django import forms
 
-from counterfoil.govuk_forms import GovukForm, GovukModelForm
 from income.formats.registry import format_choices
 from income.imports.rules_sql import FIELD_CHOICES, OPERATOR_CHOICES
 from income.models import Channel, CsvMapping, Fund, ImportRule
 from income.money import decimal_pounds, parse_pounds
+from tenants.govuk_forms import GovukForm, GovukModelForm
 
 CONDITION_ROWS = 3
 

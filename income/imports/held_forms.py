@@ -2,7 +2,7 @@
 
 from django import forms
 
-from counterfoil.govuk_forms import GovukForm
+from tenants.govuk_forms import GovukForm
 
 
 class ImportAnywayForm(GovukForm):

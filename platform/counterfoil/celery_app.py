@@ -1,60 +1,16 @@
-"""The Celery app. Every task carries the schema of the council that enqueued it.
-
-tenant-schemas-celery puts the schema in the message headers and switches to it in the worker,
-but when a message has no schema it quietly runs in the public schema. A council's task must
-never do that, so CouncilTask refuses both to be sent and to run without a council.
-"""
+"""The Celery app: tasks declared with `shared_task` in each app run on tenants.council_task's
+CouncilTask, which carries the schema of the council that enqueued them."""
 
 import os
-from typing import Any
 
-from django.db import connection, transaction
-from django_tenants.utils import get_public_schema_name
 from tenant_schemas_celery.app import CeleryApp
-from tenant_schemas_celery.task import TenantTask
+
+from tenants.council_task import SCHEMA_HEADER, CouncilTask, NoCouncilError
+
+__all__ = ["SCHEMA_HEADER", "CouncilTask", "NoCouncilError", "app"]
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "counterfoil.settings")
 
-SCHEMA_HEADER = "_schema_name"
-
-
-class NoCouncilError(RuntimeError):
-    """A council's task was sent or run outside any council's schema."""
-
-
-class CouncilTask(TenantTask):
-    abstract = True
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if connection.schema_name == get_public_schema_name():
-            raise NoCouncilError(
-                f"Task {self.name} has no council: it refuses to run in the public schema."
-            )
-        return super().__call__(*args, **kwargs)
-
-    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
-        headers = dict(options.get("headers") or {})
-        headers[SCHEMA_HEADER] = _council_schema(self.name, headers.get(SCHEMA_HEADER))
-        options["headers"] = headers
-        return super().apply_async(args, kwargs, **options)
-
-    def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:
-        # The schema is the one current now, when the work is asked for, not at commit time.
-        schema = _council_schema(self.name, None)
-        transaction.on_commit(
-            lambda: self.apply_async(args, kwargs, headers={SCHEMA_HEADER: schema})
-        )
-
-
-def _council_schema(task_name: str, schema: str | None) -> str:
-    schema = schema or connection.schema_name
-    if schema == get_public_schema_name():
-        raise NoCouncilError(
-            f"Task {task_name} was sent from the public schema; send it within a council."
-        )
-    return schema
-
-
-app = CeleryApp("counterfoil", task_cls="counterfoil.celery_app:CouncilTask")
+app = CeleryApp("counterfoil", task_cls="tenants.council_task:CouncilTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

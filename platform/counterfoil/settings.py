@@ -139,7 +139,7 @@ TEMPLATES = [
     },
 ]
 
-FORM_RENDERER = "counterfoil.govuk_forms.GovukFormRenderer"
+FORM_RENDERER = "tenants.govuk_forms.GovukFormRenderer"
 
 # Content-Security-Policy: scripts and styles only from our own host (GOV.UK Frontend is
 # vendored), the one inline script (GOV.UK Frontend's js-enabled class) by its per-request

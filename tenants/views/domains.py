@@ -9,10 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from counterfoil.govuk_forms import GovukForm
 from tenants.actions.domains import add_domain, make_primary, remove_domain, verify_domain_by_dns
 from tenants.capabilities import Capability, council_capabilities
 from tenants.domain_names import txt_record_name, txt_record_value
+from tenants.govuk_forms import GovukForm
 from tenants.models import Domain
 from tenants.view_permissions import council_capability_required
 

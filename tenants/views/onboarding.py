@@ -12,9 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from counterfoil.govuk_forms import GovukForm
 from tenants.actions.applications import submit_application
 from tenants.actions.invitations import accept_invitation, open_invitation
+from tenants.govuk_forms import GovukForm
 from tenants.models import CouncilApplication, User
 
 

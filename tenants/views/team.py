@@ -15,7 +15,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from counterfoil.govuk_forms import GovukForm
 from tenants.actions.invitations import invite_to_council
 from tenants.actions.memberships import (
     change_role,
@@ -25,6 +24,7 @@ from tenants.actions.memberships import (
 )
 from tenants.capabilities import Capability, council_capabilities
 from tenants.council_switching import councils_of
+from tenants.govuk_forms import GovukForm
 from tenants.models import CouncilRole, Invitation, Membership
 from tenants.view_permissions import council_capability_required
 

@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from counterfoil.govuk_forms import GovukForm
 from tenants.actions.applications import approve_application, decline_application
 from tenants.capabilities import Capability, platform_capabilities
+from tenants.govuk_forms import GovukForm
 from tenants.models import ApplicationStatus, CouncilApplication
 from tenants.view_permissions import platform_capability_required
 

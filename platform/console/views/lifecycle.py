@@ -10,7 +10,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from console.views.councils import council_page_context
-from counterfoil.govuk_forms import GovukForm
 from tenants.actions.domains import confirm_domain_by_operator
 from tenants.actions.lifecycle import (
     begin_closing,
@@ -20,6 +19,7 @@ from tenants.actions.lifecycle import (
     suspend_council,
 )
 from tenants.capabilities import Capability
+from tenants.govuk_forms import GovukForm
 from tenants.models import Council, Domain
 from tenants.view_permissions import platform_capability_required
 

@@ -40,7 +40,7 @@ def _base_class(widget: forms.Widget) -> str:
 
 
 class GovukFormRenderer(Jinja2):
-    """Forms and widgets through Jinja2 (templates in counterfoil/jinja2/govuk/ and Django's own
+    """Forms and widgets through Jinja2 (templates in tenants/jinja2/govuk/ and Django's own
     jinja2 widget templates): a search form's selects are rendered an option at a time, and
     Django's template engine took 3 ms for the receipt search form where Jinja2 takes a fraction.
     """

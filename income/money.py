@@ -45,3 +45,7 @@ def parse_pounds(text: str) -> int:
             code="too_large",
         )
     return pence
+
+
+# Notes and coins in pence, as a cash-up counts them; a count of anything else is refused.
+DENOMINATIONS = (5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1)

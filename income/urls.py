@@ -59,7 +59,11 @@ urlpatterns = [
         govuk_pay_settings.connection_settings,
         name="govuk-pay-settings",
     ),
-    path("govuk-pay/settings/<int:pk>/test/", govuk_pay_settings.test, name="govuk-pay-test"),
+    path(
+        "govuk-pay/settings/<int:pk>/test/",
+        govuk_pay_settings.check_connection_now,
+        name="govuk-pay-test",
+    ),
     path("govuk-pay/settings/check/", govuk_pay_settings.mop_up_now, name="govuk-pay-mop-up"),
     path("imports/", imports.import_list, name="imports"),
     path("imports/new/", imports.upload, name="import-upload"),

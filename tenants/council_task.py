@@ -51,3 +51,20 @@ def _council_schema(task_name: str, schema: str | None) -> str:
             f"Task {task_name} was sent from the public schema; send it within a council."
         )
     return schema
+
+
+def send_on_commit(task_name: str, *args: Any, countdown: float | None = None) -> None:
+    """Send the council task registered as `task_name` once the transaction commits.
+
+    Actions schedule work by name through this: the task modules import the actions, and an
+    action importing a task module back would tie the two into a cycle.
+    """
+    from celery import current_app
+
+    # The schema is the one current now, when the work is asked for, not at commit time.
+    schema = _council_schema(task_name, None)
+    transaction.on_commit(
+        lambda: current_app.send_task(
+            task_name, args, countdown=countdown, headers={SCHEMA_HEADER: schema}
+        )
+    )

@@ -30,12 +30,11 @@ from income.models import (
     Receipt,
     ReceiptStatus,
 )
+from income.money import DENOMINATIONS
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User
 
-# Notes and coins in pence; a count of anything else is refused.
-DENOMINATIONS = (5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1)
 CASHED_UP_KINDS = (ChannelKind.CASH, ChannelKind.CHEQUE)
 # Any 32-bit number: with the cashier's id, the advisory lock that makes one cashier's
 # cash-ups take their receipts one after the other.

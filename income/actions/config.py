@@ -9,8 +9,8 @@ from django.db import models, transaction
 from django.forms import ModelForm
 from django.forms.models import model_to_dict
 
-from income.config_registry import ConfigEntity
-from income.formats.config_csv import form_data_from_row, natural_key
+from income.configuration.csv_rows import form_data_from_row, natural_key
+from income.configuration.registry import ConfigEntity
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User

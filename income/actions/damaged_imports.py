@@ -9,6 +9,7 @@ from django.utils import timezone
 from income.models import ImportBatch, ImportStatus
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
+from tenants.council_task import send_on_commit
 from tenants.models import Council, User
 
 
@@ -57,9 +58,7 @@ def import_held_file_anyway(
         after={"problems": batch.problems},
         reason=reason,
     )
-    from income.tasks import run_import_task
-
-    run_import_task.delay_on_commit(batch.pk)
+    send_on_commit("income.run_import", batch.pk)
     return batch
 
 

@@ -40,6 +40,7 @@ from income.models import (
 from income.money import decimal_pounds
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
+from tenants.council_task import send_on_commit
 from tenants.models import Council, User
 
 logger = logging.getLogger(__name__)
@@ -81,9 +82,7 @@ def request_export(
     being made, it is that one (queued again if its worker seems lost)."""
     run = _open_run(council=council, target=target, acting_user=acting_user)
     if run.status == ExportStatus.QUEUED or _presumed_lost(run):
-        from income.tasks import make_export_task
-
-        make_export_task.delay_on_commit(run.pk)
+        send_on_commit("income.make_export", run.pk)
     return run
 
 
@@ -134,7 +133,7 @@ def make_export(run_id: int, *, acting_user: User | None = None) -> ExportRun:
     )
     try:
         with transaction.atomic():
-            run = _make(run_id, acting_user=acting_user)
+            run = _write_export_file(run_id, acting_user=acting_user)
     except Exception as error:
         ExportRun.objects.filter(pk=run_id, status=ExportStatus.RUNNING).update(
             status=ExportStatus.FAILED,
@@ -146,7 +145,7 @@ def make_export(run_id: int, *, acting_user: User | None = None) -> ExportRun:
     return run
 
 
-def _make(run_id: int, *, acting_user: User | None) -> ExportRun:
+def _write_export_file(run_id: int, *, acting_user: User | None) -> ExportRun:
     target_id = ExportRun.objects.values_list("target_id", flat=True).get(pk=run_id)
     # The target's lock puts runs for it one behind another, and comes before the snapshot:
     # a run's window opens where the one before it closed.

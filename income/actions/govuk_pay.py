@@ -86,6 +86,7 @@ from income.models import (
 from income.models.govuk_pay import FINISHED_STATUSES, STATUS_RANK
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
+from tenants.council_task import send_on_commit
 from tenants.models import Council, User
 
 logger = logging.getLogger(__name__)
@@ -693,14 +694,7 @@ def _schedule_inbox_drain() -> None:
     if _next_drain_at.get(schema, 0.0) > now:
         return
     _next_drain_at[schema] = now + DRAIN_WINDOW_SECONDS
-    from income.tasks import apply_govuk_pay_inbox
-    from tenants.council_task import SCHEMA_HEADER
-
-    transaction.on_commit(
-        lambda: apply_govuk_pay_inbox.apply_async(
-            countdown=DRAIN_WINDOW_SECONDS, headers={SCHEMA_HEADER: schema}
-        )
-    )
+    send_on_commit("income.govuk_pay_apply_inbox", countdown=DRAIN_WINDOW_SECONDS)
 
 
 def forget_scheduled_drains() -> None:
@@ -771,15 +765,13 @@ def queue_card_refund(*, refund: Refund, acting_user: User | None) -> GovukPayRe
         refund=refund, defaults={"payment": payment, "amount_pence": refund.amount_pence}
     )
     if created:
-        from income.tasks import send_govuk_pay_refund
-
         record_audit(
             "govuk_pay.refund_queued",
             acting_user=acting_user,
             target=card_refund,
             after={"payment": payment.reference, "amount_pence": refund.amount_pence},
         )
-        send_govuk_pay_refund.delay_on_commit(card_refund.pk)
+        send_on_commit("income.govuk_pay_send_refund", card_refund.pk)
     return card_refund
 
 

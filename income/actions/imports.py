@@ -36,6 +36,7 @@ from income.models import (
 from income.money import format_pounds
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
+from tenants.council_task import send_on_commit
 from tenants.models import Council, User
 
 # A million-line allpay file is about 45 MB; bank statements are far smaller.
@@ -128,9 +129,7 @@ def upload_import(
         target=batch,
         after={"file_name": batch.file_name, "sha256": sha256, "format": format_name},
     )
-    from income.tasks import run_import_task
-
-    run_import_task.delay_on_commit(batch.pk)
+    send_on_commit("income.run_import", batch.pk)
     return batch
 
 

@@ -3,9 +3,8 @@
 from django import forms
 from django.forms import formset_factory
 
-from income.actions.cash_up import DENOMINATIONS
 from income.forms.fields import PoundsField
-from income.money import format_pounds
+from income.money import DENOMINATIONS, format_pounds
 from tenants.govuk_forms import GovukForm
 
 

@@ -1,4 +1,4 @@
-"""The council's configuration pages, one set for every kind in income.config_registry."""
+"""The council's configuration pages, one set for every kind in income.configuration.registry."""
 
 import datetime
 
@@ -9,15 +9,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from counterfoil.upload_limits import upload_limit, upload_refusal
 from income.actions.config import import_config_csv, save_config, set_enabled
-from income.config_registry import ENTITIES, Column, ConfigEntity
-from income.formats.config_csv import export_csv
+from income.configuration.csv_rows import export_csv
+from income.configuration.registry import ENTITIES, Column, ConfigEntity
 from income.forms.config import TryReferenceForm
 from income.models import ReferenceRule
 from income.money import format_pounds
 from tenants.audit.models import AuditEvent
 from tenants.capabilities import Capability, council_capabilities
+from tenants.upload_limits import upload_limit, upload_refusal
 from tenants.view_permissions import council_capability_required
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024

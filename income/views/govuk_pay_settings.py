@@ -74,7 +74,7 @@ def connection_settings(request: HttpRequest) -> HttpResponse:
 
 @council_capability_required(Capability.MANAGE_INTEGRATIONS)
 @require_POST
-def test(request: HttpRequest, pk: int) -> HttpResponse:
+def check_connection_now(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(GovukPayConnection, pk=pk)
     ok, result = check_connection(
         council=request.council, connection=connection, acting_user=request.user

@@ -9,7 +9,6 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from counterfoil.upload_limits import refuse_oversized_upload, upload_limit
 from income.actions.imports import (
     MAX_ARUDD_BYTES,
     MAX_IMPORT_BYTES,
@@ -45,6 +44,7 @@ from income.models import (
 )
 from income.money import format_pounds
 from tenants.capabilities import Capability, council_capabilities
+from tenants.upload_limits import refuse_oversized_upload, upload_limit
 from tenants.view_permissions import council_capability_required
 
 SHOWN_LINES = 200

@@ -10,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from counterfoil.upload_limits import refuse_oversized_upload, upload_limit
 from income.actions.reconciliation import (
     DEFAULT_TOLERANCE_PENCE,
     MAX_STATEMENT_BYTES,
@@ -27,6 +26,7 @@ from income.models import BankStatement, CsvMapping, ReconciliationSignOff, Stat
 from income.money import parse_pounds
 from tenants.capabilities import Capability, council_capabilities
 from tenants.govuk_forms import GovukForm
+from tenants.upload_limits import refuse_oversized_upload, upload_limit
 from tenants.view_permissions import council_capability_required
 
 

@@ -150,7 +150,7 @@ def _ask_worker_to_check_in() -> None:
     from django.db import transaction
     from django_tenants.utils import schema_context
 
-    from income.actions.worker import request_worker_heartbeat
+    from income.actions.worker_heartbeat import request_worker_heartbeat
     from tenants.models import Council, CouncilStatus
 
     for council in Council.objects.filter(status=CouncilStatus.ACTIVE):

@@ -351,9 +351,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "files"
 # Uploads are measured as they stream in and stopped at the receiving page's limit
-# (counterfoil.upload_limits; this one where a page sets none), before they are read whole.
+# (tenants.upload_limits; this one where a page sets none), before they are read whole.
 FILE_UPLOAD_HANDLERS = [
-    "counterfoil.upload_limits.SizeLimitedUploadHandler",
+    "tenants.upload_limits.SizeLimitedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
@@ -376,12 +376,14 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # No broker to install for the demo and the tests: messages are files in the data folder,
     # read by a real, separate worker process.
-    for folder in ("queue", "processed"):
+    for folder in ("queue", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # kombu's exchange tables; its default is `control/` in the current directory.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
         "polling_interval": 0.2,
     }

@@ -20,6 +20,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_platform_capability
 from tenants.council_directory import council_directory
+from tenants.council_task import send_on_commit
 from tenants.exporting import ExportedArchive
 from tenants.models import Council, CouncilExport, CouncilStatus, ExportStatus, User
 from tenants.schema_names import validate_schema_name
@@ -61,21 +62,17 @@ def reactivate_council(*, council: Council, reason: str, acting_user: User) -> C
 
 def begin_closing(*, council: Council, reason: str, acting_user: User) -> CouncilExport:
     """Close the council's hosts and export its complete data (in the background)."""
-    from tenants.tasks import export_council_data
-
     with transaction.atomic():
         council = _change_status(council, "close", reason, acting_user)
         export = CouncilExport.objects.create(council=council, requested_by=acting_user)
         record_audit("council.export_requested", acting_user=acting_user, target=council)
         with schema_context(council.schema_name):
-            export_council_data.delay_on_commit(export.pk)
+            send_on_commit("tenants.export_council_data", export.pk)
     return export
 
 
 def export_again(*, council: Council, acting_user: User) -> CouncilExport:
     """A closing council whose export failed: try it again (the failure stays on record)."""
-    from tenants.tasks import export_council_data
-
     require_platform_capability(acting_user, Capability.MANAGE_COUNCILS)
     with schema_context(get_public_schema_name()), transaction.atomic():
         current = Council.objects.select_for_update().get(pk=council.pk)
@@ -86,7 +83,7 @@ def export_again(*, council: Council, acting_user: User) -> CouncilExport:
         export = CouncilExport.objects.create(council=current, requested_by=acting_user)
         record_audit("council.export_requested", acting_user=acting_user, target=current)
         with schema_context(current.schema_name):
-            export_council_data.delay_on_commit(export.pk)
+            send_on_commit("tenants.export_council_data", export.pk)
     return export
 
 

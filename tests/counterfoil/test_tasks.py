@@ -1,8 +1,13 @@
 """Tasks run in their council's schema on a real worker process, and never without one."""
 
+import os
 import secrets
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -13,6 +18,7 @@ from income.tasks import record_worker_heartbeat
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.worker
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def _heartbeat_in(schema_name: str, token: str) -> bool:
@@ -45,7 +51,7 @@ def test_a_task_is_enqueued_only_when_the_transaction_commits(
 ):
     from django.db import transaction
 
-    from income.actions.worker import request_worker_heartbeat
+    from income.actions.worker_heartbeat import request_worker_heartbeat
 
     with schema_context(council_a.schema_name):
         with transaction.atomic():
@@ -81,3 +87,30 @@ def test_a_message_without_a_council_refuses_to_run_on_the_worker(
         lambda: f"{result.id}] raised unexpected: NoCouncilError" in celery_worker_process.log()
     )
     assert not _heartbeat_in(council_a.schema_name, token)
+
+
+def test_a_web_process_sends_tasks_through_the_platform_s_celery_app():
+    # A fresh process that never imports counterfoil.celery_app itself, as a web worker.
+    code = (
+        "import django; django.setup(); "
+        "from income.tasks import record_worker_heartbeat as t; "
+        "from tenants.council_task import CouncilTask; "
+        "print(t.app.main, t.app.conf.broker_url.split(':')[0], isinstance(t, CouncilTask))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "counterfoil.settings"}
+    output = subprocess.check_output(
+        [sys.executable, "-c", code], cwd=REPOSITORY, env=env, text=True
+    )
+    assert output.split() == ["counterfoil", "filesystem", "True"]
+
+
+def test_the_broker_keeps_its_exchange_tables_in_the_data_folder(
+    council_a, celery_worker_process, committed
+):
+    token = secrets.token_hex(8)
+    with schema_context(council_a.schema_name):
+        record_worker_heartbeat.delay(token, timezone.now().isoformat())
+    wait_for(lambda: _heartbeat_in(council_a.schema_name, token), timeout=30)
+
+    assert (settings.BROKER_DIR / "control" / "celery.exchange").exists()
+    assert not (REPOSITORY / "control").exists()

@@ -375,8 +375,8 @@ def test_export_now_queues_again_a_run_whose_worker_was_lost(
     with django_capture_on_commit_callbacks() as callbacks:
         assert request_export(council=council_a, target=target, acting_user=officer) == run
     [queued] = callbacks
-    sent = inspect.getclosurevars(queued).nonlocals  # counterfoil.celery_app's delay_on_commit
-    assert (sent["self"].name, sent["args"]) == ("income.make_export", (run.pk,))
+    sent = inspect.getclosurevars(queued).nonlocals  # tenants.council_task.send_on_commit
+    assert (sent["task_name"], sent["args"]) == ("income.make_export", (run.pk,))
 
     make_export(run.pk)  # what the queued task does
     run.refresh_from_db()

@@ -1,6 +1,6 @@
 """Finding 10: an ARUDD upload was read whole into memory before its 20 MB check (a 400 MB
 upload took a worker to 864 MB). Every upload is now measured while it streams in and stopped
-at the receiving page's limit (counterfoil.upload_limits), before any of it is read whole."""
+at the receiving page's limit (tenants.upload_limits), before any of it is read whole."""
 
 import re
 import tracemalloc

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import models
 
-from income.config_registry import ConfigEntity, entity_for_model
+from income.configuration.registry import ConfigEntity, entity_for_model
 from income.csv_cells import FORMULA_STARTS, neutralise
 
 MANY_SEPARATOR = ";"

@@ -35,7 +35,7 @@ def scheduled_worker_heartbeat() -> None:
 def apply_govuk_pay_inbox() -> int:
     """Apply the council's pending GOV.UK Pay webhook messages. Idempotent: each message is
     applied once, and applying a payment's state twice changes nothing."""
-    from income.actions.govuk_pay import apply_inbox
+    from income.actions.govuk_pay.webhooks import apply_inbox
 
     return apply_inbox(acting_user=None)
 
@@ -51,7 +51,7 @@ def apply_govuk_pay_inbox() -> int:
 def send_govuk_pay_refund(self, card_refund_pk: int) -> str:
     """Send an approved card refund to GOV.UK Pay; retried while GOV.UK Pay does not answer
     (and the mop-up sends any still pending). Idempotent."""
-    from income.actions.govuk_pay import send_card_refund
+    from income.actions.govuk_pay.refunds import send_card_refund
 
     return send_card_refund(card_refund_pk=card_refund_pk, acting_user=None)
 
@@ -61,7 +61,7 @@ def govuk_pay_mop_up() -> dict:
     """Periodic, per council (the beat scheduler sends it once for each council's schema)."""
     from django.db import connection
 
-    from income.actions.govuk_pay import run_mop_up
+    from income.actions.govuk_pay.mop_up import run_mop_up
 
     summary = run_mop_up(council=getattr(connection, "tenant", None), acting_user=None)
     return {"seen": summary.seen, "applied": summary.applied, "problems": summary.problems}

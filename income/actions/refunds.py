@@ -14,7 +14,7 @@ from django.db.models.functions import Trim, Upper
 from django.utils import timezone
 
 from income.accounts import bank_account, fund_account, refunds_payable_account, suspense_account
-from income.actions.govuk_pay import queue_card_refund
+from income.actions.govuk_pay.refunds import queue_card_refund
 from income.actions.ledger import PostingLine, is_pence, post_journal
 from income.balances import HeldLine, receipt_allocation_lines, refundable_pence
 from income.fund_checks import pounds

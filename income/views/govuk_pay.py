@@ -9,13 +9,13 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from income.actions.govuk_pay import (
+from income.actions.govuk_pay.payments import (
     BasketItem,
     PaymentServiceUnavailable,
-    receive_webhook,
     refresh_payment,
     start_payment,
 )
+from income.actions.govuk_pay.webhooks import receive_webhook
 from income.forms.govuk_pay import BasketItemForm, PayerForm
 from income.fund_visibility import visible_funds
 from income.govuk_pay.client import GovukPayError

@@ -9,7 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from income.actions.govuk_pay import check_connection, run_mop_up, save_connection
+from income.actions.govuk_pay.connections import check_connection, save_connection
+from income.actions.govuk_pay.mop_up import run_mop_up
 from income.forms.govuk_pay import ConnectionForm
 from income.models import (
     GovukPayConnection,

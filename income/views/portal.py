@@ -17,7 +17,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from income.actions.govuk_pay import (
+from income.actions.govuk_pay.payments import (
     MAX_BASKET_ITEMS,
     BasketItem,
     PaymentServiceUnavailable,

@@ -7,12 +7,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from counterfoil.embedded_postgres import ensure_database_url
 from counterfoil.environment import env_int
 
 DEFAULT_PORT = 8000
 STOP_GRACE_SECONDS = 15
+
+# The GOV.UK Pay stand-in lives beside the tests, outside the shipped packages: the demo
+# starts it from the checkout this command runs from.
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,7 +100,17 @@ def run_demo(port: int) -> int:
         return 2
     print("Preparing the database (public schema and every council's)…", flush=True)
     call_command("migrate_schemas", interactive=False, verbosity=0)
-    standin = subprocess.Popen(standin_command(standin_port), env=os.environ.copy())  # noqa: S603
+    if not (CHECKOUT / "tests" / "standins" / "govuk_pay_server.py").exists():
+        print(
+            "The demo runs from a Counterfoil checkout: its GOV.UK Pay stand-in is test code, "
+            "which the wheel does not carry.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 2
+    standin = subprocess.Popen(  # noqa: S603
+        standin_command(standin_port), env=os.environ.copy(), cwd=CHECKOUT
+    )
     _wait_for_port(standin_port, standin)
     logins = seed_demo(govuk_pay_url=standin_url, webhook_port=port)
     _ask_worker_to_check_in()
@@ -127,7 +142,7 @@ def run_demo(port: int) -> int:
 
 
 def standin_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "income.govuk_pay.standin", "--port", str(port)]
+    return [sys.executable, "-m", "tests.standins.govuk_pay_server", "--port", str(port)]
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

@@ -193,7 +193,7 @@ def _council_address(council: Council, port: int | None) -> str:
 def _connect_govuk_pay(
     council: Council, govuk_pay_url: str, webhook_port: int | None, provider: str = "sandbox"
 ) -> None:
-    from income.actions.govuk_pay import save_connection
+    from income.actions.govuk_pay.connections import save_connection
     from income.models import GovukPayConnection
 
     api_key, secret = demo_govuk_pay_keys(council.slug)
@@ -255,8 +255,9 @@ def seed_card_payout(
     way real ones are (the payer's card page, the return visit, the mop-up). Once only: a
     council with that payout already is left alone (the stand-in forgets on every start,
     the council does not)."""
-    from income.actions.govuk_pay import BasketItem, mop_up, refresh_payment, start_payment
-    from income.actions.govuk_pay import send_card_refund as send_refund
+    from income.actions.govuk_pay.mop_up import mop_up
+    from income.actions.govuk_pay.payments import BasketItem, refresh_payment, start_payment
+    from income.actions.govuk_pay.refunds import send_card_refund as send_refund
     from income.actions.refunds import approve_refund
     from income.models import GovukPayConnection, GovukPayPayment, GovukPayRefund, PaymentOrigin
 

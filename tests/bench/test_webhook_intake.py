@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from income.actions.govuk_pay import save_connection
+from income.actions.govuk_pay.connections import save_connection
 from income.defaults import seed_income_defaults
 from income.models import GovukPayConnection, GovukPayWebhookMessage
 from tenants.actions.councils import council_host

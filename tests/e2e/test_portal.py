@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from income.govuk_pay.standin import StandinGovukPay
 from tenants.actions.councils import council_host
 from tests.e2e.conftest import axe_violations, committed
+from tests.standins.govuk_pay_server import StandinGovukPay
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.browser

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.test import override_settings
 
-from income.actions.govuk_pay import (
+from income.actions.govuk_pay.connections import (
     ADDRESS_CHANGE_NEEDS_KEY,
     CONNECTION_TEST_FAILED,
     check_connection,
@@ -19,11 +19,11 @@ from income.actions.govuk_pay import (
 )
 from income.defaults import seed_income_defaults
 from income.govuk_pay.encryption import decrypt
-from income.govuk_pay.standin import StandinGovukPay
 from income.models import GovukPayConnection
 from tenants.models import CouncilRole
 from tests.conftest import host_client, make_member
 from tests.factories import PASSWORD
+from tests.standins.govuk_pay_server import StandinGovukPay
 
 SETTINGS = "/govuk-pay/settings/"
 GOVUK_PAY = "https://publicapi.payments.service.gov.uk"

@@ -9,15 +9,16 @@ import pytest
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
-from income.actions.govuk_pay import forget_scheduled_drains, save_connection
+from income.actions.govuk_pay.connections import save_connection
+from income.actions.govuk_pay.webhooks import forget_scheduled_drains
 from income.defaults import seed_income_defaults
 from income.govuk_pay.connections import EXCHANGE_OBSERVERS, forget_webhook_secrets
-from income.govuk_pay.standin import StandinGovukPay
 from income.models import Channel, GovukPayConnection, VatCode
 from tenants.models import CouncilRole
 from tests.conftest import make_member
 from tests.factories import FundFactory
 from tests.fixtures.govuk_pay import SpecRecorder
+from tests.standins.govuk_pay_server import StandinGovukPay
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +152,7 @@ def other_council(council_b, standin, db):
 
 def take_card_payment(council, items, standin, *, card: str = "4444333322221111"):
     """A citizen's payment, paid at the stand-in and applied (as the return visit does)."""
-    from income.actions.govuk_pay import refresh_payment, start_payment
+    from income.actions.govuk_pay.payments import refresh_payment, start_payment
     from income.models import PaymentOrigin
 
     payment = start_payment(
@@ -169,7 +170,7 @@ def take_card_payment(council, items, standin, *, card: str = "4444333322221111"
 
 def send_refund(council: dict, receipt, amount: int, officer, manager):
     """A refund raised by an officer, approved by a manager and sent to GOV.UK Pay."""
-    from income.actions.govuk_pay import send_card_refund
+    from income.actions.govuk_pay.refunds import send_card_refund
     from income.actions.refunds import approve_refund, raise_refund
     from income.models import GovukPayRefund
 

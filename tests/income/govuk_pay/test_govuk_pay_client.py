@@ -16,8 +16,8 @@ from income.govuk_pay.client import (
     RefundAmountMismatch,
 )
 from income.govuk_pay.signature import matching_secret, sign
-from income.govuk_pay.standin import StandinGovukPay
 from tests.fixtures.govuk_pay import SpecRecorder, validate_response
+from tests.standins.govuk_pay_server import StandinGovukPay
 
 API_KEY = "api_test_northbrook_0123456789abcdef"
 

@@ -5,7 +5,7 @@ the money lands in suspense, each item waits there under its own reference."""
 import pytest
 
 from income.actions.exports import export_path, run_export
-from income.actions.govuk_pay import BasketItem
+from income.actions.govuk_pay.payments import BasketItem
 from income.actions.refunds import approve_refund
 from income.balances import HeldLine, receipt_allocation_lines
 from income.exports.layout import parse_fields
@@ -101,7 +101,7 @@ def test_a_basket_that_lands_in_suspense_waits_under_each_items_reference(
         BasketItem(parking, PARKING_NOTICE, 3_550),
     ]
     # Parking closes between the basket and the payment: the money goes to suspense.
-    from income.actions.govuk_pay import refresh_payment, start_payment
+    from income.actions.govuk_pay.payments import refresh_payment, start_payment
     from income.models import PaymentOrigin
 
     payment = start_payment(

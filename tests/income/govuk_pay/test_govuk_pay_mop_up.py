@@ -6,7 +6,8 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from income.actions.govuk_pay import BasketItem, mop_up, run_mop_up, start_payment
+from income.actions.govuk_pay.mop_up import mop_up, run_mop_up
+from income.actions.govuk_pay.payments import BasketItem, start_payment
 from income.defaults import seed_income_defaults
 from income.models import GovukPayConnection, GovukPayPayment, PaymentOrigin, Receipt
 from income.tasks import govuk_pay_mop_up
@@ -144,7 +145,7 @@ def test_a_payment_whose_creation_answer_was_lost_is_adopted_by_its_reference(
 ):
     """GOV.UK Pay made the payment but our create call never heard back (a timeout after the
     request landed): the mop-up finds it by our reference, and records it once."""
-    from income.actions.govuk_pay import PaymentServiceUnavailable
+    from income.actions.govuk_pay.payments import PaymentServiceUnavailable
     from income.govuk_pay.client import GovukPayClient
 
     council, fund = paying_council["council"], paying_council["council_tax"]

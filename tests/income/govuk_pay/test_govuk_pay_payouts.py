@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from income.actions.govuk_pay import BasketItem, mop_up
+from income.actions.govuk_pay.mop_up import mop_up
+from income.actions.govuk_pay.payments import BasketItem
 from income.actions.reconciliation import (
     awaiting_payout,
     expected_bankings,
@@ -208,7 +209,7 @@ def test_a_day_whose_refunds_exceed_its_payments_is_matched_to_a_debit(
 def test_a_fund_with_its_own_service_has_its_own_payout(stripe_council, standin, admin):
     """One GOV.UK Pay service pays into one bank account: a fund with its own service is paid
     out on its own."""
-    from income.actions.govuk_pay import save_connection
+    from income.actions.govuk_pay.connections import save_connection
 
     parking = stripe_council["parking"]
     api_key = "api_test_parking_service"

@@ -219,7 +219,7 @@ def test_a_fund_with_its_own_service_is_paid_there_and_not_mixed_with_others(
 ):
     import secrets
 
-    from income.actions.govuk_pay import save_connection
+    from income.actions.govuk_pay.connections import save_connection
 
     housing_key = f"api_test_housing_{secrets.token_hex(8)}"
     standin.add_service(housing_key)

@@ -7,7 +7,8 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from income.accounts import clearing_account, fund_account, refunds_payable_account
-from income.actions.govuk_pay import BasketItem, refresh_card_refund, send_card_refund
+from income.actions.govuk_pay.payments import BasketItem
+from income.actions.govuk_pay.refunds import refresh_card_refund, send_card_refund
 from income.actions.refunds import approve_refund, raise_refund
 from income.balances import account_balance
 from income.defaults import seed_income_defaults

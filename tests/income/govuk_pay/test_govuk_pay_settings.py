@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection as db_connection
 
-from income.actions.govuk_pay import CONNECTION_TEST_FAILED, save_connection
+from income.actions.govuk_pay.connections import CONNECTION_TEST_FAILED, save_connection
 from income.govuk_pay.encryption import decrypt
 from income.models import GovukPayConnection
 from tenants.audit.models import AuditEvent

@@ -10,12 +10,9 @@ import pytest
 from django.utils import timezone
 
 from income.accounts import clearing_account, fund_account, system_account
-from income.actions.govuk_pay import (
-    BasketItem,
-    apply_payment_resource,
-    apply_refund_settlement,
-    mop_up,
-)
+from income.actions.govuk_pay.mop_up import mop_up
+from income.actions.govuk_pay.payments import BasketItem, apply_payment_resource
+from income.actions.govuk_pay.settlement import apply_refund_settlement
 from income.balances import account_balance, receipt_allocation
 from income.govuk_pay.client import GovukPayClient
 from income.models import (
@@ -342,7 +339,7 @@ def test_a_webhook_brings_the_fee_as_the_return_visit_does(stripe_council, stand
     council's endpoint stores the fee too."""
     import json
 
-    from income.actions.govuk_pay import start_payment
+    from income.actions.govuk_pay.payments import start_payment
     from income.govuk_pay.signature import sign
     from income.models import GovukPayPayment, PaymentOrigin
     from tests.conftest import host_client

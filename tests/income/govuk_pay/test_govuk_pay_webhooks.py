@@ -9,11 +9,8 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from income.actions.govuk_pay import (
-    BasketItem,
-    apply_webhook_message,
-    start_payment,
-)
+from income.actions.govuk_pay.payments import BasketItem, start_payment
+from income.actions.govuk_pay.webhooks import apply_webhook_message
 from income.defaults import seed_income_defaults
 from income.govuk_pay.signature import sign
 from income.models import (

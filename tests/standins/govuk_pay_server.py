@@ -24,7 +24,7 @@ report no fee and no settled date (`settle` still sets one on a single payment, 
 `travel_to` (or `POST /_standin/clock`) moves the stand-in's clock, so the demo can take
 payments on the days its sample bank statement covers.
 
-Run alone: `python -m income.govuk_pay.standin --port 8111`.
+Run alone: `python -m tests.standins.govuk_pay_server --port 8111`.
 """
 
 import argparse

@@ -69,14 +69,7 @@ def mop_up(
                 for resource in page:
                     summary.seen += 1
                     payment_id = resource.get("payment_id")
-                    status = (resource.get("state") or {}).get("status")
-                    known = held.get(payment_id)
-                    # Held in the same state already (and known paid out, if paid): skipped.
-                    if (
-                        known is not None
-                        and known[0] == status
-                        and (status != "success" or known[1])
-                    ):
+                    if not _news_in(resource, held.get(payment_id)):
                         continue
                     outcome = apply_payment_resource(
                         connection=connection, resource=resource, acting_user=acting_user
@@ -140,17 +133,40 @@ def _in_pages(resources: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, An
         yield page
 
 
+@dataclass(frozen=True)
+class HeldState:
+    status: str
+    settled: bool
+    has_fee: bool
+
+
 def _held_states(
     connection: GovukPayConnection, page: list[dict[str, Any]]
-) -> dict[str, tuple[str, bool]]:
-    """Our status of each payment of the page, and whether we know it was paid out."""
+) -> dict[str, HeldState]:
+    """What we hold of each payment of the page: its status, and whether we know its fee and
+    that it was paid out."""
     ids = [resource["payment_id"] for resource in page if resource.get("payment_id")]
     return {
-        payment_id: (status, settled_on is not None)
-        for payment_id, status, settled_on in GovukPayPayment.objects.filter(
+        payment_id: HeldState(status, settled_on is not None, fee_pence is not None)
+        for payment_id, status, settled_on, fee_pence in GovukPayPayment.objects.filter(
             connection=connection, payment_id__in=ids
-        ).values_list("payment_id", "status", "settled_on")
+        ).values_list("payment_id", "status", "settled_on", "fee_pence")
     }
+
+
+def _news_in(resource: dict[str, Any], held: HeldState | None) -> bool:
+    """Whether GOV.UK Pay says anything about the payment that we do not hold already: a
+    payment that is not ours yet, a new status, a payout or a fee. (A service whose provider
+    reports no payouts has nothing more to say about a payment in the state we hold.)"""
+    if held is None:
+        return True
+    status = (resource.get("state") or {}).get("status")
+    settled_date = (resource.get("settlement_summary") or {}).get("settled_date")
+    return (
+        status != held.status
+        or (bool(settled_date) and not held.settled)
+        or (resource.get("fee") is not None and not held.has_fee)
+    )
 
 
 def _mop_up_settlements(
@@ -203,7 +219,8 @@ def _mop_up_settlements(
         for resource in page:
             summary.seen += 1
             payment_id = resource.get("payment_id")
-            if payment_id in done or held.get(payment_id, ("", False))[1]:
+            known = held.get(payment_id)
+            if payment_id in done or (known is not None and known.settled):
                 continue
             outcome = apply_payment_resource(
                 connection=connection, resource=resource, acting_user=acting_user

@@ -3,6 +3,7 @@ up matching GOV.UK Pay; settlement dates are kept; it runs per council on a real
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -52,6 +53,26 @@ def test_the_mop_up_records_what_webhooks_missed_once(paying_council, standin):
     assert mop_up(connection=paying_council["connection"]).applied == 0
     assert Receipt.objects.count() == 1
     assert GovukPayConnection.objects.get().last_mop_up_at is not None
+
+
+def test_the_mop_up_reads_only_the_payments_gov_uk_pay_returned(paying_council, standin):
+    council, fund = paying_council["council"], paying_council["council_tax"]
+    paid = [unreturned_payment(council, fund, standin, amount=100 + n) for n in range(3)]
+    mop_up(connection=paying_council["connection"])
+    # Payments of long ago that GOV.UK Pay's search no longer returns.
+    GovukPayPayment.objects.filter(pk__in=[p.pk for p in paid[:2]]).update(
+        created_at=timezone.now() - timezone.timedelta(days=400)
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        summary = mop_up(connection=paying_council["connection"])
+
+    assert (summary.seen, summary.applied) == (3, 0)
+    reads = [q["sql"] for q in queries if 'FROM "income_govukpaypayment"' in q["sql"]]
+    # One lookup for the page of search results, by payment id; nothing re-applied (locked).
+    assert any('"payment_id" IN' in sql for sql in reads)
+    assert not any("FOR UPDATE" in sql for sql in reads)
+    assert all("WHERE" in sql for sql in reads)
 
 
 def test_settlement_dates_are_recorded(paying_council, standin):

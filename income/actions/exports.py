@@ -11,6 +11,7 @@ import datetime
 import io
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from income.models import (
     ExportRun,
     ExportStatus,
     ExportTarget,
+    Fund,
     JournalKind,
 )
 from income.money import decimal_pounds
@@ -348,7 +350,14 @@ def _slug(name: str) -> str:
 
 
 @transaction.atomic
-def save_export_target(*, council: Council, target: ExportTarget, acting_user: User) -> None:
+def save_export_target(
+    *,
+    council: Council,
+    target: ExportTarget,
+    acting_user: User,
+    funds: Iterable[Fund] | None = None,
+) -> None:
+    """Save the target and, when given, the funds it exports, together and audited."""
     require_council_capability(acting_user, council, Capability.CONFIGURE_INCOME)
     # Checked here as well as in the form: these are written into every line of the file.
     problems = [
@@ -362,10 +371,19 @@ def save_export_target(*, council: Council, target: ExportTarget, acting_user: U
     if problems:
         raise ValidationError(problems)
     created = target.pk is None
-    target.save()
-    record_audit(
-        "export_target.created" if created else "export_target.changed",
-        acting_user=acting_user,
-        target=target,
-        after={"layout": target.layout, "fields": target.fields},
-    )
+    with transaction.atomic():
+        funds_before = [] if created else sorted(target.funds.values_list("code", flat=True))
+        target.save()
+        if funds is not None:
+            target.funds.set(funds)
+        record_audit(
+            "export_target.created" if created else "export_target.changed",
+            acting_user=acting_user,
+            target=target,
+            before=None if created else {"funds": funds_before},
+            after={
+                "layout": target.layout,
+                "fields": target.fields,
+                "funds": sorted(target.funds.values_list("code", flat=True)),
+            },
+        )

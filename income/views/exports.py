@@ -61,9 +61,13 @@ def target_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     target = get_object_or_404(ExportTarget, pk=pk) if pk else ExportTarget()
     form = ExportTargetForm(request.POST or None, instance=target)
     if request.method == "POST" and form.is_valid():
-        target = form.save(commit=False)
-        save_export_target(council=request.council, target=target, acting_user=request.user)
-        form.save_m2m()
+        target = form.instance
+        save_export_target(
+            council=request.council,
+            target=target,
+            funds=form.cleaned_data["funds"],
+            acting_user=request.user,
+        )
         messages.success(request, f"Export target “{target.name}” saved")
         return redirect("income:exports")
     return render(

@@ -462,6 +462,29 @@ def test_the_pages_queue_an_export_and_download_the_same_bytes(council_a, paid_r
     assert client.get(f"/exports/runs/{run_id}/file/").status_code == 200
 
 
+def test_the_target_page_saves_its_funds_with_the_target_in_one_audited_change(
+    council_a, paid_rent_target
+):
+    target = paid_rent_target
+    admin = make_member(council_a, CouncilRole.ADMIN)
+    client = host_client(council_a)
+    client.login(email=admin.email, password=PASSWORD)
+    with schema_context(council_a.schema_name):
+        rent = target.funds.model.objects.get(code="RENT")
+    form = {
+        "name": "Northbrook ledger", "layout": "csv", "delimiter": ",", "include_header": "on",
+        "include_trailer": "on", "date_format": "%d/%m/%Y", "amount_format": "pounds",
+        "field_lines": "fund_code\namount", "funds": [rent.pk], "is_active": "on",
+    }  # fmt: skip
+    assert client.post(f"/exports/targets/{target.pk}/", form).status_code == 302
+
+    with schema_context(council_a.schema_name):
+        assert list(target.funds.values_list("code", flat=True)) == ["RENT"]
+        event = AuditEvent.objects.filter(action="export_target.changed").latest("pk")
+        assert event.actor_email == admin.email
+        assert (event.before, event.after["funds"]) == ({"funds": []}, ["RENT"])
+
+
 def test_council_b_sees_nothing_of_council_a_exports(council_a, council_b, paid_rent_target):
     from income.defaults import seed_income_defaults
 

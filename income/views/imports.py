@@ -10,14 +10,13 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import get_object_or_404, redirect, render
 
 from income.actions.imports import (
-    MAX_ARUDD_BYTES,
     MAX_IMPORT_BYTES,
-    apply_returned_debits,
     reverse_import,
     save_csv_mapping,
     save_import_rule,
     upload_import,
 )
+from income.actions.returned_debits import MAX_ARUDD_BYTES, apply_returned_debits
 from income.csv_cells import neutralise
 from income.formats.registry import FORMATS
 from income.fund_visibility import is_restricted, visible_receipts

@@ -14,13 +14,12 @@ from income.actions.reconciliation import (
     DEFAULT_TOLERANCE_PENCE,
     MAX_STATEMENT_BYTES,
     STATEMENT_FORMATS,
-    awaiting_payout,
-    expected_bankings,
     explain_line,
     load_statement,
     match_statement,
     sign_off_day,
 )
+from income.expected_bankings import awaiting_payout, expected_bankings
 from income.formats.registry import FORMATS
 from income.models import BankStatement, CsvMapping, ReconciliationSignOff, StatementLine
 from income.money import parse_pounds

@@ -84,7 +84,7 @@ def test_the_demo_reconciliation_statement_matches_the_demo_allpay_import(
 def test_the_demo_arudd_report_reverses_a_receipt_of_the_demo_bacs_import(
     council_a, ledger, officer
 ):
-    from income.actions.imports import apply_returned_debits
+    from income.actions.returned_debits import apply_returned_debits
 
     _seed_funds(council_a, DEMO_COUNCILS[0])
     batch = upload_import(

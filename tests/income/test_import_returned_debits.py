@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
 from income.accounts import fund_account
-from income.actions.imports import apply_returned_debits
 from income.actions.receipts import Allocation, record_receipt
+from income.actions.returned_debits import apply_returned_debits
 from income.balances import account_balance
 from income.models import Channel, ReceiptStatus, ReturnedDebit
 from tenants.models import CouncilRole

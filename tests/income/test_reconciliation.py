@@ -10,12 +10,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from income.actions.receipts import Allocation, record_receipt
 from income.actions.reconciliation import (
-    expected_bankings,
     explain_line,
     load_statement,
     match_statement,
     sign_off_day,
 )
+from income.expected_bankings import expected_bankings
 from income.models import BankStatement, Channel, MatchKind, ReconciliationSignOff
 from income.models import StatementLine as StatementLineModel
 from tests.factories import FundFactory

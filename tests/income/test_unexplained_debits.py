@@ -512,7 +512,7 @@ def test_an_import_whose_receipt_a_later_debit_took_back_from_cannot_be_reversed
 def test_a_returned_direct_debit_already_taken_back_by_a_bank_debit_is_not_reversed_twice(
     council_a, council_tax, bank_mapping, officer
 ):
-    from income.actions.imports import apply_returned_debits
+    from income.actions.returned_debits import apply_returned_debits
     from tests.income.test_import_returned_debits import arudd
 
     receipt = record_receipt(

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from income.actions.imports import apply_returned_debits
+from income.actions.returned_debits import apply_returned_debits
 from income.defaults import seed_income_defaults
 from income.imports.storage import UploadTooLarge, read_upload
 from income.models import ReturnedDebit

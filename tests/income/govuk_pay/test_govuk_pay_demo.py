@@ -39,7 +39,8 @@ def test_the_demo_statement_matches_northbrooks_gov_uk_pay_payout_and_allpay_day
 
     from counterfoil.demo_seed import DEMO_PAYOUT_DAY
     from income.actions.imports import upload_import
-    from income.actions.reconciliation import expected_bankings, load_statement, match_statement
+    from income.actions.reconciliation import load_statement, match_statement
+    from income.expected_bankings import expected_bankings
     from income.imports.pipeline import run_import
     from income.models import MatchKind
     from tenants.models import User

@@ -15,14 +15,13 @@ from django_tenants.utils import schema_context
 from income.actions.govuk_pay.mop_up import mop_up
 from income.actions.govuk_pay.payments import BasketItem
 from income.actions.reconciliation import (
-    awaiting_payout,
-    expected_bankings,
     explain_line,
     load_statement,
     match_statement,
     sign_off_day,
 )
 from income.defaults import seed_income_defaults
+from income.expected_bankings import awaiting_payout, expected_bankings
 from income.models import GovukPayConnection, MatchKind
 from tests.conftest import host_client, sign_in
 from tests.income.govuk_pay.conftest import (

@@ -2,26 +2,26 @@ from celery import shared_task
 from django.db import connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from tenants.actions.lifecycle import record_export_done
-from tenants.exporting import export_schema
-from tenants.models import CouncilExport, ExportStatus
+from tenants.actions.lifecycle import record_archive_done
+from tenants.archiving import archive_schema
+from tenants.models import ArchiveStatus, CouncilArchive
 
 
-@shared_task(name="tenants.export_council_data")
-def export_council_data(export_id: int) -> None:
-    """Write the archive of the current council's schema. Idempotent: an export already done
+@shared_task(name="tenants.archive_council_data")
+def archive_council_data(archive_id: int) -> None:
+    """Write the archive of the current council's schema. Idempotent: an archive already done
     is left alone; one that failed can be run again."""
     schema_name = connection.schema_name
     with schema_context(get_public_schema_name()):
-        export = CouncilExport.objects.select_related("council").get(pk=export_id)
-    if export.status == ExportStatus.DONE or export.council.schema_name != schema_name:
+        archive = CouncilArchive.objects.select_related("council").get(pk=archive_id)
+    if archive.status == ArchiveStatus.DONE or archive.council.schema_name != schema_name:
         return
     try:
-        archive = export_schema(export.council)
+        made = archive_schema(archive.council)
     except Exception as error:
         with schema_context(get_public_schema_name()):
-            CouncilExport.objects.filter(pk=export.pk).update(
-                status=ExportStatus.FAILED, error=str(error)[:2000]
+            CouncilArchive.objects.filter(pk=archive.pk).update(
+                status=ArchiveStatus.FAILED, error=str(error)[:2000]
             )
         raise
-    record_export_done(export, archive)
+    record_archive_done(archive, made)

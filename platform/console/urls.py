@@ -28,5 +28,5 @@ urlpatterns += [
     ),
 ]
 urlpatterns += [
-    path("councils/<int:pk>/export/", lifecycle.retry_export, name="council-export"),
+    path("councils/<int:pk>/archive/", lifecycle.retry_archive, name="council-archive"),
 ]

@@ -362,8 +362,8 @@ FILE_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # The form fields other than files (Django's default): a page's fields are a few hundred bytes.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-# How long a closed council's export archive (under <data dir>/exports) is kept.
-EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 6 * 365)
+# How long a closed council's archive (under <data dir>/archives) is kept.
+ARCHIVE_RETENTION_DAYS = env_int("ARCHIVE_RETENTION_DAYS", 6 * 365)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

@@ -1,10 +1,10 @@
 """A council's life after it is opened: suspended (read-only) and reactivated; closing (its
-data exported to an archive) and closed (its schema dropped, once an operator types its name).
+data archived, every table as CSV) and closed (its schema dropped once its name is typed).
 
 pending → active → suspended ⇄ active; active or suspended → closing → closed; closing →
 active while the schema is still there. Each change has a reason and is audited in the public
 schema (a platform action) and, while it exists, in the council's own (so its staff's history
-shows it too). Nothing is deleted silently: the schema is dropped only after the export
+shows it too). Nothing is deleted silently: the schema is dropped only after the archive
 finished and an operator has typed the council's name.
 """
 
@@ -17,12 +17,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from tenants.archiving import ArchiveFile
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_platform_capability
 from tenants.council_directory import council_directory
 from tenants.council_task import send_on_commit
-from tenants.exporting import ExportedArchive
-from tenants.models import Council, CouncilExport, CouncilStatus, ExportStatus, User
+from tenants.models import ArchiveStatus, Council, CouncilArchive, CouncilStatus, User
 from tenants.schema_names import validate_schema_name
 
 ALLOWED = {
@@ -51,7 +51,7 @@ VERB = {
 
 
 def suspend_council(*, council: Council, reason: str, acting_user: User) -> Council:
-    """Make the council read-only: its staff can look and export, nothing changes."""
+    """Make the council read-only: its staff can look and archive, nothing changes."""
     return _change_status(council, "suspend", reason, acting_user)
 
 
@@ -60,35 +60,35 @@ def reactivate_council(*, council: Council, reason: str, acting_user: User) -> C
     return _change_status(council, "reactivate", reason, acting_user)
 
 
-def begin_closing(*, council: Council, reason: str, acting_user: User) -> CouncilExport:
-    """Close the council's hosts and export its complete data (in the background)."""
+def begin_closing(*, council: Council, reason: str, acting_user: User) -> CouncilArchive:
+    """Close the council's hosts and archive its complete data (in the background)."""
     with transaction.atomic():
         council = _change_status(council, "close", reason, acting_user)
-        export = CouncilExport.objects.create(council=council, requested_by=acting_user)
-        record_audit("council.export_requested", acting_user=acting_user, target=council)
+        archive = CouncilArchive.objects.create(council=council, requested_by=acting_user)
+        record_audit("council.archive_requested", acting_user=acting_user, target=council)
         with schema_context(council.schema_name):
-            send_on_commit("tenants.export_council_data", export.pk)
-    return export
+            send_on_commit("tenants.archive_council_data", archive.pk)
+    return archive
 
 
-def export_again(*, council: Council, acting_user: User) -> CouncilExport:
-    """A closing council whose export failed: try it again (the failure stays on record)."""
+def archive_again(*, council: Council, acting_user: User) -> CouncilArchive:
+    """A closing council whose archive failed: try it again (the failure stays on record)."""
     require_platform_capability(acting_user, Capability.MANAGE_COUNCILS)
     with schema_context(get_public_schema_name()), transaction.atomic():
         current = Council.objects.select_for_update().get(pk=council.pk)
         if current.status != CouncilStatus.CLOSING:
-            raise ValidationError(f"{current.name} is not closing: there is nothing to export.")
-        if current.exports.exclude(status=ExportStatus.FAILED).exists():
-            raise ValidationError("An export is already done or under way.")
-        export = CouncilExport.objects.create(council=current, requested_by=acting_user)
-        record_audit("council.export_requested", acting_user=acting_user, target=current)
+            raise ValidationError(f"{current.name} is not closing: there is nothing to archive.")
+        if current.archives.exclude(status=ArchiveStatus.FAILED).exists():
+            raise ValidationError("An archive is already made or being made.")
+        archive = CouncilArchive.objects.create(council=current, requested_by=acting_user)
+        record_audit("council.archive_requested", acting_user=acting_user, target=current)
         with schema_context(current.schema_name):
-            send_on_commit("tenants.export_council_data", export.pk)
-    return export
+            send_on_commit("tenants.archive_council_data", archive.pk)
+    return archive
 
 
 def drop_council_schema(*, council: Council, typed_name: str, acting_user: User) -> Council:
-    """The end: drop the council's schema. Only once its export is done, and only when the
+    """The end: drop the council's schema. Only once its archive is done, and only when the
     operator has typed the council's name exactly. The archive and every record stay."""
     require_platform_capability(acting_user, Capability.MANAGE_COUNCILS)
     if typed_name.strip() != council.name:
@@ -98,10 +98,10 @@ def drop_council_schema(*, council: Council, typed_name: str, acting_user: User)
     with schema_context(get_public_schema_name()), transaction.atomic():
         current = Council.objects.select_for_update().get(pk=council.pk)
         _check_allowed(current, "drop")
-        export = current.exports.filter(status=ExportStatus.DONE).first()
-        if export is None:
+        archive = current.archives.filter(status=ArchiveStatus.DONE).first()
+        if archive is None:
             raise ValidationError(
-                "The council’s data has not been exported yet: wait for the export to finish."  # noqa: RUF001
+                "The council’s data has not been archived yet: wait for the archive to be made."  # noqa: RUF001
             )
         validate_schema_name(current.schema_name)
         with connection.cursor() as cursor:
@@ -113,7 +113,7 @@ def drop_council_schema(*, council: Council, typed_name: str, acting_user: User)
             )
         before = current.status
         current.status = CouncilStatus.CLOSED
-        current.status_reason = f"Schema dropped; data kept in {export.archive_path}"
+        current.status_reason = f"Schema dropped; data kept in {archive.archive_path}"
         current.status_changed = timezone.now()
         current.save(update_fields=["status", "status_reason", "status_changed"])
         record_audit(
@@ -123,76 +123,76 @@ def drop_council_schema(*, council: Council, typed_name: str, acting_user: User)
             before={"status": before, "schema": current.schema_name},
             after={
                 "status": CouncilStatus.CLOSED,
-                "archive": export.archive_path,
-                "archive_sha256": export.archive_sha256,
-                "retain_until": export.retain_until.isoformat() if export.retain_until else None,
+                "archive": archive.archive_path,
+                "archive_sha256": archive.archive_sha256,
+                "retain_until": archive.retain_until.isoformat() if archive.retain_until else None,
             },
         )
     council_directory.forget()
     return current
 
 
-def record_export_done(export: CouncilExport, archive: ExportedArchive) -> CouncilExport:
-    """Note a finished archive on its export row (public schema) and in the audit log."""
-    relative = archive.path.relative_to(settings.DATA_DIR)
+def record_archive_done(archive: CouncilArchive, made: ArchiveFile) -> CouncilArchive:
+    """Note a finished archive on its row (public schema) and in the audit log."""
+    relative = made.path.relative_to(settings.DATA_DIR)
     with schema_context(get_public_schema_name()), transaction.atomic():
-        CouncilExport.objects.filter(pk=export.pk).update(
-            status=ExportStatus.DONE,
+        CouncilArchive.objects.filter(pk=archive.pk).update(
+            status=ArchiveStatus.DONE,
             finished_at=timezone.now(),
             archive_path=str(relative),
-            archive_sha256=archive.sha256,
-            archive_bytes=archive.size,
-            table_count=archive.table_count,
-            row_count=archive.row_count,
-            retain_until=timezone.localdate() + timedelta(days=settings.EXPORT_RETENTION_DAYS),
+            archive_sha256=made.sha256,
+            archive_bytes=made.size,
+            table_count=made.table_count,
+            row_count=made.row_count,
+            retain_until=timezone.localdate() + timedelta(days=settings.ARCHIVE_RETENTION_DAYS),
             error="",
         )
-        export.refresh_from_db()
+        archive.refresh_from_db()
         record_audit(
-            "council.exported",
+            "council.archived",
             acting_user=None,
-            target=export.council,
+            target=archive.council,
             after={
                 "archive": str(relative),
-                "sha256": archive.sha256,
-                "tables": archive.table_count,
-                "rows": archive.row_count,
+                "sha256": made.sha256,
+                "tables": made.table_count,
+                "rows": made.row_count,
             },
         )
-    return export
+    return archive
 
 
-def purge_expired_exports(*, today: date | None = None, acting_user: User | None) -> list[str]:
+def purge_expired_archives(*, today: date | None = None, acting_user: User | None) -> list[str]:
     """Delete the archives of closed councils whose retention period has passed, each with an
-    audit record (and the export row kept, marked purged). Returns the archives deleted.
+    audit record (and the archive row kept, marked purged). Returns the archives deleted.
 
     `acting_user` is None when the platform's scheduled housekeeping runs it.
     """
     today = today or timezone.localdate()
     purged = []
     with schema_context(get_public_schema_name()):
-        expired = CouncilExport.objects.select_related("council").filter(
-            status=ExportStatus.DONE,
+        expired = CouncilArchive.objects.select_related("council").filter(
+            status=ArchiveStatus.DONE,
             council__status=CouncilStatus.CLOSED,
             retain_until__lt=today,
         )
-        for export in expired:
-            path = Path(settings.DATA_DIR) / export.archive_path
+        for archive in expired:
+            path = Path(settings.DATA_DIR) / archive.archive_path
             with transaction.atomic():
-                CouncilExport.objects.filter(pk=export.pk).update(status=ExportStatus.PURGED)
+                CouncilArchive.objects.filter(pk=archive.pk).update(status=ArchiveStatus.PURGED)
                 record_audit(
-                    "council.export_purged",
+                    "council.archive_purged",
                     acting_user=acting_user,
-                    target=export.council,
+                    target=archive.council,
                     before={
-                        "archive": export.archive_path,
-                        "sha256": export.archive_sha256,
-                        "retain_until": export.retain_until.isoformat(),
+                        "archive": archive.archive_path,
+                        "sha256": archive.archive_sha256,
+                        "retain_until": archive.retain_until.isoformat(),
                     },
                     reason="The retention period has passed.",
                 )
                 path.unlink(missing_ok=True)
-            purged.append(export.archive_path)
+            purged.append(archive.archive_path)
     return purged
 
 

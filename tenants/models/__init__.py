@@ -1,3 +1,4 @@
+from tenants.models.archive import ArchiveStatus, CouncilArchive
 from tenants.models.council import (
     Council,
     CouncilStatus,
@@ -5,7 +6,6 @@ from tenants.models.council import (
     ProvisioningState,
     TenancyGeneration,
 )
-from tenants.models.export import CouncilExport, ExportStatus
 from tenants.models.membership import CouncilRole, Membership
 from tenants.models.onboarding import ApplicationStatus, CouncilApplication, Invitation
 from tenants.models.snapshot import SchemaSnapshot
@@ -13,13 +13,13 @@ from tenants.models.user import PlatformRole, User
 
 __all__ = [
     "ApplicationStatus",
+    "ArchiveStatus",
     "Council",
     "CouncilApplication",
-    "CouncilExport",
+    "CouncilArchive",
     "CouncilRole",
     "CouncilStatus",
     "Domain",
-    "ExportStatus",
     "Invitation",
     "Membership",
     "PlatformRole",

@@ -1,4 +1,4 @@
-"""Closing a council exports it on the real worker, in the council's schema, once committed."""
+"""Closing a council archives it on the real worker, in the council's schema, once committed."""
 
 import shutil
 import zipfile
@@ -8,7 +8,7 @@ from django.conf import settings
 
 from tenants.actions.councils import create_council
 from tenants.actions.lifecycle import begin_closing, drop_council_schema
-from tenants.models import CouncilExport, CouncilStatus, PlatformRole
+from tenants.models import CouncilArchive, CouncilStatus, PlatformRole
 from tests.factories import UserFactory
 from tests.waiting import wait_for
 
@@ -21,22 +21,22 @@ def committed(django_db_blocker):
         yield
 
 
-def test_closing_a_council_exports_it_on_the_worker_and_then_it_can_be_dropped(
+def test_closing_a_council_archives_it_on_the_worker_and_then_it_can_be_dropped(
     celery_worker_process, committed
 ):
     operator = UserFactory(platform_role=PlatformRole.OPERATOR)
     council = create_council(name="Worker Closing Council", slug="worker-closing", acting_user=None)
 
-    export = begin_closing(council=council, reason="Leaving", acting_user=operator)
+    archive_row = begin_closing(council=council, reason="Leaving", acting_user=operator)
 
     def finished() -> bool:
-        export.refresh_from_db()
-        return export.status != "queued"
+        archive_row.refresh_from_db()
+        return archive_row.status != "queued"
 
     wait_for(finished, timeout=60)
-    assert export.status == "done", (export.error, celery_worker_process.log()[-3000:])
-    assert "Task tenants.export_council_data[" in celery_worker_process.log()
-    archive = settings.DATA_DIR / export.archive_path
+    assert archive_row.status == "done", (archive_row.error, celery_worker_process.log()[-3000:])
+    assert "Task tenants.archive_council_data[" in celery_worker_process.log()
+    archive = settings.DATA_DIR / archive_row.archive_path
     try:
         with zipfile.ZipFile(archive) as opened:
             assert "manifest.json" in opened.namelist()
@@ -44,6 +44,6 @@ def test_closing_a_council_exports_it_on_the_worker_and_then_it_can_be_dropped(
         drop_council_schema(council=council, typed_name=council.name, acting_user=operator)
         council.refresh_from_db()
         assert council.status == CouncilStatus.CLOSED
-        assert CouncilExport.objects.filter(council=council).count() == 1
+        assert CouncilArchive.objects.filter(council=council).count() == 1
     finally:
         shutil.rmtree(archive.parent, ignore_errors=True)

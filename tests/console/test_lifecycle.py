@@ -1,5 +1,5 @@
 """A council's lifecycle from the console: suspended (read-only) and reactivated; closing (its
-whole schema exported to a checked archive) and closed (schema dropped once its name is typed)."""
+whole schema archived, checked) and closed (schema dropped once its name is typed)."""
 
 import csv
 import hashlib
@@ -21,8 +21,8 @@ from tenants.actions.lifecycle import (
     suspend_council,
 )
 from tenants.audit.models import AuditEvent
-from tenants.models import Council, CouncilExport, CouncilRole, CouncilStatus, PlatformRole
-from tenants.tasks import export_council_data
+from tenants.models import Council, CouncilArchive, CouncilRole, CouncilStatus, PlatformRole
+from tenants.tasks import archive_council_data
 from tests.conftest import host_client, make_member, sign_in
 from tests.factories import UserFactory
 
@@ -132,26 +132,26 @@ def test_changes_out_of_order_are_refused(council, operator):
         drop_council_schema(council=council, typed_name=council.name, acting_user=operator)
 
 
-def test_closing_exports_every_table_with_row_counts_and_checksums_then_drops_on_the_typed_name(
+def test_closing_archives_every_table_with_row_counts_and_checksums_then_drops_on_the_typed_name(
     council, operator, data_dir, django_capture_on_commit_callbacks
 ):
     member = make_member(council, CouncilRole.ADMIN)
     with django_capture_on_commit_callbacks() as enqueued:
-        export = begin_closing(council=council, reason="Leaving", acting_user=operator)
-    assert len(enqueued) == 1  # the export task, sent once the change is committed
+        archive_row = begin_closing(council=council, reason="Leaving", acting_user=operator)
+    assert len(enqueued) == 1  # the archive task, sent once the change is committed
     council.refresh_from_db()
     assert council.status == CouncilStatus.CLOSING
     assert host_client(council).get("/").status_code == 404  # its hosts stop answering
-    with pytest.raises(ValidationError, match="has not been exported yet"):
+    with pytest.raises(ValidationError, match="has not been archived yet"):
         drop_council_schema(council=council, typed_name=council.name, acting_user=operator)
 
     with schema_context(council.schema_name):
-        export_council_data.run(export.pk)  # what the worker runs
+        archive_council_data.run(archive_row.pk)  # what the worker runs
 
-    export.refresh_from_db()
-    assert export.status == "done"
-    archive_path = data_dir / export.archive_path
-    assert hashlib.sha256(archive_path.read_bytes()).hexdigest() == export.archive_sha256
+    archive_row.refresh_from_db()
+    assert archive_row.status == "done"
+    archive_path = data_dir / archive_row.archive_path
+    assert hashlib.sha256(archive_path.read_bytes()).hexdigest() == archive_row.archive_sha256
     with zipfile.ZipFile(archive_path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         assert manifest["schema"] == "council_lakeside"
@@ -168,7 +168,7 @@ def test_closing_exports_every_table_with_row_counts_and_checksums_then_drops_on
             assert len(rows) - 1 == entry["rows"], table  # less the header
         assert manifest["tables"]["income_vatcode"]["rows"] > 0
         assert manifest["tables"]["audit_auditevent"]["rows"] > 0
-    assert export.table_count == len(tables)
+    assert archive_row.table_count == len(tables)
 
     with pytest.raises(ValidationError, match="Type the council"):
         drop_council_schema(council=council, typed_name="lakeside council", acting_user=operator)
@@ -184,9 +184,9 @@ def test_closing_exports_every_table_with_row_counts_and_checksums_then_drops_on
     assert council.status == CouncilStatus.CLOSED
     assert not schema_exists("council_lakeside")
     assert archive_path.exists()  # kept for the retention period
-    assert CouncilExport.objects.get(pk=export.pk).retain_until is not None
+    assert CouncilArchive.objects.get(pk=archive_row.pk).retain_until is not None
     dropped = AuditEvent.objects.get(action="council.schema_dropped")
-    assert dropped.after["archive_sha256"] == export.archive_sha256
+    assert dropped.after["archive_sha256"] == archive_row.archive_sha256
     assert member.memberships.exists()  # nothing else removed silently
     page = client.get("/console/").content.decode()
     assert "Closed" in page
@@ -201,26 +201,26 @@ def test_a_closing_council_can_be_reactivated_while_its_schema_is_there(council,
     assert host_client(council).get("/health/live").status_code == 200
 
 
-def test_a_failed_export_can_be_run_again_and_stays_on_record(
+def test_a_failed_archive_can_be_made_again_and_stays_on_record(
     council, operator, data_dir, django_capture_on_commit_callbacks
 ):
-    from tenants.actions.lifecycle import export_again
+    from tenants.actions.lifecycle import archive_again
 
     with pytest.raises(ValidationError, match="is not closing"):
-        export_again(council=council, acting_user=operator)
+        archive_again(council=council, acting_user=operator)
     first = begin_closing(council=council, reason="Leaving", acting_user=operator)
-    with pytest.raises(ValidationError, match="already done or under way"):
-        export_again(council=council, acting_user=operator)
-    CouncilExport.objects.filter(pk=first.pk).update(status="failed", error="disk full")
+    with pytest.raises(ValidationError, match="An archive is already made or being made"):
+        archive_again(council=council, acting_user=operator)
+    CouncilArchive.objects.filter(pk=first.pk).update(status="failed", error="disk full")
 
     client = sign_in(host_client(None), operator)
     assert (
-        "Export the data again" in client.get(f"/console/councils/{council.pk}/").content.decode()
+        "Archive the data again" in client.get(f"/console/councils/{council.pk}/").content.decode()
     )
     with django_capture_on_commit_callbacks() as enqueued:
-        assert client.post(f"/console/councils/{council.pk}/export/").status_code == 302
+        assert client.post(f"/console/councils/{council.pk}/archive/").status_code == 302
     assert len(enqueued) == 1
-    assert list(council.exports.values_list("status", flat=True)) == ["queued", "failed"]
+    assert list(council.archives.values_list("status", flat=True)) == ["queued", "failed"]
 
 
 def test_archives_past_their_retention_are_deleted_with_an_audit_record_and_no_sooner(
@@ -230,25 +230,25 @@ def test_archives_past_their_retention_are_deleted_with_an_audit_record_and_no_s
 
     from django.core.management import call_command
 
-    export = begin_closing(council=council, reason="Leaving", acting_user=operator)
+    archive_row = begin_closing(council=council, reason="Leaving", acting_user=operator)
     with schema_context(council.schema_name):
-        export_council_data.run(export.pk)
+        archive_council_data.run(archive_row.pk)
     drop_council_schema(council=council, typed_name=council.name, acting_user=operator)
-    export.refresh_from_db()
-    archive = data_dir / export.archive_path
+    archive_row.refresh_from_db()
+    archive = data_dir / archive_row.archive_path
 
-    call_command("purge_expired_exports", stdout=io.StringIO())
+    call_command("purge_expired_archives", stdout=io.StringIO())
     assert archive.exists()  # still within its retention period
 
-    CouncilExport.objects.filter(pk=export.pk).update(
+    CouncilArchive.objects.filter(pk=archive_row.pk).update(
         retain_until=datetime.date.today() - datetime.timedelta(days=1)
     )
     output = io.StringIO()
-    call_command("purge_expired_exports", stdout=output)
+    call_command("purge_expired_archives", stdout=output)
 
     assert not archive.exists()
     assert "1 archive(s)" in output.getvalue()
-    export.refresh_from_db()
-    assert export.status == "purged"  # the row, its checksum and history stay
-    purged = AuditEvent.objects.get(action="council.export_purged")
-    assert purged.before["sha256"] == export.archive_sha256
+    archive_row.refresh_from_db()
+    assert archive_row.status == "purged"  # the row, its checksum and history stay
+    purged = AuditEvent.objects.get(action="council.archive_purged")
+    assert purged.before["sha256"] == archive_row.archive_sha256

@@ -49,7 +49,7 @@ def council_page_context(request: HttpRequest, council: Council, **extra: object
         **forms,
         # Not "council": that name tells the page it is on a council's own host.
         "this_council": council,
-        "exports": council.exports.all(),
+        "archives": council.archives.all(),
         "members": members,
         "usage": council_usage([council]).get(council.schema_name),
         "events": events,

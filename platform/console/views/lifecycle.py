@@ -12,9 +12,9 @@ from django.views.decorators.http import require_POST
 from console.views.councils import council_page_context
 from tenants.actions.domains import confirm_domain_by_operator
 from tenants.actions.lifecycle import (
+    archive_again,
     begin_closing,
     drop_council_schema,
-    export_again,
     reactivate_council,
     suspend_council,
 )
@@ -40,7 +40,7 @@ class TypedNameForm(GovukForm):
 CHANGES = {
     "suspend": (suspend_council, "{name} is suspended: its staff can look and export only"),
     "reactivate": (reactivate_council, "{name} is active again"),
-    "close": (begin_closing, "{name} is closing: its data is being exported"),
+    "close": (begin_closing, "{name} is closing: its data is being archived"),
 }
 
 
@@ -127,11 +127,11 @@ def confirm_domain(request: HttpRequest, pk: int, domain_pk: int) -> HttpRespons
 
 @require_POST
 @platform_capability_required(Capability.MANAGE_COUNCILS)
-def retry_export(request: HttpRequest, pk: int) -> HttpResponse:
+def retry_archive(request: HttpRequest, pk: int) -> HttpResponse:
     council = get_object_or_404(Council, pk=pk)
     try:
-        export_again(council=council, acting_user=request.user)
+        archive_again(council=council, acting_user=request.user)
     except ValidationError as refused:
         return _page(request, council, error=refused.messages[0], status=409)
-    messages.success(request, f"The export of {council.name} has been started again")
+    messages.success(request, f"The archive of {council.name} is being made again")
     return redirect("console:council", pk=pk)

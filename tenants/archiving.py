@@ -19,7 +19,7 @@ MANIFEST_NAME = "manifest.json"
 
 
 @dataclass(frozen=True)
-class ExportedArchive:
+class ArchiveFile:
     path: Path  # absolute
     sha256: str
     size: int
@@ -27,8 +27,8 @@ class ExportedArchive:
     row_count: int
 
 
-def exports_folder() -> Path:
-    return Path(settings.DATA_DIR) / "exports"
+def archives_folder() -> Path:
+    return Path(settings.DATA_DIR) / "archives"
 
 
 def schema_tables(schema_name: str) -> list[str]:
@@ -41,7 +41,7 @@ def schema_tables(schema_name: str) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def export_schema(council: Council, *, stamp: str | None = None) -> ExportedArchive:
+def archive_schema(council: Council, *, stamp: str | None = None) -> ArchiveFile:
     """Write the archive of `council`'s schema and return where it is and what it holds.
 
     A closing council's hosts answer nobody, so nothing changes its tables while they are read.
@@ -51,7 +51,7 @@ def export_schema(council: Council, *, stamp: str | None = None) -> ExportedArch
     schema_name = council.schema_name
     validate_schema_name(schema_name)
     stamp = stamp or timezone.now().strftime("%Y%m%dT%H%M%SZ")
-    folder = exports_folder() / schema_name
+    folder = archives_folder() / schema_name
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{schema_name}-{stamp}.zip"
     partial = final.with_suffix(".zip.partial")
@@ -93,7 +93,7 @@ def export_schema(council: Council, *, stamp: str | None = None) -> ExportedArch
                 total_rows += row_count
         archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True))
     partial.rename(final)
-    return ExportedArchive(
+    return ArchiveFile(
         path=final,
         sha256=_file_sha256(final),
         size=final.stat().st_size,

@@ -4,26 +4,26 @@ from django.db import models
 from tenants.models.council import Council
 
 
-class ExportStatus(models.TextChoices):
+class ArchiveStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
     PURGED = "purged", "Deleted after the retention period"
 
 
-class CouncilExport(models.Model):
+class CouncilArchive(models.Model):
     """A complete copy of a council's data: every table of its schema as CSV, with a manifest
     of row counts and SHA-256 checksums, in one zip archive under the data folder. Made when a
     council starts closing; kept (with its row) for the retention period after the schema is
     dropped."""
 
-    council = models.ForeignKey(Council, on_delete=models.PROTECT, related_name="exports")
+    council = models.ForeignKey(Council, on_delete=models.PROTECT, related_name="archives")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     requested_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(
-        max_length=20, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+        max_length=20, choices=ArchiveStatus.choices, default=ArchiveStatus.QUEUED
     )
     finished_at = models.DateTimeField(null=True, blank=True)
     # Relative to the data folder.
@@ -39,4 +39,4 @@ class CouncilExport(models.Model):
         ordering = ["-requested_at"]
 
     def __str__(self) -> str:
-        return f"Export of {self.council} requested {self.requested_at:%Y-%m-%d %H:%M}"
+        return f"Archive of {self.council} requested {self.requested_at:%Y-%m-%d %H:%M}"

@@ -6,6 +6,8 @@ import re
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django_tenants.utils import schema_context
 
 from tenants.models import Council
 from tenants.provisioning import provision_schema
@@ -115,12 +117,26 @@ def test_the_snapshot_names_no_schema_but_the_placeholder(council_a):
         assert cursor.fetchone()[0] == 0  # the template is dropped once read
 
 
+def _applied_migrations(schema_name: str) -> list[tuple[str, str]]:
+    with schema_context(schema_name), connection.cursor() as cursor:
+        cursor.execute("SELECT app, name FROM django_migrations ORDER BY id")
+        return cursor.fetchall()
+
+
 def test_a_council_built_from_the_snapshot_migrates_as_a_no_op(council_a):
+    before = _applied_migrations(council_a.schema_name)
+    with schema_context(council_a.schema_name):
+        executor = MigrationExecutor(connection)
+        assert executor.migration_plan(executor.loader.graph.leaf_nodes()) == []
+
     call_command(
         "migrate_schemas", schema_name=council_a.schema_name, interactive=False, verbosity=0
     )
     connection.set_schema_to_public()
     provision_schema(council_a)  # already current: nothing to do
+
+    assert _applied_migrations(council_a.schema_name) == before
+    assert ("income", "0001_initial") in before
 
 
 def test_provisioning_is_all_or_nothing_and_repeatable():

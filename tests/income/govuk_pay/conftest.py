@@ -25,7 +25,7 @@ from tests.standins.govuk_pay_server import StandinGovukPay
 def standin(standin_port):
     retries = (0.05, 0.1, 0.2, 0.5, 1.0)
     with StandinGovukPay(port=standin_port, webhook_retry_delays=retries) as server:
-        server.stall_seconds = 1.0
+        server.stall_seconds = 8.0  # far past the client's timeout below
         with allowed_standin(server.url):
             yield server
 
@@ -57,7 +57,7 @@ def spec():
 
 @pytest.fixture(autouse=True)
 def _quick_retries(settings):
-    settings.GOVUK_PAY_TIMEOUT_SECONDS = 0.5
+    settings.GOVUK_PAY_TIMEOUT_SECONDS = 2.0
     settings.GOVUK_PAY_RETRIES = 1
     settings.GOVUK_PAY_BACKOFF_SECONDS = 0.01
 

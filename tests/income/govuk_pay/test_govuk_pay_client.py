@@ -26,7 +26,9 @@ API_KEY = "api_test_northbrook_0123456789abcdef"
 def standin():
     with StandinGovukPay(webhook_retry_delays=(0.05, 0.1)) as server:
         server.add_service(API_KEY)
-        server.stall_seconds = 0.6
+        # A stall far past the client's timeout, and a timeout far past an ordinary answer on
+        # a loaded machine: a slow answer is never mistaken for a stall, nor a stall for one.
+        server.stall_seconds = 8.0
         yield server
 
 
@@ -42,7 +44,7 @@ def client(standin, spec):
     with GovukPayClient(
         API_KEY,
         base_url=standin.url,
-        timeout=0.3,
+        timeout=2.0,
         retries=2,
         backoff_seconds=0.01,
         event_hooks=spec.hooks,
@@ -156,7 +158,7 @@ def test_a_stall_on_every_try_is_unavailable(standin):
     standin.fail_next(2, "timeout")
     with (
         GovukPayClient(
-            API_KEY, base_url=standin.url, timeout=0.2, retries=1, backoff_seconds=0.01
+            API_KEY, base_url=standin.url, timeout=1.0, retries=1, backoff_seconds=0.01
         ) as client,
         pytest.raises(GovukPayUnavailable, match="in time"),
     ):

@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 FRONTEND := platform/counterfoil/static/vendor/govuk-frontend/govuk-frontend.min.css
 PORT ?= 8000
 ONLY ?=
+# The suite runs in random order (pytest-randomly) across processes (pytest-xdist), each with
+# its own test database, broker folder and Celery worker.
+PYTEST_ARGS ?= -n auto --maxprocesses=4
 
 .PHONY: demo test bench lint format install browser clean
 

@@ -60,3 +60,9 @@ def platform_capability_required(capability: Capability) -> Callable:
         return wrapped
 
     return decorator
+
+
+def member_may(request: HttpRequest, capability: Capability) -> bool:
+    """Whether the signed-in member of this council has `capability` (for what a page offers:
+    the action checks again when it is asked)."""
+    return capability in council_capabilities(getattr(request, "membership", None))

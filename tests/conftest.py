@@ -1,5 +1,6 @@
 """Shared fixtures: two councils built once per session, clients on each council's host."""
 
+import inspect
 import time
 
 import pytest
@@ -12,6 +13,31 @@ from tenants.council_directory import council_directory
 from tenants.models import Council, CouncilRole, Membership, User
 
 pytest_plugins = ["tests.fixtures.worker"]
+
+# Fixtures that commit outside the test's transaction, so their rows outlive the test.
+COMMITTING_FIXTURES = {"live_server_port", "celery_worker_process"}
+
+
+def _commits(item: pytest.Item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    function = getattr(item, "function", None)
+    direct = inspect.signature(function).parameters if function else {}
+    return bool(
+        item.get_closest_marker("browser")
+        or item.get_closest_marker("worker")
+        or names & COMMITTING_FIXTURES
+        or any(name.startswith("committed") for name in names)
+        or "django_db_blocker" in direct
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests that commit after all the others (each group in pytest-randomly's order):
+    the rows they commit stay for the session (applications, heartbeats, the audit log, which
+    is append-only), and a test that runs in its own transaction may count on a clean slate."""
+    # The browser tests last of all, together: their server is started once for the package.
+    items.sort(key=lambda item: (_commits(item), item.nodeid.startswith("tests/e2e/")))
 
 
 @pytest.fixture(scope="session")

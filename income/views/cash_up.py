@@ -10,12 +10,7 @@ from income.actions.cash_up import authorise_cash_up, return_cash_up, submit_cas
 from income.forms.cash_up import ChequeFormSet, CountForm
 from income.models import CashUp, CashUpStatus
 from tenants.capabilities import Capability, council_capabilities
-from tenants.view_permissions import council_capability_required
-
-
-def _may_see_variance(request: HttpRequest) -> bool:
-    # The count is blind: what was expected, and so the variance, is for whoever authorises.
-    return Capability.AUTHORISE_CASH_UPS in council_capabilities(request.membership)
+from tenants.view_permissions import council_capability_required, member_may
 
 
 @council_capability_required(Capability.VIEW_INCOME)
@@ -29,7 +24,7 @@ def cash_up_list(request: HttpRequest) -> HttpResponse:
             "recent": CashUp.objects.exclude(status=CashUpStatus.SUBMITTED)[:30],
             "may_submit": Capability.TAKE_PAYMENTS in capabilities,
             "may_authorise": Capability.AUTHORISE_CASH_UPS in capabilities,
-            "may_see_variance": _may_see_variance(request),
+            "may_see_variance": member_may(request, Capability.AUTHORISE_CASH_UPS),
         },
     )
 
@@ -92,11 +87,12 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Cash-up {done}")
             return redirect("income:cash-up", pk=cash_up.pk)
     may_authorise = (
-        Capability.AUTHORISE_CASH_UPS in council_capabilities(request.membership)
+        member_may(request, Capability.AUTHORISE_CASH_UPS)
         and cash_up.status == CashUpStatus.SUBMITTED
         and cash_up.cashier_id != request.user.pk
     )
-    may_see_variance = _may_see_variance(request)
+    # The count is blind: what was expected, and so the variance, is for whoever authorises.
+    may_see_variance = member_may(request, Capability.AUTHORISE_CASH_UPS)
     covered = (
         cash_up.covered.select_related("receipt__channel").order_by("receipt__pk")
         if may_see_variance

@@ -16,9 +16,9 @@ from income.forms.config import TryReferenceForm
 from income.models import ReferenceRule
 from income.money import format_pounds
 from tenants.audit.models import AuditEvent
-from tenants.capabilities import Capability, council_capabilities
+from tenants.capabilities import Capability
 from tenants.upload_limits import upload_limit, upload_refusal
-from tenants.view_permissions import council_capability_required
+from tenants.view_permissions import council_capability_required, member_may
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 
@@ -123,7 +123,7 @@ def object_list(request: HttpRequest, slug: str) -> HttpResponse:
             if entity.list_filter
             else "",
             "chosen": chosen,
-            "may_change": Capability.CONFIGURE_INCOME in council_capabilities(request.membership),
+            "may_change": member_may(request, Capability.CONFIGURE_INCOME),
         },
     )
 
@@ -144,7 +144,7 @@ def _changes(event: AuditEvent) -> list[tuple[str, object, object]]:
 def edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpResponse:
     entity = _entity(slug)
     instance = get_object_or_404(entity.model, pk=pk) if pk else None
-    may_change = Capability.CONFIGURE_INCOME in council_capabilities(request.membership)
+    may_change = member_may(request, Capability.CONFIGURE_INCOME)
     form = entity.form(request.POST or None, instance=instance)
     if request.method == "POST":
         if not may_change:

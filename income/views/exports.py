@@ -11,9 +11,9 @@ from income.actions.exports import export_path, request_export, run_contents, sa
 from income.exports.forms import ExportTargetForm
 from income.fund_visibility import visible_export_targets
 from income.models import ExportRun, ExportStatus, ExportTarget
-from tenants.capabilities import Capability, council_capabilities
+from tenants.capabilities import Capability
 from tenants.models import Membership
-from tenants.view_permissions import council_capability_required
+from tenants.view_permissions import council_capability_required, member_may
 
 SHOWN = 200
 REFRESH_SECONDS = 2
@@ -24,14 +24,10 @@ def visible_runs(membership: Membership) -> QuerySet[ExportRun]:
     return ExportRun.objects.filter(target__in=visible_export_targets(membership).values("pk"))
 
 
-def _may(request: HttpRequest, capability: Capability) -> bool:
-    return capability in council_capabilities(getattr(request, "membership", None))
-
-
 @council_capability_required(Capability.VIEW_INCOME)
 def export_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        if not _may(request, Capability.RUN_EXPORTS):
+        if not member_may(request, Capability.RUN_EXPORTS):
             return HttpResponse("Your role does not allow this.", status=403)
         target = get_object_or_404(
             visible_export_targets(request.membership), pk=request.POST.get("target")
@@ -50,8 +46,8 @@ def export_list(request: HttpRequest) -> HttpResponse:
                 request.membership, ExportTarget.objects.prefetch_related("funds")
             ),
             "runs": visible_runs(request.membership).select_related("target")[:50],
-            "may_run": _may(request, Capability.RUN_EXPORTS),
-            "may_change": _may(request, Capability.CONFIGURE_INCOME),
+            "may_run": member_may(request, Capability.RUN_EXPORTS),
+            "may_change": member_may(request, Capability.CONFIGURE_INCOME),
         },
     )
 

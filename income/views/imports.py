@@ -42,9 +42,9 @@ from income.models import (
     ReturnedDebitStatus,
 )
 from income.money import format_pounds
-from tenants.capabilities import Capability, council_capabilities
+from tenants.capabilities import Capability
 from tenants.upload_limits import refuse_oversized_upload, upload_limit
-from tenants.view_permissions import council_capability_required
+from tenants.view_permissions import council_capability_required, member_may
 
 SHOWN_LINES = 200
 REFRESH_SECONDS = 2
@@ -58,7 +58,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
         "income/imports/list.html",
         {
             "batches": batches,
-            "may_import": _may(request, Capability.IMPORT_FILES),
+            "may_import": member_may(request, Capability.IMPORT_FILES),
             "duplicates_waiting": waiting_possible_duplicates().count(),
         },
     )
@@ -104,7 +104,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "suspended": batch.suspended.select_related("receipt")[:SHOWN_LINES],
         "adjustments": batch.adjustments.select_related("fund", "channel", "receipt")[:SHOWN_LINES],
         "shown_lines": SHOWN_LINES,
-        "may_reverse": _may(request, Capability.IMPORT_FILES)
+        "may_reverse": member_may(request, Capability.IMPORT_FILES)
         and batch.status == ImportStatus.COMPLETED,
         **_held_context(request, batch),
         "duplicates_waiting": waiting_possible_duplicates().filter(batch=batch).count(),
@@ -194,7 +194,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "income/imports/rules.html",
-        {"rules": rules, "may_change": _may(request, Capability.MANAGE_IMPORT_RULES)},
+        {"rules": rules, "may_change": member_may(request, Capability.MANAGE_IMPORT_RULES)},
     )
 
 
@@ -228,7 +228,7 @@ def mapping_list(request: HttpRequest) -> HttpResponse:
         "income/imports/mappings.html",
         {
             "mappings": CsvMapping.objects.select_related("channel"),
-            "may_change": _may(request, Capability.MANAGE_IMPORT_RULES),
+            "may_change": member_may(request, Capability.MANAGE_IMPORT_RULES),
         },
     )
 
@@ -261,7 +261,7 @@ def returned_debits(request: HttpRequest) -> HttpResponse:
     worklist shows what matched no receipt."""
     form = ArudForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
-        if not _may(request, Capability.IMPORT_FILES):
+        if not member_may(request, Capability.IMPORT_FILES):
             return HttpResponse("Your role does not allow this.", status=403)
         if not refuse_oversized_upload(request, form) and form.is_valid():
             try:
@@ -294,7 +294,7 @@ def returned_debits(request: HttpRequest) -> HttpResponse:
             "form": form,
             "worklist": items.exclude(status=ReturnedDebitStatus.REVERSED)[:200],
             "reversed_items": items.filter(status=ReturnedDebitStatus.REVERSED)[:100],
-            "may_import": _may(request, Capability.IMPORT_FILES),
+            "may_import": member_may(request, Capability.IMPORT_FILES),
         },
     )
 
@@ -303,14 +303,10 @@ def _held_context(request: HttpRequest, batch: ImportBatch) -> dict:
     """A held (damaged) file's first lines as read, and the forms to decide it."""
     if batch.status != ImportStatus.HELD:
         return {}
-    may_decide = _may(request, Capability.REVIEW_IMPORT_EXCEPTIONS)
+    may_decide = member_may(request, Capability.REVIEW_IMPORT_EXCEPTIONS)
     return {
         "held_lines": first_lines(batch, SHOWN_LINES),
         "may_decide": may_decide,
         "anyway_form": ImportAnywayForm() if may_decide else None,
         "cancel_form": CancelHeldImportForm() if may_decide else None,
     }
-
-
-def _may(request: HttpRequest, capability: Capability) -> bool:
-    return capability in council_capabilities(getattr(request, "membership", None))

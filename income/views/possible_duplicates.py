@@ -14,16 +14,10 @@ from income.actions.possible_duplicates import (
 from income.imports.duplicates import waiting_possible_duplicates
 from income.imports.forms import DiscardDuplicateForm
 from income.models import ImportBatch, ImportStatus, PossibleDuplicate, PossibleDuplicateStatus
-from tenants.capabilities import Capability, council_capabilities
-from tenants.view_permissions import council_capability_required
+from tenants.capabilities import Capability
+from tenants.view_permissions import council_capability_required, member_may
 
 SHOWN_LINES = 200
-
-
-def _may_decide(request: HttpRequest) -> bool:
-    return Capability.REVIEW_IMPORT_EXCEPTIONS in council_capabilities(
-        getattr(request, "membership", None)
-    )
 
 
 @council_capability_required(Capability.VIEW_INCOME)
@@ -95,7 +89,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "line": line,
             "form": form,
-            "may_decide": _may_decide(request)
+            "may_decide": member_may(request, Capability.REVIEW_IMPORT_EXCEPTIONS)
             and line.status == PossibleDuplicateStatus.HELD
             and line.batch.status == ImportStatus.COMPLETED,
         },

@@ -23,10 +23,10 @@ from income.expected_bankings import awaiting_payout, expected_bankings
 from income.formats.registry import FORMATS
 from income.models import BankStatement, CsvMapping, ReconciliationSignOff, StatementLine
 from income.money import parse_pounds
-from tenants.capabilities import Capability, council_capabilities
+from tenants.capabilities import Capability
 from tenants.govuk_forms import GovukForm
 from tenants.upload_limits import refuse_oversized_upload, upload_limit
-from tenants.view_permissions import council_capability_required
+from tenants.view_permissions import council_capability_required, member_may
 
 
 class StatementForm(GovukForm):
@@ -60,16 +60,12 @@ class ExplainForm(GovukForm):
     )
 
 
-def _may(request: HttpRequest, capability: Capability) -> bool:
-    return capability in council_capabilities(getattr(request, "membership", None))
-
-
 @upload_limit(MAX_STATEMENT_BYTES)
 @council_capability_required(Capability.VIEW_INCOME)
 def index(request: HttpRequest) -> HttpResponse:
     form = StatementForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
-        if not _may(request, Capability.IMPORT_FILES):
+        if not member_may(request, Capability.IMPORT_FILES):
             return HttpResponse("Your role does not allow this.", status=403)
         if not refuse_oversized_upload(request, form) and form.is_valid():
             try:
@@ -108,8 +104,8 @@ def index(request: HttpRequest) -> HttpResponse:
             "waiting": expected_bankings(today - datetime.timedelta(days=30), today),
             "awaiting_payout": awaiting_payout(),
             "days": [dict(day, signed=signed.get(day["booked_on"])) for day in days],
-            "may_work": _may(request, Capability.IMPORT_FILES),
-            "may_sign": _may(request, Capability.SIGN_OFF_RECONCILIATION),
+            "may_work": member_may(request, Capability.IMPORT_FILES),
+            "may_sign": member_may(request, Capability.SIGN_OFF_RECONCILIATION),
         },
     )
 
@@ -119,7 +115,7 @@ def statement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     statement = get_object_or_404(BankStatement, pk=pk)
     form = MatchForm(request.POST or None)
     if request.method == "POST":
-        if not _may(request, Capability.IMPORT_FILES):
+        if not member_may(request, Capability.IMPORT_FILES):
             return HttpResponse("Your role does not allow this.", status=403)
         if form.is_valid():
             matched = match_statement(
@@ -137,7 +133,7 @@ def statement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "statement": statement,
             "lines": statement.lines.all(),
             "form": form,
-            "may_work": _may(request, Capability.IMPORT_FILES),
+            "may_work": member_may(request, Capability.IMPORT_FILES),
         },
     )
 

@@ -14,8 +14,8 @@ from income.forms.held_lines import chosen_line, held_line_choices
 from income.forms.work import DecisionForm, RaiseRefundForm
 from income.fund_visibility import visible_receipts, visible_refunds
 from income.models import Fund, Refund, RefundRoute, RefundStatus
-from tenants.capabilities import Capability, council_capabilities
-from tenants.view_permissions import council_capability_required
+from tenants.capabilities import Capability
+from tenants.view_permissions import council_capability_required, member_may
 
 
 @council_capability_required(Capability.VIEW_INCOME)
@@ -63,7 +63,7 @@ def refund_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     may_decide = (
-        Capability.APPROVE_REFUNDS in council_capabilities(request.membership)
+        member_may(request, Capability.APPROVE_REFUNDS)
         and refund.status == RefundStatus.REQUESTED
         and refund.raised_by_id != request.user.pk
     )

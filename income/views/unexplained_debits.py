@@ -10,8 +10,8 @@ from income.forms.unexplained_debits import ResolveDebitForm
 from income.fund_visibility import visible_funds
 from income.models import UnexplainedDebit, UnexplainedDebitStatus
 from income.unexplained_debits import open_debits, unexplained_debits_balance
-from tenants.capabilities import Capability, council_capabilities
-from tenants.view_permissions import council_capability_required
+from tenants.capabilities import Capability
+from tenants.view_permissions import council_capability_required, member_may
 
 SHOWN = 500
 
@@ -32,8 +32,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "more": len(debits) > SHOWN,
             "total": unexplained_debits_balance(),
             "explained": explained,
-            "may_resolve": Capability.REVIEW_IMPORT_EXCEPTIONS
-            in council_capabilities(request.membership),
+            "may_resolve": member_may(request, Capability.REVIEW_IMPORT_EXCEPTIONS),
         },
     )
 

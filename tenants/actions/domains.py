@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from tenants.audit.recording import record_audit
+from tenants.audit.recording import record_audit_in
 from tenants.capabilities import (
     Capability,
     require_council_capability,
@@ -46,13 +46,13 @@ def add_domain(*, council: Council, hostname: str, acting_user: User) -> Domain:
                 is_primary=False,
                 verification_token=secrets.token_hex(16),
             )
-            with schema_context(council.schema_name):
-                record_audit(
-                    "domain.added",
-                    acting_user=acting_user,
-                    target=domain,
-                    after={"domain": hostname},
-                )
+            record_audit_in(
+                council.schema_name,
+                "domain.added",
+                acting_user=acting_user,
+                target=domain,
+                after={"domain": hostname},
+            )
     except IntegrityError as clash:  # the same name added elsewhere at the same moment
         raise taken from clash
     return domain
@@ -82,14 +82,14 @@ def confirm_domain_by_operator(*, domain: Domain, reason: str, acting_user: User
         raise ValidationError("Enter how you confirmed the council controls this host name.")
     if domain.verified_at is not None:
         return domain
-    with schema_context(get_public_schema_name()):
-        record_audit(
-            "domain.confirmed_by_operator",
-            acting_user=acting_user,
-            target=domain,
-            after={"domain": domain.domain, "council": domain.tenant.name},
-            reason=reason.strip(),
-        )
+    record_audit_in(
+        get_public_schema_name(),
+        "domain.confirmed_by_operator",
+        acting_user=acting_user,
+        target=domain,
+        after={"domain": domain.domain, "council": domain.tenant.name},
+        reason=reason.strip(),
+    )
     return _mark_verified(domain, DomainVerification.OPERATOR, acting_user)
 
 
@@ -104,14 +104,14 @@ def make_primary(*, domain: Domain, acting_user: User) -> Domain:
         before = Domain.objects.filter(tenant=council, is_primary=True).first()
         Domain.objects.filter(tenant=council).exclude(pk=domain.pk).update(is_primary=False)
         Domain.objects.filter(pk=domain.pk).update(is_primary=True)
-        with schema_context(council.schema_name):
-            record_audit(
-                "domain.made_primary",
-                acting_user=acting_user,
-                target=domain,
-                before={"primary": before.domain if before else None},
-                after={"primary": domain.domain},
-            )
+        record_audit_in(
+            council.schema_name,
+            "domain.made_primary",
+            acting_user=acting_user,
+            target=domain,
+            before={"primary": before.domain if before else None},
+            after={"primary": domain.domain},
+        )
     council_directory.forget()
     domain.refresh_from_db()
     return domain
@@ -127,13 +127,13 @@ def remove_domain(*, domain: Domain, acting_user: User) -> None:
     if domain.verification_method == DomainVerification.PLATFORM:
         raise ValidationError("The council's address on the platform cannot be removed.")
     with schema_context(get_public_schema_name()), transaction.atomic():
-        with schema_context(council.schema_name):
-            record_audit(
-                "domain.removed",
-                acting_user=acting_user,
-                target=domain,
-                before={"domain": domain.domain},
-            )
+        record_audit_in(
+            council.schema_name,
+            "domain.removed",
+            acting_user=acting_user,
+            target=domain,
+            before={"domain": domain.domain},
+        )
         Domain.objects.filter(pk=domain.pk).delete()
     council_directory.forget()
 
@@ -145,13 +145,13 @@ def _mark_verified(domain: Domain, method: DomainVerification, acting_user: User
                 verified_at=timezone.now(), verification_method=method
             )
             domain.refresh_from_db()
-            with schema_context(domain.tenant.schema_name):
-                record_audit(
-                    "domain.verified",
-                    acting_user=acting_user,
-                    target=domain,
-                    after={"domain": domain.domain, "method": method},
-                )
+            record_audit_in(
+                domain.tenant.schema_name,
+                "domain.verified",
+                acting_user=acting_user,
+                target=domain,
+                after={"domain": domain.domain, "method": method},
+            )
     except IntegrityError as clash:  # a verified name is unique: another council proved it
         raise ValidationError(
             f"{domain.domain} is already verified for another council on Counterfoil.",

@@ -12,10 +12,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from tenants.actions.councils import council_host
-from tenants.audit.recording import record_audit
+from tenants.audit.recording import record_audit_in
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, CouncilRole, Invitation, Membership, User
 
@@ -70,13 +69,13 @@ def invite_to_council(
             invited_by=acting_user,
             expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
         )
-        with schema_context(council.schema_name):
-            record_audit(
-                "member.invited",
-                acting_user=acting_user,
-                target=invitation,
-                after={"email": email, "role": role},
-            )
+        record_audit_in(
+            council.schema_name,
+            "member.invited",
+            acting_user=acting_user,
+            target=invitation,
+            after={"email": email, "role": role},
+        )
         url = invitation_url(council, token)
         transaction.on_commit(lambda: _send_invitation_email(invitation, url))
     return IssuedInvitation(invitation, url)
@@ -116,13 +115,13 @@ def accept_invitation(
         )
         invitation.accepted_at = timezone.now()
         invitation.save(update_fields=["accepted_at"])
-        with schema_context(council.schema_name):
-            record_audit(
-                "member.joined",
-                acting_user=user,
-                target=membership,
-                after={"email": user.email, "role": membership.role},
-            )
+        record_audit_in(
+            council.schema_name,
+            "member.joined",
+            acting_user=user,
+            target=membership,
+            after={"email": user.email, "role": membership.role},
+        )
     return membership
 
 

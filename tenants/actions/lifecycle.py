@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.archiving import ArchiveFile
-from tenants.audit.recording import record_audit
+from tenants.audit.recording import record_audit, record_audit_in
 from tenants.capabilities import Capability, require_platform_capability
 from tenants.council_directory import council_directory
 from tenants.council_task import send_on_commit
@@ -227,8 +227,7 @@ def _change_status(council: Council, change: str, reason: str, acting_user: User
             "reason": reason,
         }
         record_audit(ACTION[change], **audit)
-        with schema_context(current.schema_name):
-            record_audit(ACTION[change], **audit)
+        record_audit_in(current.schema_name, ACTION[change], **audit)
     council_directory.forget()
     return current
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from tenants.audit.recording import record_audit
+from tenants.audit.recording import record_audit, record_audit_in
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, CouncilRole, Invitation, Membership, User
 
@@ -73,14 +73,14 @@ def change_role(*, membership: Membership, role: str, acting_user: User) -> Memb
             _keeps_an_admin(council, current, admin_count)
         current.role = role
         current.save(update_fields=["role"])
-        with schema_context(council.schema_name):
-            record_audit(
-                "member.role_changed",
-                acting_user=acting_user,
-                target=current,
-                before={"email": current.user.email, "role": before},
-                after={"email": current.user.email, "role": role},
-            )
+        record_audit_in(
+            council.schema_name,
+            "member.role_changed",
+            acting_user=acting_user,
+            target=current,
+            before={"email": current.user.email, "role": before},
+            after={"email": current.user.email, "role": role},
+        )
     return current
 
 
@@ -117,12 +117,12 @@ def revoke_invitation(*, invitation: Invitation, acting_user: User) -> Invitatio
             raise ValidationError("This invitation has already been revoked.")
         current.revoked_at = timezone.now()
         current.save(update_fields=["revoked_at"])
-        with schema_context(council.schema_name):
-            record_audit(
-                "member.invitation_revoked",
-                acting_user=acting_user,
-                target=current,
-                before={"email": current.email, "role": current.role},
-                after={"revoked": True},
-            )
+        record_audit_in(
+            council.schema_name,
+            "member.invitation_revoked",
+            acting_user=acting_user,
+            target=current,
+            before={"email": current.email, "role": current.role},
+            after={"revoked": True},
+        )
     return current

@@ -34,3 +34,12 @@ def record_audit(
         user_agent=origin.user_agent,
         request_id=origin.request_id,
     )
+
+
+def record_audit_in(schema_name: str, action: str, **details: Any) -> AuditEvent:
+    """`record_audit` in the named schema (a council's own log, written from a platform action,
+    or the public one from a council's), whichever schema the connection is on now."""
+    from django_tenants.utils import schema_context
+
+    with schema_context(schema_name):
+        return record_audit(action, **details)

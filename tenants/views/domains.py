@@ -10,11 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from tenants.actions.domains import add_domain, make_primary, remove_domain, verify_domain_by_dns
-from tenants.capabilities import Capability, council_capabilities
+from tenants.capabilities import Capability
 from tenants.domain_names import txt_record_name, txt_record_value
 from tenants.govuk_forms import GovukForm
 from tenants.models import Domain
-from tenants.view_permissions import council_capability_required
+from tenants.view_permissions import council_capability_required, member_may
 
 
 class DomainForm(GovukForm):
@@ -44,7 +44,7 @@ def _domains_page(
         {
             "domains": domains,
             "form": form or DomainForm(),
-            "may_manage": Capability.MANAGE_DOMAINS in council_capabilities(request.membership),
+            "may_manage": member_may(request, Capability.MANAGE_DOMAINS),
             "error": error,
         },
         status=status,

@@ -22,11 +22,11 @@ from tenants.actions.memberships import (
     remove_member,
     revoke_invitation,
 )
-from tenants.capabilities import Capability, council_capabilities
+from tenants.capabilities import Capability
 from tenants.council_switching import councils_of
 from tenants.govuk_forms import GovukForm
 from tenants.models import CouncilRole, Invitation, Membership
-from tenants.view_permissions import council_capability_required
+from tenants.view_permissions import council_capability_required, member_may
 
 ROLE_HINTS = {
     CouncilRole.ADMIN: "Everything, including inviting people and changing roles.",
@@ -67,7 +67,7 @@ def _open_invitation(request: HttpRequest, pk: int) -> Invitation:
 
 @login_required
 def team(request: HttpRequest) -> HttpResponse:
-    may_manage = Capability.MANAGE_MEMBERS in council_capabilities(request.membership)
+    may_manage = member_may(request, Capability.MANAGE_MEMBERS)
     members = (
         Membership.objects.filter(council=request.council)
         .select_related("user")

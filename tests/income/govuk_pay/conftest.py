@@ -105,10 +105,10 @@ def admin(council_a):
     return make_member(council_a, CouncilRole.ADMIN)
 
 
-@pytest.fixture
-def paying_council(ledger, standin, admin):
-    """Council A, connected to the stand-in, with two funds open to the public."""
-    api_key, webhook_secret = connect(ledger, standin, admin=admin)
+def _connected(ledger, standin, admin, payment_provider: str) -> dict:
+    api_key, webhook_secret = connect(
+        ledger, standin, admin=admin, payment_provider=payment_provider
+    )
     council_tax, parking = public_funds()
     return {
         "council": ledger,
@@ -118,21 +118,18 @@ def paying_council(ledger, standin, admin):
         "council_tax": council_tax,
         "parking": parking,
     }
+
+
+@pytest.fixture
+def paying_council(ledger, standin, admin):
+    """Council A, connected to the stand-in, with two funds open to the public."""
+    return _connected(ledger, standin, admin, "sandbox")
 
 
 @pytest.fixture
 def stripe_council(ledger, standin, admin):
     """Council A, connected to a Stripe-backed GOV.UK Pay service (fees, payouts by day)."""
-    api_key, webhook_secret = connect(ledger, standin, admin=admin, payment_provider="stripe")
-    council_tax, parking = public_funds()
-    return {
-        "council": ledger,
-        "api_key": api_key,
-        "webhook_secret": webhook_secret,
-        "connection": GovukPayConnection.objects.get(fund=None),
-        "council_tax": council_tax,
-        "parking": parking,
-    }
+    return _connected(ledger, standin, admin, "stripe")
 
 
 @pytest.fixture

@@ -32,7 +32,10 @@ from tests.income.govuk_pay.conftest import (
 )
 from tests.income.test_reconciliation import statement
 
-PAYOUT_DAY = datetime.date(2026, 12, 3)
+# Today: a payout is never dated before the payments it pays out were captured.
+PAYOUT_DAY = timezone.localdate()
+NEXT_DAY = PAYOUT_DAY + datetime.timedelta(days=1)
+DAY_TEXT, NEXT_DAY_TEXT = f"{PAYOUT_DAY:%-d %b %Y}", f"{NEXT_DAY:%-d %b %Y}"
 # What the stand-in's Stripe charges (0.2% and 2p a payment) on these amounts.
 AMOUNTS_AND_FEES = [(5_000, 12), (12_345, 27), (2_500, 7)]
 
@@ -91,16 +94,16 @@ def test_a_payout_is_matched_by_settled_date_net_of_fees_and_refunds(
     connection_pk = stripe_council["connection"].pk
     [expected] = around(PAYOUT_DAY)
     assert (expected.key, expected.kind, expected.day, expected.pence) == (
-        f"govuk_pay:{connection_pk}:2026-12-03", MatchKind.GOVUK_PAY, PAYOUT_DAY, net,
+        f"govuk_pay:{connection_pk}:{PAYOUT_DAY}", MatchKind.GOVUK_PAY, PAYOUT_DAY, net,
     )  # fmt: skip
-    label = "GOV.UK Pay payout for 3 Dec 2026: 3 payments less 1 refund and £0.46 fees"
+    label = f"GOV.UK Pay payout for {DAY_TEXT}: 3 payments less 1 refund and £0.46 fees"
     assert expected.label == label
 
     loaded = load(
         stripe_council["council"],
         officer,
         # The gross takings, the day they were taken: no longer what the bank is sent.
-        [("198.45", "2026-12-04"), ("187.99", "2026-12-04")],
+        [("198.45", NEXT_DAY.isoformat()), ("187.99", NEXT_DAY.isoformat())],
     )
     assert matched(stripe_council["council"], loaded, officer) == 1
     gross, payout_line = loaded.lines.order_by("line_number")
@@ -196,13 +199,13 @@ def test_a_day_whose_refunds_exceed_its_payments_is_matched_to_a_debit(
     first, second = around(PAYOUT_DAY)
     assert (first.day, first.pence) == (PAYOUT_DAY, 4_988)
     assert (second.day, second.pence) == (next_day, -3_000)
-    assert second.label == "GOV.UK Pay payout for 4 Dec 2026: 1 refund taken back"
-    loaded = load(stripe_council["council"], officer, [("49.88", "2026-12-03")])
-    taken = load(stripe_council["council"], officer, [("30.00", "2026-12-04")], debits=True)
+    assert second.label == f"GOV.UK Pay payout for {NEXT_DAY_TEXT}: 1 refund taken back"
+    loaded = load(stripe_council["council"], officer, [("49.88", PAYOUT_DAY.isoformat())])
+    taken = load(stripe_council["council"], officer, [("30.00", NEXT_DAY.isoformat())], debits=True)
     assert matched(stripe_council["council"], loaded, officer) == 1
     assert matched(stripe_council["council"], taken, officer) == 1
     assert taken.lines.get().amount_pence == -3_000
-    assert taken.lines.get().match_key == f"govuk_pay:{stripe_council['connection'].pk}:2026-12-04"
+    assert taken.lines.get().match_key == f"govuk_pay:{stripe_council['connection'].pk}:{NEXT_DAY}"
 
 
 def test_a_fund_with_its_own_service_has_its_own_payout(stripe_council, standin, admin):
@@ -226,8 +229,8 @@ def test_a_fund_with_its_own_service_has_its_own_payout(stripe_council, standin,
 
     labels = {e.label: e.pence for e in around(PAYOUT_DAY)}
     assert labels == {
-        "GOV.UK Pay payout for 3 Dec 2026: 1 payment less £0.12 fees": 4_988,
-        "GOV.UK Pay payout (Parking Fines) for 3 Dec 2026: 1 payment less £0.16 fees": 6_984,
+        f"GOV.UK Pay payout for {DAY_TEXT}: 1 payment less £0.12 fees": 4_988,
+        f"GOV.UK Pay payout (Parking Fines) for {DAY_TEXT}: 1 payment less £0.16 fees": 6_984,
     }
 
 
@@ -249,7 +252,7 @@ def test_another_councils_payouts_are_neither_expected_nor_shown_here(
         assert [e.pence for e in around(PAYOUT_DAY)] == [9_878]
 
     # Council A's statement with B's payout on it: nothing to match it to.
-    loaded = load(council_a, officer, [("98.78", "2026-12-03")])
+    loaded = load(council_a, officer, [("98.78", PAYOUT_DAY.isoformat())])
     assert matched(council_a, loaded, officer) == 0
     page = sign_in(host_client(council_a), officer).get("/reconciliation/").content.decode()
     assert "£98.78" in section(page, "Worklist: bank lines not matched")

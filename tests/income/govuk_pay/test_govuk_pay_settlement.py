@@ -27,7 +27,8 @@ from tenants.audit.models import AuditEvent
 from tests.fixtures.govuk_pay import validate_schema
 from tests.income.govuk_pay.conftest import send_refund, take_card_payment
 
-PAYOUT_DAY = "2026-12-03"
+# Today: a payout is never dated before the payments it pays out were captured.
+PAYOUT_DAY = timezone.localdate().isoformat()
 
 
 def payout(standin, api_key: str, settled_date: str = PAYOUT_DAY) -> httpx.Response:
@@ -85,7 +86,7 @@ def test_the_fee_moves_from_card_clearing_to_fees_when_the_payout_is_known(strip
     assert str(payment.settled_on) == PAYOUT_DAY
     journal = payment.fee_journal
     assert journal.kind == JournalKind.PROVIDER_FEE
-    assert "taken from the payout of 3 Dec 2026" in journal.description
+    assert f"taken from the payout of {timezone.localdate():%-d %b %Y}" in journal.description
     receipt = payment.receipt
     assert fees_balance() == 27
     assert account_balance(clearing_account(receipt.channel)) == 12_318
@@ -328,7 +329,7 @@ def test_the_receipt_and_settings_pages_show_the_fee_and_the_payout(stripe_payme
     mop_up(connection=stripe_payment["connection"])
     client = sign_in(host_client(stripe_payment["council"]), admin)
     receipt_page = client.get(f"/receipts/{payment.receipt.number}/").content.decode()
-    assert "settled 3 December 2026, provider fee £0.27" in receipt_page
+    assert f"settled {timezone.localdate():%-d %B %Y}, provider fee £0.27" in receipt_page
     assert "GOV.UK Pay provider fee on" in receipt_page  # the fee journal, in its history
     settings_page = client.get("/govuk-pay/settings/").content.decode()
     assert "£0.27" in settings_page.split("Recent payments", 1)[1].split("</table>", 1)[0]

@@ -1,3 +1,5 @@
+# Long because each way an overlapping file is recognised (by format, by line, by statement)
+# is a test of its own over the same imported file.
 """A file that overlaps one already imported never doubles money: the same file (whatever its
 line endings and trailing blank lines) or statement is refused; a line an earlier import
 brought in is held as a possible duplicate for a finance manager to release or discard;

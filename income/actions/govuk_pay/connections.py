@@ -8,9 +8,7 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
-from income.govuk_pay.client import (
-    GovukPayError,
-)
+from income.govuk_pay.client import GovukPayError
 from income.govuk_pay.connections import (
     client_for,
     forget_webhook_secrets,

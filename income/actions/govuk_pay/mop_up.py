@@ -20,9 +20,7 @@ from income.govuk_pay.client import (
     GovukPayNotFound,
     GovukPayRequestRejected,
 )
-from income.govuk_pay.connections import (
-    client_for,
-)
+from income.govuk_pay.connections import client_for
 from income.models import (
     CardRefundStatus,
     GovukPayConnection,

@@ -14,9 +14,7 @@ from django.utils import timezone
 from income.actions.govuk_pay.settlement import keep_settlement, post_fee_journal, settlement_state
 from income.actions.receipts import Allocation, record_receipt
 from income.fund_checks import fund_problems
-from income.govuk_pay.client import (
-    GovukPayError,
-)
+from income.govuk_pay.client import GovukPayError
 from income.govuk_pay.connections import (
     client_for,
     connection_for_fund,

@@ -13,9 +13,7 @@ from income.govuk_pay.client import (
     GovukPayUnavailable,
     RefundAmountMismatch,
 )
-from income.govuk_pay.connections import (
-    client_for,
-)
+from income.govuk_pay.connections import client_for
 from income.govuk_pay.resource_dates import date_from
 from income.models import (
     CardRefundStatus,

@@ -12,9 +12,7 @@ from psycopg import sql
 
 from income.actions.govuk_pay.payments import apply_payment_resource
 from income.actions.govuk_pay.refunds import refresh_card_refund
-from income.govuk_pay.connections import (
-    webhook_secrets,
-)
+from income.govuk_pay.connections import webhook_secrets
 from income.govuk_pay.json_body import load_message
 from income.govuk_pay.scrub import without_cardholder_data
 from income.govuk_pay.signature import matching_secret

@@ -30,6 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=env_int("PORT", DEFAULT_PORT))
     serve.add_argument("--workers", type=int, default=env_int("WEB_CONCURRENCY", 2))
     commands.add_parser("worker", help="run a Celery worker")
+    commands.add_parser("beat", help="run the one Celery beat (the periodic work) of a platform")
+    commands.add_parser(
+        "release", help="migrate the public schema and every council behind this release"
+    )
     code = commands.add_parser("demo-code", help="print a demo login's current MFA code")
     code.add_argument("email")
     manage = commands.add_parser("manage", help="run a manage.py command", add_help=False)
@@ -46,7 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return print_demo_code(args.email)
     if args.command == "serve":
         return supervise([web_server_command(args.port, args.workers)])
-    return supervise([worker_command()])
+    if args.command == "release":
+        run_manage(["release"])
+        return 0
+    if args.command == "beat":
+        return supervise([beat_command()])
+    return supervise([worker_command(beat=False)])
 
 
 def run_manage(arguments: Sequence[str]) -> None:
@@ -67,13 +76,19 @@ def web_server_command(port: int, workers: int = 2) -> list[str]:
     ]  # fmt: skip
 
 
-def worker_command() -> list[str]:
-    return [
+def worker_command(*, beat: bool = True) -> list[str]:
+    command = [
         sys.executable, "-m", "celery", "--app", "counterfoil.celery_app", "worker",
         "--loglevel", "INFO", "--concurrency", "2",
-        # The periodic work (GOV.UK Pay's mop-up, per council) is scheduled by this worker.
-        "--beat",
     ]  # fmt: skip
+    # In the demo the periodic work (GOV.UK Pay's mop-up, per council) is scheduled by its one
+    # worker; a platform runs one `counterfoil beat` beside any number of workers.
+    return [*command, "--beat"] if beat else command
+
+
+def beat_command() -> list[str]:
+    return [sys.executable, "-m", "celery", "--app", "counterfoil.celery_app", "beat",
+            "--loglevel", "INFO"]  # fmt: skip
 
 
 def run_demo(port: int) -> int:

@@ -4,8 +4,12 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
+from django_tenants.utils import schema_context
 
+from tenants.audit.models import AuditEvent
+from tenants.audit.recording import record_audit
 from tenants.models import Council, CouncilStatus
 from tenants.upgrades import council_migration_states
 
@@ -53,3 +57,44 @@ def test_only_the_councils_behind_the_release_are_migrated(council_a, council_be
     again = io.StringIO()
     call_command("migrate_councils", stdout=again)
     assert again.getvalue().startswith("0 of")
+
+
+def _conflict_with_the_audit_trigger(schema_name: str) -> None:
+    """An object of the name the audit app's next migration creates: that migration fails."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET search_path = {schema_name}")
+        cursor.execute(
+            "CREATE FUNCTION stray() RETURNS trigger AS $$ BEGIN RETURN NEW; END; $$"
+            " LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            "CREATE TRIGGER audit_auditevent_append_only BEFORE UPDATE ON audit_auditevent"
+            " FOR EACH ROW EXECUTE FUNCTION stray()"
+        )
+        cursor.execute("SET search_path = public")
+
+
+def test_a_release_names_the_council_whose_migration_failed_and_can_be_run_again(
+    council_a, council_behind
+):
+    _conflict_with_the_audit_trigger("council_behind_release")
+
+    with pytest.raises(CommandError, match="migrating failed for: council_behind_release"):
+        call_command("release", stdout=io.StringIO())
+
+    states = {state.schema_name: state.current for state in council_migration_states()}
+    assert states == {council_a.schema_name: True, "council_behind_release": False}
+    with schema_context(council_a.schema_name):  # the other council works as before
+        record_audit("test.still_working", acting_user=None)
+        assert AuditEvent.objects.filter(action="test.still_working").exists()
+    connection.set_schema_to_public()
+
+    with connection.cursor() as cursor:  # an operator mends the schema...
+        cursor.execute(
+            "DROP TRIGGER audit_auditevent_append_only ON council_behind_release.audit_auditevent"
+        )
+    done = io.StringIO()
+    call_command("release", stdout=done)  # ...and runs the release again
+
+    assert "1 of" in done.getvalue() and "1 migrated" in done.getvalue()
+    assert all(state.current for state in council_migration_states())

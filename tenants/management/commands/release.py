@@ -1,0 +1,27 @@
+"""The one-shot step of a release, run once before the new web and worker processes start:
+the public schema's migrations, then every council schema behind the release.
+
+counterfoil release [--jobs 4]
+
+Exits non-zero naming each council whose migration failed. The other councils are migrated
+and keep working, and running it again migrates only what is still behind.
+"""
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Migrate the public schema, then every council schema behind this release."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--jobs", type=int, default=4, help="council schemas migrated at once")
+
+    def handle(self, *args: object, jobs: int, **options: object) -> None:
+        self.stdout.write("Migrating the public schema")
+        try:
+            call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+        except Exception as error:
+            raise CommandError(f"The public schema's migration failed: {error}") from error
+        call_command("migrate_councils", jobs=jobs, stdout=self.stdout)
+        self.stdout.write("Release migrations done")

@@ -32,6 +32,8 @@ OPEN_BEFORE_ENROLMENT = (
     "/team/join/",
     "/static/",
     "/health/",
+    "/healthz",
+    "/readyz",
 )
 TWO_FACTOR_PAGES = "/accounts/2fa/"
 

@@ -85,6 +85,8 @@ PUBLIC_SCHEMA_NAME = "public"
 TENANT_LIMIT_SET_CALLS = False
 # Host → council per process, re-read at most this often when the tenancy generation moves.
 TENANT_CACHE_CHECK_SECONDS = float(env_str("TENANT_CACHE_CHECK_SECONDS", "1"))
+# How long /readyz remembers that the database is at this release (it reads the migrations).
+READINESS_CACHE_SECONDS = float(env_str("READINESS_CACHE_SECONDS", "10"))
 
 AUTH_USER_MODEL = "tenants.User"
 

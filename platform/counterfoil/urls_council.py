@@ -8,6 +8,9 @@ urlpatterns = [
     # Health first: load balancers call it constantly, so it should match at once.
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    # The names load balancers and orchestrators ask for by default.
+    path("healthz", health.live, name="healthz"),
+    path("readyz", health.ready, name="readyz"),
     path("team/", include("tenants.urls.team")),
     path("", include("income.urls")),
     path("accounts/", include("allauth.urls")),

@@ -11,4 +11,7 @@ urlpatterns = [
     path("console/", include("console.urls")),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    # The names load balancers and orchestrators ask for by default.
+    path("healthz", health.live, name="healthz"),
+    path("readyz", health.ready, name="readyz"),
 ]

@@ -12,6 +12,7 @@ from tenants.audit.models import AuditEvent
 from tenants.audit.recording import record_audit
 from tenants.models import Council, CouncilStatus
 from tenants.upgrades import council_migration_states
+from tests.conftest import host_client
 
 
 @pytest.fixture
@@ -98,3 +99,13 @@ def test_a_release_names_the_council_whose_migration_failed_and_can_be_run_again
 
     assert "1 of" in done.getvalue() and "1 migrated" in done.getvalue()
     assert all(state.current for state in council_migration_states())
+
+
+def test_readiness_fails_while_a_council_is_behind_the_release(council_a, council_behind, settings):
+    settings.READINESS_CACHE_SECONDS = 0
+    response = host_client(council_a).get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["migrations"] == "1 council schema(s) behind this release"
+
+    call_command("release", stdout=io.StringIO())
+    assert host_client(council_a).get("/readyz").status_code == 200

@@ -1,8 +1,10 @@
-"""Liveness (the process answers) and readiness (it can reach its database)."""
+"""Liveness (the process answers) and readiness (it can serve: database, broker, and the
+database at this release; counterfoil.readiness)."""
 
-from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+
+from counterfoil.readiness import readiness
 
 
 @never_cache
@@ -12,9 +14,11 @@ def live(request: HttpRequest) -> JsonResponse:
 
 @never_cache
 def ready(request: HttpRequest) -> JsonResponse:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception as error:  # any failure means "not ready"; say which, without secrets
-        return JsonResponse({"status": "unavailable", "database": type(error).__name__}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+    state = readiness()
+    body = {
+        "status": "ok" if state.ready else "unavailable",
+        "database": state.database,
+        "broker": state.broker,
+        "migrations": state.migrations,
+    }
+    return JsonResponse(body, status=200 if state.ready else 503)

@@ -10,7 +10,7 @@ ONLY ?=
 # its own test database, broker folder and Celery worker.
 PYTEST_ARGS ?= -n auto --maxprocesses=4
 
-.PHONY: demo test bench lint format install browser clean
+.PHONY: demo test bench lint format install browser clean release
 
 demo: install
 	$(BIN)/counterfoil demo --port $(PORT)
@@ -51,6 +51,11 @@ browser:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# The release artefact: the wheel (GOV.UK Frontend vendored in) in dist/; the image is built
+# from infra/image/Containerfile.
+release: install
+	$(BIN)/python -m build --wheel --outdir dist
 
 clean:
 	rm -rf $(VENV) node_modules platform/counterfoil/static/vendor

@@ -67,12 +67,12 @@ def run_manage(arguments: Sequence[str]) -> None:
 
 
 def web_server_command(port: int, workers: int = 2) -> list[str]:
+    # The rest of gunicorn's configuration is counterfoil.gunicorn_config, as in the image.
     return [
         sys.executable, "-m", "gunicorn", "counterfoil.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--access-logfile", "-", "--graceful-timeout", "10",
-        # The access log without the tokens invitation and reset links carry.
-        "--logger-class", "counterfoil.access_log.RedactingGunicornLogger",
+        "--config", "python:counterfoil.gunicorn_config",
+        "--bind", f"{os.environ.get('BIND_ADDRESS', '127.0.0.1')}:{port}",
+        "--workers", str(workers),
     ]  # fmt: skip
 
 

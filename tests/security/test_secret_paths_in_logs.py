@@ -50,7 +50,8 @@ def test_djangos_log_lines_are_redacted_as_configured():
 
 
 def test_the_web_server_writes_its_access_log_through_the_redacting_logger():
+    from counterfoil import gunicorn_config
+
     command = web_server_command(8000)
-    assert command[command.index("--logger-class") + 1] == (
-        "counterfoil.access_log.RedactingGunicornLogger"
-    )
+    assert command[command.index("--config") + 1] == "python:counterfoil.gunicorn_config"
+    assert gunicorn_config.logger_class == "counterfoil.access_log.RedactingGunicornLogger"

@@ -1,0 +1,23 @@
+"""gunicorn's configuration for `counterfoil serve` (and the image's web process):
+`gunicorn --config python:counterfoil.gunicorn_config counterfoil.wsgi:application`.
+
+From the environment: BIND_ADDRESS (127.0.0.1; 0.0.0.0 in a container), PORT (8000),
+WEB_CONCURRENCY (2 workers), FORWARDED_ALLOW_IPS (the load balancer's addresses, whose
+X-Forwarded-* headers are believed; none by default).
+"""
+
+import os
+
+bind = f"{os.environ.get('BIND_ADDRESS', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# On SIGTERM each worker stops taking requests and has this long to finish the ones it has:
+# longer than a load balancer's deregistration delay is no use, shorter cuts uploads off.
+graceful_timeout = 30
+timeout = 60
+keepalive = 5
+# Heartbeat files in memory, not on the root file system, which may be read-only.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
+accesslog = "-"
+# The access log without the tokens invitation and reset links carry.
+logger_class = "counterfoil.access_log.RedactingGunicornLogger"

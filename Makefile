@@ -10,12 +10,12 @@ ONLY ?=
 # its own test database, broker folder and Celery worker.
 PYTEST_ARGS ?= -n auto --maxprocesses=4
 
-.PHONY: demo test bench lint format install browser clean release
+.PHONY: demo test bench lint format install browser clean release checkov
 
 demo: install
 	$(BIN)/counterfoil demo --port $(PORT)
 
-test: install browser
+test: install browser checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -45,6 +45,16 @@ $(FRONTEND): package.json package-lock.json $(STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m counterfoil.frontend_assets
 
+# checkov (the Terraform's security checks) in a virtual environment of its own: it pulls a
+# fork of hcl2 that clashes with python-hcl2, which the tests use to read the Terraform.
+CHECKOV := .venv-checkov/bin/checkov
+$(CHECKOV):
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet 'checkov>=3.2,<4'
+
+checkov: $(CHECKOV)
+	$(CHECKOV) --directory terraform --framework terraform --quiet --compact --skip-download
+
 # The browser tests drive Debian's Chromium; install it when it is missing.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -58,4 +68,4 @@ release: install
 	$(BIN)/python -m build --wheel --outdir dist
 
 clean:
-	rm -rf $(VENV) node_modules platform/counterfoil/static/vendor
+	rm -rf $(VENV) .venv-checkov node_modules platform/counterfoil/static/vendor

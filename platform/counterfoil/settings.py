@@ -181,6 +181,10 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
     )
 }
+# In production the password comes from the database's own secret (rotated by RDS), injected
+# on its own, so that DATABASE_URL holds no secret.
+if env_str("DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = env_str("DATABASE_PASSWORD")
 # A form's choices are read with .iterator(), which in autocommit declares a server-side
 # cursor WITH HOLD: three round trips for a handful of rows, on every page with a select.
 # Streaming large results goes through COPY or an explicit named cursor instead.

@@ -456,12 +456,14 @@ LOGGING = {
                 "%(asctime)s %(levelname)s %(name)s council=%(council)s "
                 "request_id=%(request_id)s %(message)s"
             )
-        }
+        },
+        "json": {"()": "counterfoil.json_logs.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "structured",
+            # LOG_FORMAT=json in production: one JSON object a line for the log service.
+            "formatter": "json" if env_str("LOG_FORMAT", "text") == "json" else "structured",
             "filters": ["request_context", "secret_paths"],
         }
     },

@@ -1,5 +1,6 @@
 """Settings come from the environment and are safe with production values."""
 
+import json
 import os
 import subprocess
 import sys
@@ -64,3 +65,21 @@ def test_cache_keys_belong_to_one_council(council_a, council_b):
         assert cache.get("dashboard-totals") is None
     with schema_context(council_a.schema_name):
         assert cache.get("dashboard-totals") == "A's totals"
+
+
+def test_log_format_json_writes_one_object_a_line_with_council_and_request_id():
+    code = (
+        "import logging, django; django.setup(); "
+        "logging.getLogger('counterfoil.check').warning('paid %s', 'ok')"
+    )
+    env = {**os.environ, "LOG_FORMAT": "json", "DJANGO_SETTINGS_MODULE": "counterfoil.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPOSITORY, env=env, capture_output=True, text=True
+    )
+    [line] = [line for line in result.stderr.splitlines() if "counterfoil.check" in line]
+    entry = json.loads(line)
+    assert (entry["level"], entry["logger"], entry["message"]) == (
+        "WARNING", "counterfoil.check", "paid ok",
+    )  # fmt: skip
+    assert entry["council"] == "public" and entry["request_id"] == "-"  # no request, no council
+    assert entry["time"].endswith("+00:00")

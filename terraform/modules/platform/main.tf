@@ -80,6 +80,7 @@ module "ecs" {
     PLATFORM_DOMAIN         = var.domain
     HTTPS                   = "true"
     DEBUG                   = "false"
+    LOG_FORMAT              = "json"
     DATABASE_URL            = "postgresql://counterfoil@${module.rds.address}:5432/counterfoil?sslmode=require"
     AWS_REGION              = "eu-west-2"
     READINESS_CACHE_SECONDS = "10"

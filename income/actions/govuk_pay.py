@@ -45,6 +45,7 @@ from psycopg import sql
 from income.accounts import clearing_account, refunds_payable_account, system_account
 from income.actions.ledger import PostingLine, post_journal, reverse_journal
 from income.actions.receipts import Allocation, record_receipt
+from income.events import outbox
 from income.fund_checks import fund_problems
 from income.govuk_pay.client import (
     GovukPayClient,
@@ -898,6 +899,7 @@ def _follow_refund_status(
         card_refund.save(update_fields=["status", "updated_at"])
         Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.PAID)
         record_audit("govuk_pay.refund_succeeded", acting_user=acting_user, target=card_refund)
+        outbox.refund_paid(refund)
     elif status == "error":
         _card_refund_failed(
             card_refund, "GOV.UK Pay could not refund the card.", acting_user=acting_user

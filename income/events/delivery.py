@@ -8,6 +8,7 @@ the lease runs out, so a receiver may see an event twice and should ignore an `i
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -107,14 +108,22 @@ def claim(size: int) -> list[EventDelivery]:
 
 
 def send_batch(batch: list[EventDelivery], client: httpx.Client) -> None:
-    secrets: dict[int, str] = {}
-    results: list[tuple[EventDelivery, Outcome, datetime]] = []
-    for delivery in batch:
-        endpoint = delivery.endpoint
-        if endpoint.pk not in secrets:
-            secrets[endpoint.pk] = decrypt(endpoint.secret_encrypted)
+    """POST a claimed batch, EVENT_DELIVERY_CONCURRENCY at a time (the httpx client's pool
+    keeps their connections open), then record every outcome in one transaction."""
+    secrets = {
+        delivery.endpoint_id: decrypt(delivery.endpoint.secret_encrypted) for delivery in batch
+    }
+
+    def send(delivery: EventDelivery) -> tuple[EventDelivery, Outcome, datetime]:
         at = timezone.now()
-        results.append((delivery, send_one(client, delivery, secrets[endpoint.pk]), at))
+        return delivery, send_one(client, delivery, secrets[delivery.endpoint_id]), at
+
+    workers = max(1, settings.EVENT_DELIVERY_CONCURRENCY)
+    if workers == 1 or len(batch) == 1:
+        results = [send(delivery) for delivery in batch]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(send, batch))
     record(results)
 
 
@@ -202,22 +211,41 @@ def record(results: list[tuple[EventDelivery, Outcome, datetime]]) -> None:
         changed.append(delivery)
     with transaction.atomic():
         DeliveryAttempt.objects.bulk_create(attempts)
-        EventDelivery.objects.bulk_update(
-            changed,
-            [
-                "status",
-                "attempts",
-                "last_attempt_at",
-                "last_outcome",
-                "delivered_at",
-                "next_attempt_at",
-                "resend_requested_by_email",
-            ],
-        )
-        EventEndpoint.objects.filter(pk__in=succeeded_endpoints).update(failing_since=None)
+        _update_deliveries(changed)
+        EventEndpoint.objects.filter(
+            pk__in=succeeded_endpoints, failing_since__isnull=False
+        ).update(failing_since=None)
         for endpoint_id, since in failed_endpoints.items():
             if endpoint_id not in succeeded_endpoints:
                 _note_failure(endpoint_id, since)
+
+
+def _update_deliveries(changed: list[EventDelivery]) -> None:
+    # One statement for the batch (Django's bulk_update builds a CASE per column and row).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE income_eventdelivery AS d
+            SET status = v.status, attempts = v.attempts, last_attempt_at = v.last_attempt_at,
+                last_outcome = v.last_outcome, delivered_at = v.delivered_at,
+                next_attempt_at = v.next_attempt_at, resend_requested_by_email = ''
+            FROM unnest(
+                %s::bigint[], %s::text[], %s::integer[], %s::timestamptz[], %s::text[],
+                %s::timestamptz[], %s::timestamptz[]
+            ) AS v(id, status, attempts, last_attempt_at, last_outcome, delivered_at,
+                   next_attempt_at)
+            WHERE d.id = v.id
+            """,
+            [
+                [d.pk for d in changed],
+                [d.status for d in changed],
+                [d.attempts for d in changed],
+                [d.last_attempt_at for d in changed],
+                [d.last_outcome for d in changed],
+                [d.delivered_at for d in changed],
+                [d.next_attempt_at for d in changed],
+            ],
+        )
 
 
 def _note_failure(endpoint_id: int, at: datetime) -> None:

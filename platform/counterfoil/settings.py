@@ -442,6 +442,8 @@ COUNTERFOIL_ENCRYPTION_KEY = env_str("COUNTERFOIL_ENCRYPTION_KEY")
 # over http, are allowed them with DEMO_INSECURE_ENDPOINTS (or DEBUG). Unset in production.
 DEMO_INSECURE_ENDPOINTS = env_bool("DEMO_INSECURE_ENDPOINTS", False)
 EVENT_DELIVERY_TIMEOUT_SECONDS = float(env_str("EVENT_DELIVERY_TIMEOUT_SECONDS", "10"))
+# How many POSTs a worker has in flight at once (to one endpoint or several).
+EVENT_DELIVERY_CONCURRENCY = env_int("EVENT_DELIVERY_CONCURRENCY", 4)
 # Failed deliveries are tried again after 1, 2, 4... minutes (at most 6 hours apart) for 3 days.
 EVENT_RETRY_FIRST_SECONDS = env_int("EVENT_RETRY_FIRST_SECONDS", 60)
 EVENT_RETRY_LONGEST_SECONDS = env_int("EVENT_RETRY_LONGEST_SECONDS", 6 * 3600)
@@ -476,7 +478,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request at INFO: the event log's attempts already record each one.
+        "httpx": {"level": "WARNING"},
+    },
 }
 
 SENTRY_DSN = env_str("SENTRY_DSN")

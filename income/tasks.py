@@ -110,3 +110,13 @@ def compact_daily_totals_task() -> int:
     from income.daily_totals import compact_daily_totals
 
     return compact_daily_totals()
+
+
+@shared_task(name="income.deliver_events", acks_late=True, reject_on_worker_lost=True)
+def deliver_events_task() -> int:
+    """Send this council's event notifications that are due (income.events.delivery). Sent
+    when an event commits and by the beat; deliveries are claimed, so repeats send nothing
+    twice, and a worker lost mid-send leaves its claim to run out and be taken again."""
+    from income.events.delivery import deliver_due
+
+    return deliver_due()

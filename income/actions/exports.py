@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from income.events import outbox
 from income.exports.export_file import ExportFile, exports_folder
 from income.exports.gl_journal import make_journal
 from income.exports.layout import (
@@ -231,6 +232,7 @@ def _write_export_file(run_id: int, *, acting_user: User | None) -> ExportRun:
         target=run,
         after={"target": target.name, "lines": lines, "total_pence": run.total_pence},
     )
+    outbox.export_made(run)
     return run
 
 

@@ -16,6 +16,7 @@ from income.actions.ledger import (
     write_postings,
 )
 from income.balances import receipt_allocation_lines
+from income.events import outbox
 from income.fund_checks import checked_rule, excess_over_maximum, fund_problems, pounds
 from income.models import (
     CashUpReceipt,
@@ -234,6 +235,7 @@ def _write_receipt(
             ],
         },
     )
+    outbox.receipt_created(receipt, allocations)
     return receipt
 
 
@@ -297,4 +299,5 @@ def reverse_receipt(
         after={"journal": journal.pk},
         reason=reason,
     )
+    outbox.receipt_reversed(receipt, reason=reason)
     return journal

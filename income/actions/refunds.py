@@ -17,6 +17,7 @@ from income.accounts import bank_account, fund_account, refunds_payable_account,
 from income.actions.govuk_pay.refunds import queue_card_refund
 from income.actions.ledger import PostingLine, is_pence, post_journal
 from income.balances import HeldLine, receipt_allocation_lines, refundable_pence
+from income.events import outbox
 from income.fund_checks import pounds
 from income.fund_visibility import require_funds_visible, require_receipt_visible
 from income.models import (
@@ -323,4 +324,5 @@ def mark_refund_paid(*, council: Council, refund: Refund, acting_user: User) -> 
     refund.status = RefundStatus.PAID
     refund.save(update_fields=["status"])
     record_audit("refund.paid", acting_user=acting_user, target=refund)
+    outbox.refund_paid(refund)
     return refund

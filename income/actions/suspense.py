@@ -9,6 +9,7 @@ from income.accounts import fund_account, suspense_account
 from income.actions.ledger import PostingLine, is_pence, post_journal
 from income.actions.receipts import Allocation
 from income.balances import receipt_allocation_lines
+from income.events import outbox
 from income.fund_checks import checked_rule, fund_problems, pounds
 from income.fund_visibility import require_funds_visible, require_receipt_visible
 from income.models import Journal, JournalKind, Receipt, ReceiptStatus, own_reference
@@ -99,6 +100,7 @@ def allocate_from_suspense(
         },
         reason=note,
     )
+    outbox.suspense_allocated(receipt, allocations)
     return journal
 
 

@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from income.accounts import clearing_account, fund_account, suspense_account
+from income.events import outbox
 from income.formats.records import FileRefused, ReadOptions
 from income.formats.registry import get_format
 from income.imports.damaged import FileDamaged, check_file_totals, hold_damaged
@@ -234,6 +235,7 @@ def _run_import(batch_id: int) -> ImportBatch:
                     )
                 },
             )
+            outbox.import_completed(batch)
         # What is left for the commit: the few deferrable foreign keys still checked row by
         # row (the suspended lines' receipts, the batch's lines), and flushing the WAL.
         logger.info("import %s: commit %.2fs", batch_id, time.perf_counter() - committing)

@@ -1,6 +1,14 @@
 from income.models.cash_up import CashUp, CashUpReceipt, CashUpStatus
 from income.models.channel import Channel, ChannelKind
 from income.models.daily_totals import DailyAccountTotal, DailyChannelTakings
+from income.models.events import (
+    DeliveryAttempt,
+    DeliveryStatus,
+    EventDelivery,
+    EventEndpoint,
+    EventType,
+    OutboxEvent,
+)
 from income.models.exports import (
     AmountFormat,
     ExportLayout,
@@ -81,6 +89,11 @@ __all__ = [
     "DailyAccountTotal",
     "DailyChannelTakings",
     "DebitResolution",
+    "DeliveryAttempt",
+    "DeliveryStatus",
+    "EventDelivery",
+    "EventEndpoint",
+    "EventType",
     "ExportLayout",
     "ExportRun",
     "ExportStatus",
@@ -103,6 +116,7 @@ __all__ = [
     "Journal",
     "JournalKind",
     "MatchKind",
+    "OutboxEvent",
     "OverpaymentHandling",
     "PaymentOrigin",
     "PaymentStatus",

@@ -1,3 +1,4 @@
+# Long because every setting the platform takes from the environment is here, each with why.
 """Counterfoil settings. Every value comes from the environment; the README lists them all."""
 
 import secrets
@@ -422,6 +423,9 @@ CELERY_BEAT_SCHEDULE = {
     # The dashboard's day totals gain a row per statement that writes the ledger; folding
     # them every ten minutes keeps what the dashboard reads to about a row per day and account.
     "compact-daily-totals": {"task": "income.compact_daily_totals", "schedule": 10 * 60},
+    # Event notifications are sent when their change commits; this sends the retries that
+    # fall due, and anything a lost message or a dead worker left behind.
+    "deliver-events": {"task": "income.deliver_events", "schedule": 30},
 }
 
 # --- GOV.UK Pay -----------------------------------------------------------------------------
@@ -440,6 +444,23 @@ GOVUK_PAY_STANDIN_URLS = [
 # Fernet key(s), comma-separated, newest first, for secrets at rest (API keys, webhook
 # secrets); unset: derived from SECRET_KEY.
 COUNTERFOIL_ENCRYPTION_KEY = env_str("COUNTERFOIL_ENCRYPTION_KEY")
+
+# --- event notifications (income.events) ------------------------------------------------------
+# Endpoints must be https and must not resolve to private, loopback or link-local addresses
+# (server-side request forgery); the demo and the tests, whose receivers listen on 127.0.0.1
+# over http, are allowed them with DEMO_INSECURE_ENDPOINTS (or DEBUG). Unset in production.
+DEMO_INSECURE_ENDPOINTS = env_bool("DEMO_INSECURE_ENDPOINTS", False)
+EVENT_DELIVERY_TIMEOUT_SECONDS = float(env_str("EVENT_DELIVERY_TIMEOUT_SECONDS", "10"))
+# How many POSTs a worker has in flight at once (to one endpoint or several).
+EVENT_DELIVERY_CONCURRENCY = env_int("EVENT_DELIVERY_CONCURRENCY", 4)
+# Failed deliveries are tried again after 1, 2, 4... minutes (at most 6 hours apart) for 3 days.
+EVENT_RETRY_FIRST_SECONDS = env_int("EVENT_RETRY_FIRST_SECONDS", 60)
+EVENT_RETRY_LONGEST_SECONDS = env_int("EVENT_RETRY_LONGEST_SECONDS", 6 * 3600)
+EVENT_RETRY_FOR_SECONDS = env_int("EVENT_RETRY_FOR_SECONDS", 3 * 24 * 3600)
+# An endpoint whose every attempt has failed for this long is paused and its admins told.
+EVENT_PAUSE_AFTER_SECONDS = env_int("EVENT_PAUSE_AFTER_SECONDS", 24 * 3600)
+# A worker's claim on the deliveries it is sending: one that dies leaves them to the next.
+EVENT_CLAIM_SECONDS = env_int("EVENT_CLAIM_SECONDS", 120)
 
 # --- logging --------------------------------------------------------------------------------
 LOGGING = {
@@ -468,7 +489,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request at INFO: the event log's attempts already record each one.
+        "httpx": {"level": "WARNING"},
+    },
 }
 
 SENTRY_DSN = env_str("SENTRY_DSN")

@@ -8,6 +8,7 @@ from django.db.models import Sum
 
 from income.accounts import clearing_account, refunds_payable_account
 from income.actions.ledger import PostingLine, post_journal, reverse_journal
+from income.events import outbox
 from income.govuk_pay.client import (
     GovukPayError,
     GovukPayUnavailable,
@@ -165,6 +166,7 @@ def follow_refund_status(
         card_refund.save(update_fields=["status", "updated_at"])
         Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.PAID)
         record_audit("govuk_pay.refund_succeeded", acting_user=acting_user, target=card_refund)
+        outbox.refund_paid(refund)
     elif status == "error":
         _card_refund_failed(
             card_refund, "GOV.UK Pay could not refund the card.", acting_user=acting_user

@@ -4,7 +4,7 @@ for each endpoint subscribed (none: nothing written), and the worker is nudged o
 transaction commits (never before: it could not see the rows yet, and might send news of a
 change that is then rolled back)."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import connection, transaction
@@ -33,15 +33,16 @@ IMPORT_SUMMARY_FIELDS = (
 )
 
 
-def emit(event_type: str, data: dict[str, Any]) -> OutboxEvent | None:
-    """Record an event for every active endpoint subscribed to it; None when there is none."""
+def emit(event_type: str, data: Callable[[], dict[str, Any]]) -> OutboxEvent | None:
+    """Record an event for every active endpoint subscribed to it; None when there is none
+    (and then its data, which may need queries, is never made)."""
     endpoint_ids = list(
         EventEndpoint.objects.filter(is_active=True, event_types__contains=[event_type])
         .values_list("pk", flat=True)
     )  # fmt: skip
     if not endpoint_ids:
         return None
-    event = OutboxEvent.objects.create(event_type=event_type, data=data)
+    event = OutboxEvent.objects.create(event_type=event_type, data=data())
     EventDelivery.objects.bulk_create(
         EventDelivery(event=event, endpoint_id=pk, next_attempt_at=event.created_at)
         for pk in endpoint_ids
@@ -98,50 +99,66 @@ def _receipt(receipt: Receipt) -> dict[str, Any]:
 
 
 def receipt_created(receipt: Receipt, allocations: Iterable[Any]) -> OutboxEvent | None:
-    data = {"receipt": {**_receipt(receipt), "allocations": _allocations(allocations)}}
-    return emit(EventType.RECEIPT_CREATED, data)
+    allocations = list(allocations)
+    return emit(
+        EventType.RECEIPT_CREATED,
+        lambda: {"receipt": {**_receipt(receipt), "allocations": _allocations(allocations)}},
+    )
 
 
 def receipt_reversed(receipt: Receipt, *, reason: str) -> OutboxEvent | None:
-    return emit(EventType.RECEIPT_REVERSED, {"receipt": _receipt(receipt), "reason": reason})
+    return emit(
+        EventType.RECEIPT_REVERSED, lambda: {"receipt": _receipt(receipt), "reason": reason}
+    )
 
 
 def refund_paid(refund: Refund) -> OutboxEvent | None:
-    data = {
-        "refund": {
-            "id": refund.pk,
-            "receipt": refund.receipt.number,
-            "amount_pence": refund.amount_pence,
-            "fund": refund.fund.code if refund.fund_id else "SUSPENSE",
-            "reference": refund.reference,
-            "route": refund.route,
-        }
-    }
-    return emit(EventType.REFUND_PAID, data)
+    return emit(
+        EventType.REFUND_PAID,
+        lambda: {
+            "refund": {
+                "id": refund.pk,
+                "receipt": refund.receipt.number,
+                "amount_pence": refund.amount_pence,
+                "fund": refund.fund.code if refund.fund_id else "SUSPENSE",
+                "reference": refund.reference,
+                "route": refund.route,
+            }
+        },
+    )
 
 
 def import_completed(batch: ImportBatch) -> OutboxEvent | None:
-    summary = {field: getattr(batch, field) for field in IMPORT_SUMMARY_FIELDS}
-    data = {
-        "import": {"id": batch.pk, "file_name": batch.file_name, "format": batch.format, **summary}
-    }
+    def data() -> dict[str, Any]:
+        summary = {field: getattr(batch, field) for field in IMPORT_SUMMARY_FIELDS}
+        return {
+            "import": {
+                "id": batch.pk, "file_name": batch.file_name, "format": batch.format, **summary
+            }
+        }  # fmt: skip
+
     return emit(EventType.IMPORT_COMPLETED, data)
 
 
 def export_made(run: ExportRun) -> OutboxEvent | None:
-    data = {
-        "export": {
-            "id": run.pk,
-            "target": run.target.name,
-            "file_name": run.file_name,
-            "lines": run.line_count,
-            "total_pence": run.total_pence,
-            "sha256": run.sha256,
-        }
-    }
-    return emit(EventType.EXPORT_MADE, data)
+    return emit(
+        EventType.EXPORT_MADE,
+        lambda: {
+            "export": {
+                "id": run.pk,
+                "target": run.target.name,
+                "file_name": run.file_name,
+                "lines": run.line_count,
+                "total_pence": run.total_pence,
+                "sha256": run.sha256,
+            }
+        },
+    )
 
 
 def suspense_allocated(receipt: Receipt, allocations: Iterable[Any]) -> OutboxEvent | None:
-    data = {"receipt": _receipt(receipt), "allocations": _allocations(allocations)}
-    return emit(EventType.SUSPENSE_ALLOCATED, data)
+    allocations = list(allocations)
+    return emit(
+        EventType.SUSPENSE_ALLOCATED,
+        lambda: {"receipt": _receipt(receipt), "allocations": _allocations(allocations)},
+    )

@@ -79,7 +79,7 @@ def test_events_out(celery_worker_process, events_council):
 
         with transaction.atomic():
             for n in range(EVENTS):
-                outbox.emit(EventType.RECEIPT_CREATED, _data(n))
+                outbox.emit(EventType.RECEIPT_CREATED, lambda n=n: _data(n))
             committed = time.perf_counter()  # the worker is nudged as this block commits
         delivered = EventDelivery.objects.filter(status=DeliveryStatus.DELIVERED)
         wait_for(lambda: delivered.count() == EVENTS, timeout=600, interval=0.05)

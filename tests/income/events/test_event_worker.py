@@ -150,7 +150,7 @@ def test_an_event_is_not_lost_when_the_worker_sending_it_is_killed(
         "from django_tenants.utils import schema_context\n"
         "from income.events import outbox\n"
         f"with schema_context({council.schema_name!r}):\n"
-        "    outbox.emit('receipt.created', {'receipt': {'number': 'R-KILLED'}})\n"
+        "    outbox.emit('receipt.created', lambda: {'receipt': {'number': 'R-KILLED'}})\n"
     )
     first = start_worker("first")
     try:

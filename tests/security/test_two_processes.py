@@ -42,6 +42,7 @@ class Server:
     def __init__(self, port: int, log_path: Path) -> None:
         self.port = port
         self.log_path = log_path
+        self.start = 0  # where this test's part of the log begins
 
     def access_lines(self, method: str, path: str, host: str) -> list[str]:
         pattern = re.compile(rf'^<(\d+)> {re.escape(host)} "{method} {re.escape(path)} ')
@@ -51,7 +52,8 @@ class Server:
         return {line.split(">", 1)[0][1:] for line in self.access_lines(method, path, host)}
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        """The log since the test began (the server serves every test of the module)."""
+        return self.log_path.read_text(errors="replace")[self.start :]
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +192,11 @@ def each_worker_in_turn(port: int) -> Iterator[Callable[[], None]]:
 
 def wrong(code: str) -> str:
     return f"{(int(code) + 500_000) % 1_000_000:06d}"
+
+
+@pytest.fixture(autouse=True)
+def _this_tests_log(server):
+    server.start = len(server.log_path.read_text(errors="replace"))
 
 
 def test_one_code_signs_in_once_across_two_hosts_and_two_processes(server, committed_people):

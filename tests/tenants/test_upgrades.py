@@ -84,7 +84,8 @@ def test_a_release_names_the_council_whose_migration_failed_and_can_be_run_again
         call_command("release", stdout=io.StringIO())
 
     states = {state.schema_name: state.current for state in council_migration_states()}
-    assert states == {council_a.schema_name: True, "council_behind_release": False}
+    assert states.pop("council_behind_release") is False
+    assert states[council_a.schema_name] and all(states.values())  # every other council
     with schema_context(council_a.schema_name):  # the other council works as before
         record_audit("test.still_working", acting_user=None)
         assert AuditEvent.objects.filter(action="test.still_working").exists()

@@ -3,8 +3,9 @@ not there): the council's schema as a pg_dump custom-format file, its rows of th
 schema (the council, its host names, its members and their user accounts) as JSON, and a
 manifest naming each file with its size and SHA-256 and each table with its row count.
 
-A restore checks every checksum before it touches anything, refuses a schema that exists
-unless told to replace it, and afterwards counts each table's rows against the manifest.
+The table counts, the public rows and the dump are read in one snapshot. A restore checks
+every checksum before it touches anything, refuses a schema that exists unless told to
+replace it, and afterwards compares each table's row count and digest with the manifest.
 pg_dump and pg_restore are the server's own major version: PG_BIN names their folder (the
 embedded server's when it is the one in use).
 """
@@ -117,16 +118,23 @@ def backup_council(council: Council, folder: Path) -> Backup:
     schema_name = council.schema_name
     validate_schema_name(schema_name)
     folder.mkdir(parents=True, exist_ok=True)
+    dump = pg_tool("pg_dump")
     with transaction.atomic():
-        # One snapshot for the rows counted and the public rows; pg_dump takes its own.
+        # One snapshot for everything: the rows counted, the public rows and the dump (which
+        # pg_dump takes over), so a council at work during its backup still restores to
+        # exactly what the manifest says.
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
         fingerprints = table_fingerprints(schema_name)
         public = _public_rows(council)
+        subprocess.run(  # noqa: S603
+            [dump, "--format=custom", f"--schema={schema_name}", "--no-owner",
+             "--no-privileges", f"--snapshot={snapshot}", f"--file={folder / SCHEMA_DUMP}"],
+            env=_libpq_environment(), check=True, capture_output=True,
+        )  # fmt: skip
     (folder / PUBLIC_ROWS).write_text(public, encoding="utf-8")
-    subprocess.run(  # noqa: S603
-        [pg_tool("pg_dump"), "--format=custom", f"--schema={schema_name}", "--no-owner",
-         "--no-privileges", f"--file={folder / SCHEMA_DUMP}"],
-        env=_libpq_environment(), check=True, capture_output=True,
-    )  # fmt: skip
     manifest = {
         "council": {"name": council.name, "slug": council.slug, "schema": schema_name},
         "made_at": timezone.now().isoformat(),

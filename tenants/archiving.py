@@ -95,14 +95,15 @@ def archive_schema(council: Council, *, stamp: str | None = None) -> ArchiveFile
     partial.rename(final)
     return ArchiveFile(
         path=final,
-        sha256=_file_sha256(final),
+        sha256=file_sha256(final),
         size=final.stat().st_size,
         table_count=len(tables),
         row_count=total_rows,
     )
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read a megabyte at a time."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

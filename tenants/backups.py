@@ -10,7 +10,6 @@ pg_dump and pg_restore are the server's own major version: PG_BIN names their fo
 embedded server's when it is the one in use).
 """
 
-import hashlib
 import json
 import os
 import re
@@ -26,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from tenants.archiving import file_sha256
 from tenants.models import Council, Domain, Membership, User
 from tenants.schema_names import validate_schema_name
 
@@ -84,14 +84,6 @@ def _libpq_environment() -> dict[str, str]:
     return env
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def table_fingerprints(schema_name: str) -> dict[str, dict[str, Any]]:
     """Each table's row count and a checksum of its rows in primary-key order (as text)."""
     validate_schema_name(schema_name)
@@ -139,7 +131,7 @@ def backup_council(council: Council, folder: Path) -> Backup:
         "council": {"name": council.name, "slug": council.slug, "schema": schema_name},
         "made_at": timezone.now().isoformat(),
         "files": {
-            name: {"bytes": (folder / name).stat().st_size, "sha256": _sha256(folder / name)}
+            name: {"bytes": (folder / name).stat().st_size, "sha256": file_sha256(folder / name)}
             for name in (SCHEMA_DUMP, PUBLIC_ROWS)
         },
         "tables": fingerprints,
@@ -165,7 +157,7 @@ def read_backup(folder: Path) -> Backup:
         path = folder / name
         if not path.exists():
             raise BackupRefused(f"{name} is missing from the backup: nothing was restored.")
-        if _sha256(path) != expected["sha256"]:
+        if file_sha256(path) != expected["sha256"]:
             raise BackupRefused(
                 f"{name} does not match the manifest's SHA-256: the backup is damaged or was "
                 "changed, and nothing was restored."

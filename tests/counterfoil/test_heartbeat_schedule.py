@@ -1,17 +1,16 @@
 """The real beat scheduler and the real worker keep every council's heartbeat fresh."""
 
-import os
 import subprocess
 import sys
 
 import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
-from psycopg.conninfo import make_conninfo
 
 from income.models import WorkerHeartbeat
 from income.tasks import SCHEDULED_HEARTBEAT_TOKEN
 from income.worker_status import WorkerState, worker_status
+from tests.fixtures.worker import start_worker, stop_process, worker_environment
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.worker
@@ -27,33 +26,29 @@ def _beat_times(schema_name: str) -> set:
 
 
 @pytest.fixture
-def beat_process(celery_worker_process, django_db_blocker, tmp_path):
-    """celery beat, a beat a second, against the test database."""
-    from django.conf import settings
-
-    env = {
-        **os.environ,
-        "DATABASE_URL": make_conninfo(
-            os.environ["DATABASE_URL"], dbname=settings.DATABASES["default"]["NAME"]
-        ),
-        "WORKER_HEARTBEAT_SECONDS": "1",
-    }
+def beat_process(django_db_setup, django_db_blocker, tmp_path):
+    """celery beat, a beat a second, with a worker of its own on a broker folder of its own:
+    the beat fans out to every council the session has made, so the backlog it leaves must not
+    queue in front of the session worker's tasks."""
+    env = worker_environment(
+        COUNTERFOIL_BROKER_DIR=str(tmp_path / "broker"), WORKER_HEARTBEAT_SECONDS="1"
+    )
+    worker = start_worker(env, tmp_path / "worker.log")
     log_path = tmp_path / "beat.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "--app", "counterfoil.celery_app", "beat",
-             "--schedule", str(tmp_path / "beat-schedule"), "--loglevel", "INFO"],
-            stdout=log_file, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
     try:
-        with django_db_blocker.unblock():
-            yield process
-    finally:
-        process.terminate()
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "--app", "counterfoil.celery_app", "beat",
+                 "--schedule", str(tmp_path / "beat-schedule"), "--loglevel", "INFO"],
+                stdout=log_file, stderr=subprocess.STDOUT, env=env,
+            )  # fmt: skip
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            with django_db_blocker.unblock():
+                yield process
+        finally:
+            stop_process(process)
+    finally:
+        stop_process(worker.process)
 
 
 def test_the_beat_keeps_each_councils_heartbeat_fresh_on_the_real_worker(

@@ -3,7 +3,6 @@
 
 import datetime
 import json
-import os
 import secrets
 import signal
 import subprocess
@@ -14,7 +13,6 @@ from pathlib import Path
 import pytest
 from django.db import connection, transaction
 from django_tenants.utils import schema_context
-from psycopg.conninfo import make_conninfo
 
 from income.actions.receipts import Allocation, record_receipt
 from income.defaults import seed_income_defaults
@@ -24,7 +22,7 @@ from tenants.actions.councils import create_council
 from tenants.models import CouncilRole
 from tests.conftest import make_member
 from tests.factories import FundFactory
-from tests.fixtures.worker import WORKER_COMMAND
+from tests.fixtures.worker import WORKER_COMMAND, worker_environment
 from tests.standins.event_receiver import event_receiver
 from tests.waiting import wait_for
 
@@ -115,22 +113,16 @@ def test_an_event_is_not_lost_when_the_worker_sending_it_is_killed(
     """A worker of its own (its own broker folder) is killed mid-POST: the broker's message
     goes with it, but the outbox row stays claimed only until the claim runs out, and the
     next sweep (the beat's, sent here by hand) sends it."""
-    from django.conf import settings
-
     council, admin = committed_council
     with schema_context(council.schema_name):
         seed_income_defaults()
         _subscribe(council, admin, f"{receiver.url}/hang-once")
-    env = {
-        **os.environ,
-        "DATABASE_URL": make_conninfo(
-            os.environ["DATABASE_URL"], dbname=settings.DATABASES["default"]["NAME"]
-        ),
-        "COUNTERFOIL_BROKER_DIR": str(tmp_path / "broker"),
-        "DEMO_INSECURE_ENDPOINTS": "1",
-        "EVENT_CLAIM_SECONDS": "3",
-        "EVENT_DELIVERY_TIMEOUT_SECONDS": "60",
-    }
+    env = worker_environment(
+        COUNTERFOIL_BROKER_DIR=str(tmp_path / "broker"),
+        DEMO_INSECURE_ENDPOINTS="1",
+        EVENT_CLAIM_SECONDS="3",
+        EVENT_DELIVERY_TIMEOUT_SECONDS="60",
+    )
 
     def in_shell(code: str) -> None:
         subprocess.run(

@@ -8,10 +8,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from tenants.file_store import FileArea, council_files
 from tenants.models import Council
 from tenants.schema_names import validate_schema_name
 
@@ -20,15 +20,11 @@ MANIFEST_NAME = "manifest.json"
 
 @dataclass(frozen=True)
 class ArchiveFile:
-    path: Path  # absolute
+    key: str  # in the file store: archives/<schema>/<name>
     sha256: str
     size: int
     table_count: int
     row_count: int
-
-
-def archives_folder() -> Path:
-    return Path(settings.DATA_DIR) / "archives"
 
 
 def schema_tables(schema_name: str) -> list[str]:
@@ -45,16 +41,15 @@ def archive_schema(council: Council, *, stamp: str | None = None) -> ArchiveFile
     """Write the archive of `council`'s schema and return where it is and what it holds.
 
     A closing council's hosts answer nobody, so nothing changes its tables while they are read.
-    Writing goes to a temporary name first and is renamed at the end: a half-written archive
-    never looks finished.
+    Writing goes to a temporary file first and is kept in the council's archives area (the
+    bucket, or the data folder) only when whole: a half-written archive never looks finished.
     """
     schema_name = council.schema_name
     validate_schema_name(schema_name)
     stamp = stamp or timezone.now().strftime("%Y%m%dT%H%M%SZ")
-    folder = archives_folder() / schema_name
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{schema_name}-{stamp}.zip"
-    partial = final.with_suffix(".zip.partial")
+    files = council_files(FileArea.ARCHIVES, schema_name)
+    name = f"{schema_name}-{stamp}.zip"
+    partial = files.scratch_folder() / f".{name}.partial"
     manifest: dict[str, object] = {
         "council": council.name,
         "slug": council.slug,
@@ -92,11 +87,12 @@ def archive_schema(council: Council, *, stamp: str | None = None) -> ArchiveFile
                 }
                 total_rows += row_count
         archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True))
-    partial.rename(final)
+    sha256, size = file_sha256(partial), partial.stat().st_size
+    files.put(name, partial)
     return ArchiveFile(
-        path=final,
-        sha256=file_sha256(final),
-        size=final.stat().st_size,
+        key=files.key(name),
+        sha256=sha256,
+        size=size,
         table_count=len(tables),
         row_count=total_rows,
     )

@@ -12,7 +12,7 @@ from tenants.actions.councils import council_host, create_council
 from tenants.council_directory import council_directory
 from tenants.models import Council, CouncilRole, Membership, User
 
-pytest_plugins = ["tests.fixtures.worker"]
+pytest_plugins = ["tests.fixtures.worker", "tests.fixtures.object_storage"]
 
 # Fixtures that commit outside the test's transaction, so their rows outlive the test.
 COMMITTING_FIXTURES = {"live_server_port", "celery_worker_process"}

@@ -13,14 +13,13 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from income.events import outbox
-from income.exports.export_file import ExportFile, exports_folder
+from income.exports.export_file import ExportFile
 from income.exports.gl_journal import make_journal
 from income.exports.layout import (
     FieldSpec,
@@ -341,10 +340,6 @@ def run_contents(run: ExportRun, *, limit: int) -> list[ExportedLine]:
             ExportedLine(posting, number, day, reference, fund, JournalKind(kind).label, pence)
             for posting, number, day, reference, fund, kind, pence in cursor.fetchall()
         ]
-
-
-def export_path(run: ExportRun) -> Path:
-    return exports_folder() / run.sha256
 
 
 def _slug(name: str) -> str:

@@ -1,24 +1,38 @@
-"""An export's file, written into the council's own storage area under a temporary name,
-hashed as it is written, and kept under its SHA-256 once whole (so a download is always the
-same bytes, and a run that fails leaves nothing that looks finished)."""
+"""An export's file, written under a temporary name, hashed as it is written, and kept in the
+council's exports area (tenants.file_store) under its SHA-256 once whole (so a download is
+always the same bytes, and a run that fails leaves nothing that looks finished)."""
 
 import hashlib
+import os
+import tempfile
 from pathlib import Path
+from typing import IO
 
-from income.imports.storage import council_folder
+from tenants.file_store import CouncilFiles, FileArea, council_files
 
 
-def exports_folder() -> Path:
-    return council_folder().parent / "exports"
+def export_files(schema_name: str | None = None) -> CouncilFiles:
+    return council_files(FileArea.EXPORTS, schema_name)
+
+
+def open_export(sha256: str) -> IO[bytes]:
+    """A kept export file for reading; FileNotFoundError once it is no longer kept."""
+    return export_files().open(sha256)
+
+
+def export_bytes(sha256: str) -> bytes:
+    with open_export(sha256) as stream:
+        return stream.read()
 
 
 class ExportFile:
     def __init__(self, run_id: int) -> None:
-        folder = exports_folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        self._folder = folder
-        self._partial = folder / f".run-{run_id}"
-        self._out = self._partial.open("wb")
+        self._files = export_files()
+        handle, partial = tempfile.mkstemp(
+            dir=self._files.scratch_folder(), prefix=f".run-{run_id}-"
+        )
+        self._partial = Path(partial)
+        self._out = os.fdopen(handle, "wb")
         self._digest = hashlib.sha256()
         self.size = 0
         self.line_breaks = 0
@@ -36,7 +50,7 @@ class ExportFile:
         """Close the file and keep it under its SHA-256, which it returns."""
         self._out.close()
         sha256 = self._digest.hexdigest()
-        self._partial.replace(self._folder / sha256)
+        self._files.put(sha256, self._partial)
         return sha256
 
     def discard(self) -> None:

@@ -23,7 +23,7 @@ from income.formats.records import (
     RejectedLine,
 )
 from income.formats.registry import read_file
-from income.imports.storage import stored_path
+from income.imports.storage import import_files
 from income.models import ImportBatch, ImportStatus
 from tenants.audit.recording import record_audit
 from tenants.models import User
@@ -99,10 +99,10 @@ def first_lines(batch: ImportBatch, limit: int = SHOWN_LINES) -> list[Any]:
         mapping=batch.mapping.spec() if batch.mapping is not None else None,
         default_date=batch.default_date,
     )
-    path = stored_path(batch.sha256)
-    if not path.is_file():
+    files = import_files()
+    if not files.exists(batch.sha256):
         return []
-    with path.open("rb") as stream:
+    with files.open(batch.sha256) as stream:
         try:
             items = read_file(batch.format, stream, options=options)
             return [

@@ -25,6 +25,7 @@ A file whose own totals disagree with its lines rolls it back and is held for a 
 import logging
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
@@ -41,7 +42,7 @@ from income.imports.progress import ProgressReporter
 from income.imports.reader import ChunkReader, StagingChunk
 from income.imports.reference_matching import FundMatcher
 from income.imports.rules_sql import rule_update_sql
-from income.imports.storage import stored_path
+from income.imports.storage import import_files
 from income.models import Channel, Fund, ImportBatch, ImportRule, ImportStatus
 from tenants.audit.recording import record_audit
 from tenants.models import User
@@ -283,6 +284,14 @@ def _channels(format_module: Any, batch: ImportBatch) -> dict[str, Channel]:
 
 
 def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -> dict:
+    # The reader needs a path on this machine: the stored file, or a copy while it is in a bucket.
+    with import_files().local_path(batch.sha256) as path:
+        return _import_file(path, batch, progress, user)
+
+
+def _import_file(
+    path: Path, batch: ImportBatch, progress: ProgressReporter, user: User | None
+) -> dict:
     format_module = get_format(batch.format)
     options = ReadOptions(
         mapping=batch.mapping.spec() if batch.mapping is not None else None,
@@ -310,7 +319,7 @@ def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -
     totals = [0] * 6
     by_fund: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     reader = ChunkReader(
-        path=str(stored_path(batch.sha256)),
+        path=str(path),
         format_name=batch.format,
         options=options,
         batch_id=batch.pk,

@@ -1,5 +1,6 @@
-"""Where a council's uploaded files live: under the data folder, in a folder per council
-schema, named by their SHA-256. Never served directly, only through an authorising view."""
+"""A council's uploaded files: read with a limit, kept in its own area of the file store
+(tenants.file_store) named by their SHA-256. Never served directly, only through an
+authorising view."""
 
 import hashlib
 import os
@@ -7,10 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from django.conf import settings
-from django.db import connection
-
 from income.imports.content_digest import ContentDigest
+from tenants.file_store import CouncilFiles, FileArea, council_files
 
 CHUNK = 1024 * 1024
 
@@ -37,15 +36,15 @@ def read_upload(upload: object, max_bytes: int) -> bytes:
     return b"".join(parts)
 
 
-def council_folder(schema_name: str | None = None) -> Path:
-    schema = schema_name or connection.schema_name
-    return Path(settings.MEDIA_ROOT) / "councils" / schema / "imports"
+def import_files(schema_name: str | None = None) -> CouncilFiles:
+    """The council's uploaded files, each named by its SHA-256 (tenants.file_store)."""
+    return council_files(FileArea.IMPORTS, schema_name)
 
 
-def stored_path(sha256: str, schema_name: str | None = None) -> Path:
+def check_digest(sha256: str) -> str:
     if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
         raise ValueError("not a SHA-256 digest")
-    return council_folder(schema_name) / sha256
+    return sha256
 
 
 class StoredUpload(NamedTuple):
@@ -58,12 +57,11 @@ class StoredUpload(NamedTuple):
 def store_upload(chunks: IO[bytes] | object, max_bytes: int | None = None) -> StoredUpload:
     """Copy an upload into the council's folder, hashing as it goes. Past `max_bytes` it
     stops (UploadTooLarge) and keeps nothing."""
-    folder = council_folder()
-    folder.mkdir(parents=True, exist_ok=True)
+    files = import_files()
     digest = hashlib.sha256()
     content = ContentDigest()
     size = 0
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    handle, temporary = tempfile.mkstemp(dir=files.scratch_folder(), prefix=".upload-")
     try:
         with os.fdopen(handle, "wb") as out:
             for chunk in chunks.chunks(CHUNK):  # type: ignore[attr-defined]
@@ -74,7 +72,7 @@ def store_upload(chunks: IO[bytes] | object, max_bytes: int | None = None) -> St
                 content.update(chunk)
                 out.write(chunk)
         sha = digest.hexdigest()
-        os.replace(temporary, stored_path(sha))
+        files.put(check_digest(sha), Path(temporary))
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

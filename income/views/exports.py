@@ -7,7 +7,8 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from income.actions.exports import export_path, request_export, run_contents, save_export_target
+from income.actions.exports import request_export, run_contents, save_export_target
+from income.exports.export_file import open_export
 from income.exports.forms import ExportTargetForm
 from income.fund_visibility import visible_export_targets
 from income.models import ExportRun, ExportStatus, ExportTarget
@@ -98,7 +99,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @council_capability_required(Capability.EXPORT_DATA)
 def run_file(request: HttpRequest, pk: int) -> FileResponse:
     run = get_object_or_404(visible_runs(request.membership), pk=pk, status=ExportStatus.COMPLETED)
-    path = export_path(run)
-    if not path.is_file():
-        raise Http404("The file is no longer kept.")
-    return FileResponse(path.open("rb"), as_attachment=True, filename=run.file_name)
+    try:
+        stream = open_export(run.sha256)
+    except FileNotFoundError:
+        raise Http404("The file is no longer kept.") from None
+    return FileResponse(stream, as_attachment=True, filename=run.file_name)

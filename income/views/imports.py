@@ -32,7 +32,7 @@ from income.imports.forms import (
 )
 from income.imports.held_forms import CancelHeldImportForm, ImportAnywayForm
 from income.imports.rules_sql import FIELD_CHOICES, OPERATOR_CHOICES
-from income.imports.storage import stored_path
+from income.imports.storage import import_files
 from income.models import (
     CsvMapping,
     ImportBatch,
@@ -145,11 +145,12 @@ def original_file(request: HttpRequest, pk: int) -> FileResponse:
     """The uploaded file, from this council's own storage area only (the path is built from
     the council's schema and the batch's digest, never from anything in the request)."""
     batch = get_object_or_404(ImportBatch, pk=pk)
-    path = stored_path(batch.sha256)
-    if not path.is_file():
-        raise Http404("The file is no longer kept.")
+    try:
+        stream = import_files().open(batch.sha256)
+    except FileNotFoundError:
+        raise Http404("The file is no longer kept.") from None
     return FileResponse(
-        path.open("rb"),
+        stream,
         as_attachment=True,
         filename=batch.file_name,
         content_type="application/octet-stream",

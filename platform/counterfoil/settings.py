@@ -357,6 +357,12 @@ STORAGES = {
 # fresh clone and a working page.
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "files"
+# Councils' imports, exports and archives (tenants.file_store): in this S3 bucket when set (the
+# task role's credentials, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), else under the data
+# folder. STORAGE_ENDPOINT_URL points at an S3-compatible server other than AWS's own.
+STORAGE_BUCKET = env_str("STORAGE_BUCKET")
+STORAGE_ENDPOINT_URL = env_str("STORAGE_ENDPOINT_URL")
+STORAGE_REGION = env_str("STORAGE_REGION", "eu-west-2")
 # Uploads are measured as they stream in and stopped at the receiving page's limit
 # (tenants.upload_limits; this one where a page sets none), before they are read whole.
 FILE_UPLOAD_HANDLERS = [
@@ -369,7 +375,7 @@ FILE_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # The form fields other than files (Django's default): a page's fields are a few hundred bytes.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-# How long a closed council's archive (under <data dir>/archives) is kept.
+# How long a closed council's archive (archives/<schema>/ in the bucket or data folder) is kept.
 ARCHIVE_RETENTION_DAYS = env_int("ARCHIVE_RETENTION_DAYS", 6 * 365)
 
 LANGUAGE_CODE = "en-gb"

@@ -9,7 +9,7 @@ finished and an operator has typed the council's name.
 """
 
 from datetime import date, timedelta
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,6 +22,7 @@ from tenants.audit.recording import record_audit, record_audit_in
 from tenants.capabilities import Capability, require_platform_capability
 from tenants.council_directory import council_directory
 from tenants.council_task import send_on_commit
+from tenants.file_store import FileArea, council_files
 from tenants.models import ArchiveStatus, Council, CouncilArchive, CouncilStatus, User
 from tenants.schema_names import validate_schema_name
 
@@ -134,7 +135,7 @@ def drop_council_schema(*, council: Council, typed_name: str, acting_user: User)
 
 def record_archive_done(archive: CouncilArchive, made: ArchiveFile) -> CouncilArchive:
     """Note a finished archive on its row (public schema) and in the audit log."""
-    relative = made.path.relative_to(settings.DATA_DIR)
+    relative = made.key
     with schema_context(get_public_schema_name()), transaction.atomic():
         CouncilArchive.objects.filter(pk=archive.pk).update(
             status=ArchiveStatus.DONE,
@@ -177,7 +178,6 @@ def purge_expired_archives(*, today: date | None = None, acting_user: User | Non
             retain_until__lt=today,
         )
         for archive in expired:
-            path = Path(settings.DATA_DIR) / archive.archive_path
             with transaction.atomic():
                 CouncilArchive.objects.filter(pk=archive.pk).update(status=ArchiveStatus.PURGED)
                 record_audit(
@@ -191,7 +191,10 @@ def purge_expired_archives(*, today: date | None = None, acting_user: User | Non
                     },
                     reason="The retention period has passed.",
                 )
-                path.unlink(missing_ok=True)
+                if archive.archive_path:
+                    council_files(FileArea.ARCHIVES, archive.council.schema_name).delete(
+                        PurePosixPath(archive.archive_path).name
+                    )
             purged.append(archive.archive_path)
     return purged
 

@@ -14,7 +14,8 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from income.accounts import clearing_account, fund_account
-from income.actions.exports import export_path, run_export
+from income.actions.exports import run_export
+from income.exports.export_file import export_files
 from income.exports.layout import parse_fields
 from income.models import Channel, ExportTarget
 from tenants.actions.councils import create_council
@@ -80,8 +81,8 @@ def test_export_1m_and_gl_journal(export_council, django_db_blocker, tmp_path, s
         started = time.perf_counter()
         gl_run = run_export(council=export_council, target=gl, acting_user=None)
         gl_seconds = time.perf_counter() - started
-        export_path(run).unlink()
-        export_path(gl_run).unlink()
+        export_files().delete(run.sha256)
+        export_files().delete(gl_run.sha256)
 
     assert run.line_count == RECEIPTS
     assert run.total_pence == gl_run.total_pence == gl_run.income_pence

@@ -33,7 +33,7 @@ from income.accounts import clearing_account, fund_account
 from income.actions.imports import upload_import
 from income.formats import allpay
 from income.imports.pipeline import run_import
-from income.imports.storage import stored_path
+from income.imports.storage import import_files
 from income.models import Channel, ImportRule, ImportStatus, ReferenceRule
 from income.reference_rules import expected_check_character
 from income.reference_rules.check_digits import CheckDigitScheme, Method
@@ -247,7 +247,7 @@ def timed_import(council, path: str) -> tuple[object, float]:
         )
     batch = run_import(batch.pk)
     seconds = time.perf_counter() - started
-    stored_path(batch.sha256).unlink()
+    import_files().delete(batch.sha256)
     return batch, seconds
 
 

@@ -8,12 +8,14 @@ import pytest
 from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
-from income.actions.exports import export_path, request_export
+from income.actions.exports import request_export
 from income.actions.receipts import Allocation, record_receipt
 from income.defaults import seed_income_defaults
+from income.exports.export_file import export_files
 from income.exports.layout import parse_fields
 from income.models import Channel, ExportStatus, ExportTarget
 from tenants.actions.councils import create_council
+from tests.exported import export_text
 from tests.factories import FundFactory
 from tests.waiting import wait_for
 
@@ -60,7 +62,7 @@ def test_export_now_is_made_by_the_worker_once_it_commits(celery_worker_process,
 
         wait_for(finished, timeout=60)
         assert run.status == ExportStatus.COMPLETED, (run.message, celery_worker_process.log())
-        assert export_path(run).read_text().splitlines() == [
+        assert export_text(run).splitlines() == [
             "reference,amount",
             "PCN000000,10.00",
             "PCN000001,10.01",
@@ -68,4 +70,4 @@ def test_export_now_is_made_by_the_worker_once_it_commits(celery_worker_process,
             "TRAILER,3,30.03",
         ]
         assert "Task income.make_export[" in celery_worker_process.log()
-        export_path(run).unlink()
+        export_files().delete(run.sha256)

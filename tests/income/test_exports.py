@@ -15,7 +15,6 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from income.actions.exports import (
-    export_path,
     make_export,
     request_export,
     run_contents,
@@ -24,12 +23,14 @@ from income.actions.exports import (
 from income.actions.receipts import Allocation, record_receipt, reverse_receipt
 from income.actions.suspense import allocate_from_suspense
 from income.actions.transfers import transfer_between_funds
+from income.exports.export_file import export_bytes
 from income.exports.forms import ExportTargetForm
 from income.exports.layout import parse_fields, to_char_format
 from income.models import ExportRun, ExportStatus, ExportTarget, Receipt
 from tenants.audit.models import AuditEvent
 from tenants.models import CouncilRole
 from tests.conftest import host_client, make_member
+from tests.exported import export_text
 from tests.factories import PASSWORD, FundFactory
 
 DAY = datetime.date(2026, 11, 20)
@@ -73,7 +74,7 @@ def test_each_receipt_goes_to_a_target_once_and_suspense_waits(
 
     run = run_export(council=council_a, target=target, acting_user=officer)
 
-    content = export_path(run).read_bytes()
+    content = export_bytes(run.sha256)
     assert content.decode() == (
         "receipt_number,received_on,reference,fund_code,ledger_code,amount\r\n"
         f"{first.number},20/11/2026,'=HYPERLINK(1),CTAX,4001,123.45\r\n"
@@ -84,7 +85,7 @@ def test_each_receipt_goes_to_a_target_once_and_suspense_waits(
 
     again = run_export(council=council_a, target=target, acting_user=officer)
     assert (again.line_count, again.total_pence) == (0, 0)
-    assert export_path(again).read_bytes() == (
+    assert export_bytes(again.sha256) == (
         b"receipt_number,received_on,reference,fund_code,ledger_code,amount\r\nTRAILER,0,0.00\r\n"
     )
 
@@ -100,7 +101,7 @@ def test_each_receipt_goes_to_a_target_once_and_suspense_waits(
         (waiting.number, 2_000)
     ]
     assert [line.receipt_number for line in run_contents(run, limit=9)] == [first.number]
-    assert export_path(run).read_bytes() == content  # the first file is unchanged
+    assert export_bytes(run.sha256) == content  # the first file is unchanged
 
 
 def test_a_reversal_after_export_follows_as_a_correction_line(
@@ -113,10 +114,8 @@ def test_a_reversal_after_export_follows_as_a_correction_line(
     reverse_receipt(council=council_a, receipt=receipt, reason="cheque bounced", acting_user=None)
     correction = run_export(council=council_a, target=target, acting_user=officer)
 
-    assert (
-        export_path(first).read_text().splitlines()[1] == f"{receipt.number},50000004,receipt,42.00"
-    )
-    assert export_path(correction).read_text().splitlines() == [
+    assert export_text(first).splitlines()[1] == f"{receipt.number},50000004,receipt,42.00"
+    assert export_text(correction).splitlines() == [
         "receipt_number,reference,entry,amount",
         f"{receipt.number},50000004,reversal,-42.00",
         "TRAILER,1,-42.00",
@@ -162,12 +161,12 @@ def test_a_transfer_moves_the_money_between_the_targets_funds(
     )
 
     parking_run = run_export(council=council_a, target=only_parking, acting_user=officer)
-    assert export_path(parking_run).read_text().splitlines()[1:] == [
+    assert export_text(parking_run).splitlines()[1:] == [
         f"{receipt.number},PARK,10.00",
         "TRAILER,1,10.00",
     ]
     both_run = run_export(council=council_a, target=both, acting_user=officer)
-    assert sorted(export_path(both_run).read_text().splitlines()[1:3]) == [
+    assert sorted(export_text(both_run).splitlines()[1:3]) == [
         "CTAX,-10.00",
         "PARK,10.00",
     ]
@@ -188,7 +187,7 @@ def test_a_fixed_width_layout_pads_and_cuts_each_field(council_a, cash, council_
 
     run = run_export(council=council_a, target=target, acting_user=officer)
 
-    assert export_path(run).read_bytes().decode().split("\r\n") == [
+    assert export_bytes(run.sha256).decode().split("\r\n") == [
         f"HDR{datetime.date.today():%Y%m%d}",
         "50000004  A Very20261120000000012345CAS",
         "TRL000000001000000000012345",
@@ -214,7 +213,7 @@ def test_a_fixed_width_correction_keeps_its_sign_before_the_zeros(
 
     correction = run_export(council=council_a, target=target, acting_user=officer)
 
-    assert export_path(correction).read_text().splitlines() == ["CTAX -000004200"]
+    assert export_text(correction).splitlines() == ["CTAX -000004200"]
 
 
 def test_fixed_width_lines_keep_backslashes_quotes_and_accents_as_they_are(
@@ -231,7 +230,7 @@ def test_fixed_width_lines_keep_backslashes_quotes_and_accents_as_they_are(
 
     run = run_export(council=council_a, target=target, acting_user=officer)
 
-    assert export_path(run).read_bytes().decode() == "A\\B\"C Siân O'Brien, Ltd   \r\n"
+    assert export_bytes(run.sha256).decode() == "A\\B\"C Siân O'Brien, Ltd   \r\n"
 
 
 def test_csv_cells_are_quoted_and_neutralised_as_a_spreadsheet_needs(
@@ -246,7 +245,7 @@ def test_csv_cells_are_quoted_and_neutralised_as_a_spreadsheet_needs(
 
     run = run_export(council=council_a, target=target, acting_user=officer)
 
-    assert export_path(run).read_text().splitlines() == [
+    assert export_text(run).splitlines() == [
         "reference;payer_name;narrative;amount",
         '\'+44 1234;"Smith, ""Jo""";;1.00',
         "'@SUM(A1);'-1+1;;2.00",
@@ -266,7 +265,7 @@ def test_a_csv_cell_starting_with_a_tab_is_neutralised_too(council_a, cash, coun
 
     run = run_export(council=council_a, target=target, acting_user=officer)
 
-    assert export_path(run).read_bytes() == (
+    assert export_bytes(run.sha256) == (
         b"ledger_code,cost_centre,amount\r\n'\t=1+1,\"'\r-2\",1.00\r\n"
     )
 
@@ -522,7 +521,7 @@ def test_the_general_ledger_journal_is_summarised_per_day_and_balances(
 
     run = run_export(council=council_a, target=target, acting_user=officer)
 
-    assert export_path(run).read_text().splitlines() == [
+    assert export_text(run).splitlines() == [
         "date,ledger_code,cost_centre,vat_code,debit,credit,description",
         "20/11/2026,9000,,,130.00,,Net income for the day",
         "20/11/2026,4001,CC10,,,125.00,2 entries",
@@ -534,7 +533,7 @@ def test_the_general_ledger_journal_is_summarised_per_day_and_balances(
     reverse_receipt(council=council_a, receipt=bounced, reason="bounced", acting_user=None)
     correction = run_export(council=council_a, target=target, acting_user=officer)
     today = datetime.date.today().strftime("%d/%m/%Y")
-    assert export_path(correction).read_text().splitlines()[1:] == [
+    assert export_text(correction).splitlines()[1:] == [
         f"{today},9000,,,,5.00,Net income for the day",
         f"{today},4002,CC11,,5.00,,1 entry",
         "TOTAL,,,,5.00,5.00,2 lines",

@@ -7,11 +7,12 @@ import datetime
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from income.actions.exports import export_path, run_export
+from income.actions.exports import run_export
 from income.actions.imports import upload_import
 from income.exports.layout import parse_fields
 from income.imports.pipeline import run_import
 from income.models import CsvMapping, ExportTarget, ImportStatus, Receipt, ReferenceRule
+from tests.exported import export_text
 from tests.factories import FundFactory
 
 DAY = datetime.date(2026, 11, 20)
@@ -52,4 +53,4 @@ def test_a_payer_called_a_formula_is_imported_and_neutralised_in_the_export(
     )
     target.funds.set([parking])
     run = run_export(council=council_a, target=target, acting_user=officer)
-    assert "PCN000001,'=SUM(1),12.00" in export_path(run).read_text().splitlines()
+    assert "PCN000001,'=SUM(1),12.00" in export_text(run).splitlines()

@@ -14,7 +14,7 @@ from income.actions.imports import reverse_import, save_import_rule, upload_impo
 from income.balances import account_balance
 from income.formats import allpay
 from income.imports.pipeline import run_import
-from income.imports.storage import stored_path
+from income.imports.storage import import_files
 from income.models import (
     Channel,
     ImportBatch,
@@ -137,8 +137,11 @@ def test_an_allpay_file_lands_in_its_funds_suspense_and_rejected_lines(council_a
         (8, 'the amount "1x.00" (characters 24-32) is not pounds and pence like 123.45'),
     ]
     # Every journal the import wrote balances, and the file is kept in the council's area.
-    assert stored_path(batch.sha256).read_bytes() == content
-    assert connection.schema_name in str(stored_path(batch.sha256))
+    with import_files().open(batch.sha256) as stored:
+        assert stored.read() == content
+    assert import_files().key(batch.sha256) == (
+        f"councils/{connection.schema_name}/imports/{batch.sha256}"
+    )
 
 
 def test_the_same_file_twice_is_refused_saying_when_it_was_first_imported(

@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 
 from income.actions.imports import upload_import
 from income.formats import allpay
-from income.imports.storage import stored_path
+from income.imports.storage import import_files
 from income.models import ImportBatch, ImportStatus, Receipt, ReferenceRule
 from tenants.actions.councils import create_council
 from tests.factories import FundFactory
@@ -64,7 +64,7 @@ def test_an_upload_is_imported_by_the_worker_once_it_commits(
         assert batch.fund_totals[0]["pence"] == sum(1_000 + n for n in range(1, 51))
         assert Receipt.objects.filter(import_batch=batch).count() == 50
         assert "Task income.run_import[" in celery_worker_process.log()
-        stored_path(batch.sha256).unlink()
+        import_files().delete(batch.sha256)
 
 
 def test_progress_is_written_from_a_connection_of_its_own(council_a, committed):

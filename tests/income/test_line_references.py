@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
-from income.actions.exports import export_path, run_contents, run_export
+from income.actions.exports import run_contents, run_export
 from income.actions.receipts import Allocation, record_receipt, reverse_receipt
 from income.actions.refunds import approve_refund, raise_refund
 from income.actions.suspense import allocate_from_suspense
@@ -28,6 +28,7 @@ from income.models import (
 from income.receipt_search import ReceiptQuery, search_receipts
 from tenants.models import CouncilRole
 from tests.conftest import host_client, make_member
+from tests.exported import export_text
 from tests.factories import PASSWORD, FundFactory
 
 COUNCIL_TAX_ACCOUNT = "50000009"  # Luhn: valid
@@ -98,7 +99,7 @@ def revenues(*funds):
 
 
 def export_lines(council, target, user):
-    return export_path(run_export(council=council, target=target, acting_user=user)).read_text()
+    return export_text(run_export(council=council, target=target, acting_user=user))
 
 
 def test_a_counter_split_keeps_each_lines_reference_to_export_refund_and_search(
@@ -127,7 +128,7 @@ def test_a_counter_split_keeps_each_lines_reference_to_export_refund_and_search(
     assert f"<code>{PARKING_NOTICE}</code>" in page
 
     run = run_export(council=council_a, target=target, acting_user=officer)
-    assert export_path(run).read_text().splitlines()[1:3] == [
+    assert export_text(run).splitlines()[1:3] == [
         f"{receipt.number},{COUNCIL_TAX_ACCOUNT},CTAX,receipt,100.00",
         f"{receipt.number},{PARKING_NOTICE},PARK,receipt,35.50",
     ]

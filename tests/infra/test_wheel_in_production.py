@@ -72,7 +72,7 @@ def committed(django_db_setup, django_db_blocker):
 
 
 def test_the_installed_wheel_serves_and_works_in_production_mode(
-    installed, committed, council_a, tmp_path
+    installed, committed, council_a, tmp_path, s3_server
 ):
     port = _free_port()
     env = {
@@ -89,6 +89,7 @@ def test_the_installed_wheel_serves_and_works_in_production_mode(
         "COUNTERFOIL_DATA_DIR": str(tmp_path / "data"),
         "PORT": str(port),
         "LOG_FORMAT": "json",
+        **s3_server.environment(),
     }
     counterfoil = str(installed / "bin" / "counterfoil")
     # Run from elsewhere than the checkout: only the installed wheel can be imported.
@@ -141,6 +142,20 @@ def test_the_installed_wheel_serves_and_works_in_production_mode(
             wait_for(recorded, timeout=60)
         except AssertionError:
             raise AssertionError((tmp_path / "worker.log").read_text()[-3000:]) from None
+
+        # Files go to the bucket from the installed wheel (django-storages and boto3 with it).
+        stored = subprocess.run(
+            [counterfoil, "manage", "shell", "-c",
+             "from django.core.files.uploadedfile import SimpleUploadedFile\n"
+             "from django_tenants.utils import schema_context\n"
+             "from income.imports.storage import store_upload\n"
+             f"with schema_context({council_a.schema_name!r}):\n"
+             "    print(store_upload(SimpleUploadedFile('a.txt', b'wheel')).sha256)\n"],
+            cwd=tmp_path, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert stored.returncode == 0, stored.stderr
+        key = f"councils/{council_a.schema_name}/imports/{stored.stdout.split()[-1]}"
+        assert s3_server.read(key) == b"wheel"
     finally:
         for process in processes.values():
             process.send_signal(signal.SIGTERM)

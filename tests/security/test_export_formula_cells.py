@@ -9,7 +9,7 @@ import io
 import pytest
 from django.core.exceptions import ValidationError
 
-from income.actions.exports import export_path, run_export, save_export_target
+from income.actions.exports import run_export, save_export_target
 from income.actions.receipts import Allocation, record_receipt
 from income.csv_cells import FORMULA_STARTS
 from income.defaults import seed_income_defaults
@@ -18,6 +18,7 @@ from income.exports.layout import parse_fields
 from income.models import Channel, ExportTarget
 from tenants.models import CouncilRole
 from tests.conftest import make_member
+from tests.exported import export_text
 from tests.factories import FundFactory
 
 ATTACK = "=cmd|' /C calc'!A0"
@@ -121,7 +122,7 @@ def test_a_csv_target_saved_before_the_check_writes_its_dates_neutralised(
     )
     target.funds.set([council_tax])
     run = run_export(council=council_a, target=target, acting_user=admin)
-    rows = cells(export_path(run).read_text())
+    rows = cells(export_text(run))
     assert rows == [
         ["received_on", "reference", "amount"],
         ["'" + ATTACK, "CT1", "123.45"],
@@ -135,7 +136,7 @@ def test_a_ledger_journal_saved_before_the_check_writes_no_formula(council_a, co
         fields=[],
     )  # fmt: skip
     run = run_export(council=council_a, target=target, acting_user=admin)
-    rows = cells(export_path(run).read_text())
+    rows = cells(export_text(run))
     assert not [cell for row in rows for cell in row if cell.startswith(FORMULA_STARTS)]
     # Nothing valid dropped: the day's two lines, balanced.
     assert rows[1:] == [

@@ -154,9 +154,8 @@ resource "aws_iam_role_policy" "task_files" {
 }
 
 locals {
-  # The files bucket is passed as STORAGE_BUCKET for the object storage the application is
-  # still to gain (issue 18): until it reads it, imports, exports and archives stay under each
-  # task's own data path, so a web task's upload is not yet seen by another task's worker.
+  # Imports, exports and archives go to the files bucket (STORAGE_BUCKET, tenants.file_store),
+  # so a file a web task receives is the file every worker task reads.
   environment = [for key, value in merge(var.environment, { STORAGE_BUCKET = var.bucket }) : { name = key, value = value }]
   secrets = concat(
     [for key, arn in var.secret_arns : { name = upper(replace(key, "-", "_")), valueFrom = arn }],

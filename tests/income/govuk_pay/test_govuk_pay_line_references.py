@@ -4,7 +4,7 @@ the money lands in suspense, each item waits there under its own reference."""
 
 import pytest
 
-from income.actions.exports import export_path, run_export
+from income.actions.exports import run_export
 from income.actions.govuk_pay.payments import BasketItem
 from income.actions.refunds import approve_refund
 from income.balances import HeldLine, receipt_allocation_lines
@@ -13,6 +13,7 @@ from income.models import ExportTarget, GovukPayRefund, Posting, ReferenceRule, 
 from income.receipt_search import ReceiptQuery, search_receipts
 from tenants.models import CouncilRole
 from tests.conftest import host_client, make_member
+from tests.exported import export_text
 from tests.factories import PASSWORD
 from tests.income.govuk_pay.conftest import take_card_payment
 
@@ -70,7 +71,7 @@ def test_a_basket_of_two_funds_keeps_each_items_reference(paying_council, ruled,
     park = Posting.objects.get(receipt=receipt, account__fund=parking)
     assert (park.reference, park.reference_rule) == (PARKING_NOTICE, parking.reference_rule)
     officer, officer_client = signed_in(council, CouncilRole.INCOME_OFFICER)
-    text = export_path(run_export(council=council, target=target, acting_user=officer)).read_text()
+    text = export_text(run_export(council=council, target=target, acting_user=officer))
     assert text.splitlines()[1:3] == [
         f"{receipt.number},{COUNCIL_TAX_ACCOUNT},CTAX,100.00",
         f"{receipt.number},{PARKING_NOTICE},PARK,35.50",
@@ -87,7 +88,7 @@ def test_a_basket_of_two_funds_keeps_each_items_reference(paying_council, ruled,
     approve_refund(council=council, refund=refund, acting_user=manager)
     assert GovukPayRefund.objects.get(refund=refund).amount_pence == 500
     assert receipt_allocation_lines(receipt)[HeldLine(parking.pk, PARKING_NOTICE)] == 3_050
-    text = export_path(run_export(council=council, target=target, acting_user=officer)).read_text()
+    text = export_text(run_export(council=council, target=target, acting_user=officer))
     assert text.splitlines()[1] == f"{receipt.number},{PARKING_NOTICE},PARK,-5.00"
 
 

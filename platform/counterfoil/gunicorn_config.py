@@ -7,6 +7,8 @@ X-Forwarded-* headers are believed; none by default).
 """
 
 import os
+import shutil
+import tempfile
 
 bind = f"{os.environ.get('BIND_ADDRESS', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -21,3 +23,21 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
 accesslog = "-"
 # The access log without the tokens invitation and reset links carry.
 logger_class = "counterfoil.access_log.RedactingGunicornLogger"
+
+# Request counts from every worker process, summed at /metrics (prometheus-client's multiprocess
+# mode): each worker writes its own file here, set before any worker imports the client.
+METRICS_FOLDER = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="counterfoil-metrics-")
+)
+
+
+def on_starting(server: object) -> None:
+    # Counts of an earlier run of this server are not this run's.
+    shutil.rmtree(METRICS_FOLDER, ignore_errors=True)
+    os.makedirs(METRICS_FOLDER, exist_ok=True)
+
+
+def child_exit(server: object, worker: object) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

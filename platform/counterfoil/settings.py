@@ -97,6 +97,9 @@ AUTH_USER_MODEL = "tenants.User"
 COUNCIL_SEEDERS = ["income.defaults.seed_income_defaults"]
 
 MIDDLEWARE = [
+    # First, so that every response is counted, under the council its host named (and
+    # /metrics, on any host, is answered before anything else runs).
+    "counterfoil.metrics.RequestMetricsMiddleware",
     "tenants.middleware.CouncilHostMiddleware",
     # Passwords and account tokens only on hosts the platform controls, never a council's own.
     "tenants.sign_in_hosts.SignInOnPlatformHostsMiddleware",
@@ -361,6 +364,8 @@ MEDIA_ROOT = DATA_DIR / "files"
 # task role's credentials, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), else under the data
 # folder. STORAGE_ENDPOINT_URL points at an S3-compatible server other than AWS's own.
 STORAGE_BUCKET = env_str("STORAGE_BUCKET")
+# Prometheus may read /metrics with this bearer token (or from the task's own loopback).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 STORAGE_ENDPOINT_URL = env_str("STORAGE_ENDPOINT_URL")
 STORAGE_REGION = env_str("STORAGE_REGION", "eu-west-2")
 # Uploads are measured as they stream in and stopped at the receiving page's limit

@@ -91,3 +91,28 @@ def test_every_checkov_skip_says_why():
             if "checkov:skip=" in line:
                 check, _, reason = line.split("checkov:skip=", 1)[1].partition(":")
                 assert check.startswith("CKV") and len(reason.strip()) > 20, (path, line)
+
+
+def test_the_application_alarms_watch_metrics_the_application_exports_at_the_consoles_limits():
+    from console import platform_glance
+
+    [alarms] = [
+        block["application_alarms"]
+        for block in _module("monitoring")["locals"]
+        if "application_alarms" in block
+    ]
+    exported = (TERRAFORM.parent / "platform/counterfoil/metrics.py").read_text()
+    ecs = (TERRAFORM / "modules/ecs/main.tf").read_text()
+    for alarm in alarms.values():
+        name = alarm["metric"]
+        assert f'"{name}"' in exported  # a gauge counterfoil.metrics serves
+        assert name.removeprefix("counterfoil_") in ecs  # and the agent publishes
+    limits = {alarm["metric"]: alarm["threshold"] for alarm in alarms.values()}
+    assert limits["counterfoil_worker_heartbeat_age_seconds"] == (
+        platform_glance.HEARTBEAT_AGE_ALARM_SECONDS
+    )
+    assert limits["counterfoil_webhook_inbox_oldest_seconds"] == (
+        platform_glance.WEBHOOK_WAIT_ALARM_SECONDS
+    )
+    assert limits["counterfoil_mop_up_lag_seconds"] == platform_glance.MOP_UP_LAG_ALARM_SECONDS
+    assert limits["counterfoil_task_queue_depth"] == platform_glance.QUEUE_DEPTH_ALARM

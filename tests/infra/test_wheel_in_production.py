@@ -90,6 +90,7 @@ def test_the_installed_wheel_serves_and_works_in_production_mode(
         "PORT": str(port),
         "LOG_FORMAT": "json",
         **s3_server.environment(),
+        "METRICS_TOKEN": "wheel-metrics-token",
     }
     counterfoil = str(installed / "bin" / "counterfoil")
     # Run from elsewhere than the checkout: only the installed wheel can be imported.
@@ -119,6 +120,20 @@ def test_the_installed_wheel_serves_and_works_in_production_mode(
         assert answer == {"status": "ok", "database": "ok", "broker": "ok", "migrations": "ok"}
         sign_in = httpx.get(f"http://127.0.0.1:{port}/accounts/login/", headers={"Host": host})
         assert sign_in.status_code == 200 and "govuk-frontend" in sign_in.text  # assets served
+        # Prometheus's scrape: every gunicorn worker's request counts, and the councils' state.
+        scraped = httpx.get(
+            f"http://127.0.0.1:{port}/metrics",
+            headers={
+                "Host": settings.PLATFORM_DOMAIN,
+                "Authorization": "Bearer wheel-metrics-token",
+            },
+        )
+        assert scraped.status_code == 200, scraped.text
+        assert (
+            f'counterfoil_http_requests_total{{council="{council_a.schema_name}",status="200"}}'
+            in scraped.text
+        )
+        assert "counterfoil_task_queue_depth " in scraped.text
 
         # A council's task, sent as the web process sends one, done by the installed worker.
         token = secrets.token_hex(8)

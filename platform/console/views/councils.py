@@ -7,6 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from console.council_usage import council_usage
+from console.platform_glance import platform_glance
+from console.platform_health import platform_health
+from console.task_queue import queue_depth
 from tenants.audit.models import AuditEvent
 from tenants.capabilities import Capability, platform_capabilities
 from tenants.models import Council
@@ -23,7 +26,8 @@ def council_list(request: HttpRequest) -> HttpResponse:
     usage = council_usage(councils)
     for council in councils:
         council.usage = usage.get(council.schema_name)
-    return render(request, "console/council_list.html", {"councils": councils})
+    context = {"councils": councils, "glance": platform_glance(platform_health(), queue_depth())}
+    return render(request, "console/council_list.html", context)
 
 
 @platform_capability_required(Capability.VIEW_PLATFORM)

@@ -46,6 +46,11 @@ variable "worker_count" {
   type    = number
   default = 2
 }
+variable "cloudwatch_agent_image" {
+  description = "The CloudWatch agent, pinned: it scrapes the web task's /metrics into CloudWatch."
+  type        = string
+  default     = "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300049.1b929"
+}
 
 data "aws_region" "current" {}
 
@@ -137,7 +142,7 @@ resource "aws_iam_role_policy" "task_files" {
       {
         Effect   = "Allow"
         Action   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-        Resource = "${var.bucket_arn}/*"
+        Resource = ["${var.bucket_arn}/councils/*", "${var.bucket_arn}/archives/*"]
       },
       {
         Effect   = "Allow"
@@ -148,6 +153,21 @@ resource "aws_iam_role_policy" "task_files" {
         Effect   = "Allow"
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource = [var.kms_key_arn]
+      },
+    ]
+  })
+}
+
+# The web task's CloudWatch agent writes its metrics as embedded-metric-format log events.
+resource "aws_iam_role_policy" "task_metrics" {
+  role = aws_iam_role.task.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+        Resource = ["${aws_cloudwatch_log_group.prometheus.arn}:*"]
       },
     ]
   })
@@ -175,6 +195,64 @@ locals {
   }
 }
 
+locals {
+  # The web task's sidecar asks /metrics over the task's loopback (no token needed there, and
+  # the load balancer's requests never come from it) and publishes what it reads as CloudWatch
+  # metrics in the Counterfoil namespace, where the monitoring module's alarms watch them.
+  prometheus_config = yamlencode({
+    global = { scrape_interval = "60s", scrape_timeout = "20s" }
+    scrape_configs = [{
+      job_name       = "counterfoil"
+      metrics_path   = "/metrics"
+      static_configs = [{ targets = ["127.0.0.1:8000"] }]
+    }]
+  })
+  cloudwatch_agent_config = jsonencode({
+    logs = {
+      metrics_collected = {
+        prometheus = {
+          log_group_name         = "/${var.name}/prometheus"
+          prometheus_config_path = "env:PROMETHEUS_CONFIG_CONTENT"
+          emf_processor = {
+            metric_namespace = "Counterfoil"
+            metric_declaration = [{
+              source_labels    = ["job"]
+              label_matcher    = "^counterfoil$"
+              dimensions       = [[]]
+              metric_selectors = ["^counterfoil_(task_queue_depth|worker_heartbeat_age_seconds|webhook_inbox_oldest_seconds|webhook_inbox_waiting|mop_up_lag_seconds|exports_failed_last_day|import_longest_last_hour_seconds)$"]
+            }]
+          }
+        }
+      }
+    }
+  })
+  metrics_sidecar = {
+    name                   = "metrics"
+    image                  = var.cloudwatch_agent_image
+    essential              = false
+    readonlyRootFilesystem = false
+    user                   = "10001"
+    environment = [
+      { name = "PROMETHEUS_CONFIG_CONTENT", value = local.prometheus_config },
+      { name = "CW_CONFIG_CONTENT", value = local.cloudwatch_agent_config },
+    ]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.this["web"].name
+        awslogs-region        = data.aws_region.current.name
+        awslogs-stream-prefix = "metrics"
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_log_group" "prometheus" {
+  name              = "/${var.name}/prometheus"
+  retention_in_days = 400
+  kms_key_id        = var.kms_key_arn
+}
+
 resource "aws_ecs_task_definition" "this" {
   for_each                 = local.commands
   family                   = "${var.name}-${each.key}"
@@ -187,7 +265,7 @@ resource "aws_ecs_task_definition" "this" {
   volume {
     name = "data"
   }
-  container_definitions = jsonencode([{
+  container_definitions = jsonencode(concat([{
     name                   = each.key
     image                  = var.image
     command                = each.value
@@ -207,7 +285,7 @@ resource "aws_ecs_task_definition" "this" {
         awslogs-stream-prefix = each.key
       }
     }
-  }])
+  }], each.key == "web" ? [local.metrics_sidecar] : []))
 }
 
 resource "aws_ecs_service" "web" {

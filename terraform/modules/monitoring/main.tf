@@ -87,6 +87,50 @@ locals {
   }
 }
 
+# The application's own figures (counterfoil.metrics, scraped by the web task's CloudWatch agent
+# into the Counterfoil namespace; the console's home flags the same limits). No data means the
+# scrape itself has stopped: that wakes someone too.
+locals {
+  application_alarms = {
+    "worker-behind" = {
+      metric = "counterfoil_worker_heartbeat_age_seconds", threshold = 300,
+      description = "A council's scheduled heartbeat is over five minutes old: tasks wait or nothing takes them"
+    }
+    "task-queue-deep" = {
+      metric = "counterfoil_task_queue_depth", threshold = 5000,
+      description = "More than 5,000 tasks wait in the queue"
+    }
+    "webhooks-waiting" = {
+      metric = "counterfoil_webhook_inbox_oldest_seconds", threshold = 300,
+      description = "A GOV.UK Pay webhook has waited over five minutes to be applied"
+    }
+    "mop-up-behind" = {
+      metric = "counterfoil_mop_up_lag_seconds", threshold = 7200,
+      description = "A council's GOV.UK Pay payments have not been checked for two hours"
+    }
+    "exports-failing" = {
+      metric = "counterfoil_exports_failed_last_day", threshold = 0,
+      description = "An export to a back-office system failed in the last day"
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "application" {
+  for_each            = local.application_alarms
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = "Counterfoil"
+  metric_name         = each.value.metric
+  statistic           = "Maximum"
+  threshold           = each.value.threshold
+  comparison_operator = "GreaterThanThreshold"
+  period              = 60
+  evaluation_periods  = 5
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
 resource "aws_cloudwatch_metric_alarm" "this" {
   for_each            = local.alarms
   alarm_name          = "${var.name}-${each.key}"

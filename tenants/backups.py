@@ -71,7 +71,7 @@ def _major_version(tool: Path) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _libpq_environment() -> dict[str, str]:
+def libpq_environment() -> dict[str, str]:
     database = settings.DATABASES["default"]
     options = database.get("OPTIONS", {})
     env = {**os.environ, "PGDATABASE": database["NAME"]}
@@ -124,7 +124,7 @@ def backup_council(council: Council, folder: Path) -> Backup:
         subprocess.run(  # noqa: S603
             [dump, "--format=custom", f"--schema={schema_name}", "--no-owner",
              "--no-privileges", f"--snapshot={snapshot}", f"--file={folder / SCHEMA_DUMP}"],
-            env=_libpq_environment(), check=True, capture_output=True,
+            env=libpq_environment(), check=True, capture_output=True,
         )  # fmt: skip
     (folder / PUBLIC_ROWS).write_text(public, encoding="utf-8")
     manifest = {
@@ -211,7 +211,7 @@ def restore_council(folder: Path, *, replace: bool = False) -> Council:
     subprocess.run(  # noqa: S603
         [pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
          f"--dbname={settings.DATABASES['default']['NAME']}", str(folder / SCHEMA_DUMP)],
-        env=_libpq_environment(), check=True, capture_output=True,
+        env=libpq_environment(), check=True, capture_output=True,
     )  # fmt: skip
     with transaction.atomic():
         for item in items:

@@ -40,6 +40,14 @@ def committed_backup(django_db_setup, django_db_blocker, council_a, tmp_path):
                 acting_user=None, payer_reference="REF-B1",
                 allocations=[Allocation(fund, 4_250, "REF-B1")],
             )  # fmt: skip
+            # Data that names the schema: a restore under a new name must leave it as it is.
+            record_receipt(
+                channel=Channel.objects.get(code="CASH"), amount_pence=100,
+                received_on=datetime.date(2026, 12, 1), idempotency_key="backup-2",
+                acting_user=None, payer_reference="REF-B2",
+                payer_name=f"Trustees of {council_a.schema_name}.income_receipt",
+                allocations=[Allocation(fund, 100, "REF-B2")],
+            )  # fmt: skip
             expected = table_fingerprints(council_a.schema_name)
         call_command("backup_council", council_a.slug, str(folder), stdout=open(os.devnull, "w"))  # noqa: SIM115
         yield folder, expected
@@ -125,3 +133,75 @@ def test_a_backup_whose_checksum_does_not_match_is_refused(committed_backup, cou
 
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["council"]["schema"] == council_a.schema_name  # nothing else touched
+
+
+def test_a_council_restored_under_a_new_name_sits_beside_the_original_untouched(
+    committed_backup, council_a
+):
+    from tenants.audit.models import AuditEvent
+    from tenants.models import Council, Domain, Membership
+
+    folder, expected = committed_backup
+    env = {
+        **os.environ,
+        "DATABASE_URL": make_conninfo(
+            os.environ["DATABASE_URL"], dbname=settings.DATABASES["default"]["NAME"]
+        ),
+    }
+    slug = f"north-restored-{os.getpid() % 10_000}"
+
+    result = _restore(env, str(folder), "--as", slug, "--name", "Northbrook (last week)")
+
+    assert result.returncode == 0, result.stderr
+    restored = Council.objects.get(slug=slug)
+    assert (restored.name, restored.schema_name) == (
+        "Northbrook (last week)",
+        f"council_{slug.replace('-', '_')}",
+    )
+    assert table_fingerprints(restored.schema_name) == expected  # every row, names and all
+    assert table_fingerprints(council_a.schema_name) == expected  # the original untouched
+    with schema_context(restored.schema_name):
+        from income.models import Receipt
+
+        assert Receipt.objects.get(payer_reference="REF-B2").payer_name == (
+            f"Trustees of {council_a.schema_name}.income_receipt"
+        )
+    assert AuditEvent.objects.filter(
+        action="council.restored_as", target_id=str(restored.pk)
+    ).exists()  # in the platform's log
+    assert Domain.objects.filter(tenant=restored, is_primary=True).count() == 1
+    members = set(Membership.objects.filter(council=restored).values_list("user_id", "role"))
+    assert members == set(
+        Membership.objects.filter(council=council_a).values_list("user_id", "role")
+    )
+
+    again = _restore(env, str(folder), "--as", slug)
+    assert again.returncode != 0
+    assert f"{slug} is already a council or a schema on this server" in again.stderr
+    assert _restore(env, str(folder), "--name", "x").returncode != 0
+
+
+def test_a_rename_changes_statements_and_never_a_line_of_data():
+    from tenants.restore_as import renamed_statements
+
+    script = [
+        "CREATE SCHEMA council_old;\n",
+        "CREATE TABLE council_old.income_receipt (id bigint, payer_name text);\n",
+        "COPY council_old.income_receipt (id, payer_name) FROM stdin;\n",
+        "1\tTrustees of council_old.income_receipt\n",
+        "2\tcouncil_old\n",
+        "\\.\n",
+        "SELECT pg_catalog.setval('council_old.income_receipt_id_seq', 2, true);\n",
+        "CREATE INDEX council_old_x ON council_old.income_receipt (id);\n",
+    ]
+
+    assert list(renamed_statements(script, "council_old", "council_new")) == [
+        "CREATE SCHEMA council_new;\n",
+        "CREATE TABLE council_new.income_receipt (id bigint, payer_name text);\n",
+        "COPY council_new.income_receipt (id, payer_name) FROM stdin;\n",
+        "1\tTrustees of council_old.income_receipt\n",
+        "2\tcouncil_old\n",
+        "\\.\n",
+        "SELECT pg_catalog.setval('council_new.income_receipt_id_seq', 2, true);\n",
+        "CREATE INDEX council_old_x ON council_new.income_receipt (id);\n",
+    ]

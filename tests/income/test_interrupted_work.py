@@ -157,9 +157,9 @@ SWEEP = (
 def test_an_import_whose_worker_is_killed_is_imported_once_by_the_next(
     django_db_setup, committed, tmp_path
 ):
-    """The worker is killed mid-import (as ECS does after the stop timeout): nothing of the
-    file is in the ledger, the broker's message went with the worker, and the sweep sends the
-    import again to the next worker, which imports every line exactly once."""
+    """The worker is stopped mid-import and then killed (as ECS does when the stop timeout
+    runs out): nothing of the file is in the ledger, the broker's message went with the worker,
+    and the sweep sends the import again to the next worker, which imports every line once."""
     council = create_council(
         name="Killed Import Council", slug=f"kill-{secrets.token_hex(3)}", acting_user=None
     )
@@ -211,8 +211,14 @@ def test_an_import_whose_worker_is_killed_is_imported_once_by_the_next(
     try:
         wait_for(lambda: batch().lines_read > 0, timeout=60, interval=0.02)
     finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait()
+        # As ECS stops a task: SIGTERM (the worker waits for its task to finish), then SIGKILL
+        # when the stop timeout (here a second) runs out before the import does.
+        first.send_signal(signal.SIGTERM)
+        try:
+            first.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            first.send_signal(signal.SIGKILL)
+            first.wait()
     killed = batch()
     assert killed.status == ImportStatus.RUNNING, "the import finished before the kill"
     with schema_context(council.schema_name):

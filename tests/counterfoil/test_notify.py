@@ -219,7 +219,9 @@ def test_a_temporary_failure_is_tried_again(notify):
 
 
 @pytest.mark.django_db
-def test_a_notify_outage_past_the_retries_is_recorded_as_a_failed_email(notify, council_a):
+def test_a_notify_outage_past_the_retries_is_recorded_as_a_failed_email(
+    notify, council_a, council_b
+):
     notify.fail_next(10, 500)
 
     with schema_context(council_a.schema_name):
@@ -234,6 +236,8 @@ def test_a_notify_outage_past_the_retries_is_recorded_as_a_failed_email(notify, 
     assert failed.after["kind"] == "invitation"
     # Recorded in the schema it was sent from, and nowhere else.
     assert not AuditEvent.objects.filter(action="email.failed").exists()
+    with schema_context(council_b.schema_name):
+        assert not AuditEvent.objects.filter(action="email.failed").exists()
 
 
 @pytest.mark.django_db

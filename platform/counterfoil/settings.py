@@ -16,6 +16,7 @@ from counterfoil.environment import (
     env_list,
     env_str,
 )
+from counterfoil.notify.settings import notify_template_ids
 from counterfoil.sentry import init_sentry
 
 BASE_DIR = REPOSITORY_ROOT
@@ -301,7 +302,8 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_ADAPTER = "tenants.account_adapter.InvitationOnlyAccountAdapter"
+# tenants.account_adapter's, whose emails also say their kind (for Notify's templates).
+ACCOUNT_ADAPTER = "counterfoil.notify.account_adapter.EmailKindAccountAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 # Wrong passwords and wrong second-factor codes: five per five minutes per account (counted
 # once for every host: tenants.account_adapter) and per address, in the "account_security"
@@ -347,6 +349,32 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_FILE_PATH = str(DATA_DIR / "mail")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Counterfoil <no-reply@{PLATFORM_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- email through GOV.UK Notify (counterfoil.notify) ----------------------------------------
+# With an API key ("name-<service id>-<secret>") every email goes through GOV.UK Notify: the
+# backend hands each message to a task (sent when the transaction commits) that calls Notify's
+# API, retrying while Notify is down or busy. Without one, EMAIL_BACKEND above sends them.
+NOTIFY_API_KEY = env_str("NOTIFY_API_KEY")
+NOTIFY_BASE_URL = env_str("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+# Which Notify email template each kind of message uses (kind=template id, comma separated):
+# `default` is required, and used for any kind not named. Each template's subject is
+# ((subject)) and its body ((body)).
+NOTIFY_TEMPLATE_IDS = notify_template_ids(env_str("NOTIFY_TEMPLATE_IDS"))
+# A reply-to address registered with the Notify service (its id), or Notify's default.
+NOTIFY_REPLY_TO_ID = env_str("NOTIFY_REPLY_TO_ID")
+NOTIFY_TIMEOUT_SECONDS = float(env_str("NOTIFY_TIMEOUT_SECONDS", "10"))
+# While Notify answers 429 or 5xx (or not at all) a message is tried again after 30 s, 1 min,
+# 2 min... (at most an hour apart), this many times, and then recorded as failed.
+NOTIFY_RETRIES = env_int("NOTIFY_RETRIES", 12)
+NOTIFY_RETRY_FIRST_SECONDS = float(env_str("NOTIFY_RETRY_FIRST_SECONDS", "30"))
+NOTIFY_RETRY_LONGEST_SECONDS = float(env_str("NOTIFY_RETRY_LONGEST_SECONDS", "3600"))
+if NOTIFY_API_KEY:
+    if "default" not in NOTIFY_TEMPLATE_IDS:
+        raise ImproperlyConfigured(
+            "NOTIFY_API_KEY is set, so NOTIFY_TEMPLATE_IDS must name a default template "
+            "(default=<template id>)."
+        )
+    EMAIL_BACKEND = "counterfoil.notify.backend.NotifyEmailBackend"
 
 # --- static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"

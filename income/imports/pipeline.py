@@ -207,7 +207,9 @@ def _run_import(batch_id: int) -> ImportBatch:
     progress = ProgressReporter(batch_id)
     try:
         with transaction.atomic():
-            summary = _import(batch, progress, user)
+            # The reader needs a path here: the stored file, or a copy of the bucket's.
+            with import_files().local_path(batch.sha256) as path:
+                summary = _import_file(path, batch, progress, user)
             committing = time.perf_counter()
             progress.close()
             ImportBatch.objects.filter(pk=batch_id).update(
@@ -281,12 +283,6 @@ def _channels(format_module: Any, batch: ImportBatch) -> dict[str, Channel]:
     for channel in found.values():
         clearing_account(channel)
     return found
-
-
-def _import(batch: ImportBatch, progress: ProgressReporter, user: User | None) -> dict:
-    # The reader needs a path on this machine: the stored file, or a copy while it is in a bucket.
-    with import_files().local_path(batch.sha256) as path:
-        return _import_file(path, batch, progress, user)
 
 
 def _import_file(

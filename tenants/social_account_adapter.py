@@ -13,6 +13,7 @@ from allauth.core import context
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
+from allauth.socialaccount.providers.base.constants import AuthError
 from django.http import HttpRequest
 from django.shortcuts import render
 
@@ -113,7 +114,7 @@ class CouncilSocialAccountAdapter(DefaultSocialAccountAdapter):
     ) -> None:
         reason = str(exception) if isinstance(exception, SignInRefused) else SOMETHING_WENT_WRONG
         council = getattr(request, "council", None)
-        if council is not None:
+        if council is not None and error != AuthError.CANCELLED:  # a change of mind is no news
             record_identity_provider_refusal(
                 council=council, claimed_email="", reason=reason, acting_user=None
             )

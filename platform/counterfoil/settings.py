@@ -228,14 +228,15 @@ _account_security_backend = (
     }
 )
 CACHES = {
-    # allauth reads only "default": this router sends its keys ("allauth...") to
+    # allauth reads only "default": this router sends its keys ("allauth...", and the ID
+    # tokens already used, "jwt:...", so a replayed one is refused by every process) to
     # "account_security", everything else to "council" (tenants.security_cache).
     "default": {
         "BACKEND": "tenants.security_cache.SecurityRoutingCache",
         "OPTIONS": {
             "SECURITY_CACHE": "account_security",
             "COUNCIL_CACHE": "council",
-            "SECURITY_KEY_PREFIXES": ["allauth"],
+            "SECURITY_KEY_PREFIXES": ["allauth", "jwt:"],
         },
     },
     "council": {

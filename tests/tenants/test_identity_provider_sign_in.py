@@ -130,6 +130,7 @@ def sign_in_through_provider(client, council, email: str = ADA):
     come back: our answer to the provider's redirect."""
     start = client.post(f"/accounts/oidc/{council.slug}/login/", {"next": "/"})
     assert start.status_code == 302, start.content
+    assert "code_challenge_method=S256" in start["Location"]  # PKCE, as well as the secret
     callback = sign_in_at_provider(start["Location"], email, PROVIDER_PASSWORD)
     parts = urlsplit(callback)
     assert parts.hostname == council_host(council.slug)

@@ -7,11 +7,18 @@ from allauth.account.models import EmailConfirmation
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.http import HttpRequest
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from tenants.account_links import account_link, account_link_host
+from tenants.actions.identity_providers import record_identity_provider_sign_in
+from tenants.council_identity_providers import identity_provider_of, provider_required_for
 from tenants.models import Council, Membership
+from tenants.provider_mfa import PROVIDER_MFA_SESSION_KEY, identity_provider_sign_in
+
+_ALLAUTH_SECOND_FACTOR_STAGE = "allauth.mfa.stages.AuthenticateStage"
+_OUR_SECOND_FACTOR_STAGE = "tenants.provider_mfa.SecondFactorUnlessProviderMfaStage"
 
 
 class InvitationOnlyAccountAdapter(DefaultAccountAdapter):
@@ -30,6 +37,47 @@ class InvitationOnlyAccountAdapter(DefaultAccountAdapter):
         # granted five more guesses: one count per account, whichever host is asked. (The
         # invitation page counts under the same key: tenants.views.onboarding.)
         return credentials.get("email", credentials.get("username", "")).strip().lower()
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        # An address at a domain bound to the council's identity provider signs in to this
+        # council only through it (the provider decides who may, and with which factors). Said
+        # of any such address, whether or not it has an account, so nothing is learnt.
+        provider = provider_required_for(
+            getattr(request, "council", None), credentials.get("email", "")
+        )
+        if provider is not None:
+            raise ValidationError(
+                f"People with an @{provider.email_domain} email address sign in to "
+                f"{provider.council.name} with {provider.display_name}: use the “Sign in with "
+                f"{provider.display_name}” button."
+            )
+        super().pre_authenticate(request, **credentials)
+
+    def get_login_stages(self) -> list[str]:
+        # Our second-factor stage knows when the council trusts its provider's MFA instead.
+        return [
+            _OUR_SECOND_FACTOR_STAGE if stage == _ALLAUTH_SECOND_FACTOR_STAGE else stage
+            for stage in super().get_login_stages()
+        ]
+
+    def post_login(
+        self, request: HttpRequest, user: AbstractBaseUser, **kwargs: Any
+    ) -> HttpResponse:
+        response = super().post_login(request, user, **kwargs)
+        sign_in = identity_provider_sign_in(kwargs.get("signal_kwargs"))
+        council = getattr(request, "council", None)
+        provider = identity_provider_of(council) if sign_in else None
+        if provider is not None and sign_in.get("user") == user.pk:
+            provider_mfa = bool(sign_in.get("provider_mfa"))
+            if provider_mfa:
+                request.session[PROVIDER_MFA_SESSION_KEY] = user.pk
+            record_identity_provider_sign_in(
+                council=council,
+                provider=provider,
+                second_factor="provider" if provider_mfa else "counterfoil",
+                acting_user=user,
+            )
+        return response
 
     def get_reset_password_from_key_url(self, key: str) -> str:
         path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})

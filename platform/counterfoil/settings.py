@@ -70,6 +70,9 @@ SHARED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    # Staff sign-in through the council's own identity provider (tenants.identity_providers).
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
 ]
 TENANT_APPS = [
     "tenants.audit",
@@ -122,7 +125,8 @@ MIDDLEWARE = [
     # After the membership check: a sign-in past its absolute lifetime ends, and then a
     # member (or an operator) without a second factor reaches nothing but enrolment.
     "tenants.session_lifetime.SessionLifetimeMiddleware",
-    "tenants.mfa_required.MfaRequiredMiddleware",
+    # (A council may trust its identity provider's MFA instead: tenants.provider_mfa.)
+    "tenants.provider_mfa.MfaRequiredUnlessProviderMfaMiddleware",
     # A suspended council's host refuses every change, whatever the page.
     "tenants.read_only.SuspendedCouncilMiddleware",
 ]
@@ -228,14 +232,15 @@ _account_security_backend = (
     }
 )
 CACHES = {
-    # allauth reads only "default": this router sends its keys ("allauth...") to
+    # allauth reads only "default": this router sends its keys ("allauth...", and the ID
+    # tokens already used, "jwt:...", so a replayed one is refused by every process) to
     # "account_security", everything else to "council" (tenants.security_cache).
     "default": {
         "BACKEND": "tenants.security_cache.SecurityRoutingCache",
         "OPTIONS": {
             "SECURITY_CACHE": "account_security",
             "COUNCIL_CACHE": "council",
-            "SECURITY_KEY_PREFIXES": ["allauth"],
+            "SECURITY_KEY_PREFIXES": ["allauth", "jwt:"],
         },
     },
     "council": {
@@ -338,6 +343,23 @@ MFA_FORMS = {
 # A sensitive action (changing a role, removing a member, suspending a council) asks for the
 # password (or a second factor) again unless the person gave it this recently.
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_SECONDS", 5 * 60)
+
+# --- sign-in through a council's own identity provider (OpenID Connect) ----------------------
+# One allauth SocialApp per council (tenants.models.CouncilIdentityProvider); its secret is kept
+# encrypted beside it, and the adapter shows a council's host its own app and no other.
+SOCIALACCOUNT_ADAPTER = "tenants.social_account_adapter.CouncilSocialAccountAdapter"
+# Nobody signs up: the provider only vouches for people who are already members.
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+# Access tokens are not needed once the person is known: none is kept.
+SOCIALACCOUNT_STORE_TOKENS = False
+# Starting a sign-in is a POST (with its CSRF token), never a link anyone can make you follow.
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("SSO_TIMEOUT_SECONDS", 10)
+SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
+# Issuers must be https on a public address; the demo's and the tests' stand-in provider
+# listens on 127.0.0.1 over http, allowed with this (or DEBUG). Unset in production.
+SSO_INSECURE_ISSUERS = env_bool("SSO_INSECURE_ISSUERS", False)
 
 # --- email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

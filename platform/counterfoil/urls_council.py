@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from counterfoil.views import health
+from tenants.views import identity_provider
 
 urlpatterns = [
     # Health first: load balancers call it constantly, so it should match at once.
@@ -13,5 +14,12 @@ urlpatterns = [
     path("readyz", health.ready, name="readyz"),
     path("team/", include("tenants.urls.team")),
     path("", include("income.urls")),
+    # allauth's OpenID Connect callback, answered by ours first: it checks every ID token's
+    # signature, where allauth's trusts a token it fetched itself (tenants.id_tokens).
+    path(
+        "accounts/oidc/<str:provider_id>/login/callback/",
+        identity_provider.callback,
+        name="council_identity_provider_callback",
+    ),
     path("accounts/", include("allauth.urls")),
 ]

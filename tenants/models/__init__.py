@@ -6,6 +6,7 @@ from tenants.models.council import (
     ProvisioningState,
     TenancyGeneration,
 )
+from tenants.models.identity_provider import CouncilIdentityProvider, IdentityProviderKind
 from tenants.models.membership import CouncilRole, Membership
 from tenants.models.onboarding import ApplicationStatus, CouncilApplication, Invitation
 from tenants.models.snapshot import SchemaSnapshot
@@ -17,9 +18,11 @@ __all__ = [
     "Council",
     "CouncilApplication",
     "CouncilArchive",
+    "CouncilIdentityProvider",
     "CouncilRole",
     "CouncilStatus",
     "Domain",
+    "IdentityProviderKind",
     "Invitation",
     "Membership",
     "PlatformRole",

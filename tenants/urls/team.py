@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tenants.views import audit, domains, onboarding, team
+from tenants.views import audit, domains, identity_provider, onboarding, team
 
 app_name = "team"
 urlpatterns = [
@@ -18,6 +18,12 @@ urlpatterns = [
     path("domains/<int:pk>/verify/", domains.verify, name="domain-verify"),
     path("domains/<int:pk>/primary/", domains.primary, name="domain-primary"),
     path("domains/<int:pk>/remove/", domains.remove, name="domain-remove"),
+    path(
+        "sign-in/",
+        identity_provider.identity_provider_settings,
+        name="identity-provider",
+    ),
+    path("sign-in/remove/", identity_provider.remove, name="identity-provider-remove"),
     # The emailed invitation link: open to anyone holding the token.
     path("join/<str:token>/", onboarding.accept, name="join"),
 ]

@@ -99,6 +99,10 @@ def run_demo(port: int) -> int:
     # The demo's operator allows its GOV.UK Pay stand-in (here, and in the web server and
     # worker, which inherit this environment): API keys are sent nowhere else.
     os.environ["GOVUK_PAY_STANDIN_URLS"] = standin_url
+    # Its stand-in OpenID provider, on http at 127.0.0.1 (allowed in the demo only).
+    identity_provider_port = env_int("OIDC_STANDIN_PORT", port + 222)
+    identity_provider_url = f"http://127.0.0.1:{identity_provider_port}"
+    os.environ.setdefault("SSO_INSECURE_ISSUERS", "1")
     import django
 
     django.setup()
@@ -127,7 +131,17 @@ def run_demo(port: int) -> int:
         standin_command(standin_port), env=os.environ.copy(), cwd=CHECKOUT
     )
     _wait_for_port(standin_port, standin)
-    logins = seed_demo(govuk_pay_url=standin_url, webhook_port=port)
+    identity_provider = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "tests.standins.oidc_provider",
+         "--port", str(identity_provider_port), "--demo-port", str(port)],
+        env=os.environ.copy(), cwd=CHECKOUT,
+    )  # fmt: skip
+    _wait_for_port(identity_provider_port, identity_provider, 60, "The stand-in OpenID provider")
+    logins = seed_demo(
+        govuk_pay_url=standin_url,
+        webhook_port=port,
+        identity_provider_url=identity_provider_url,
+    )
     _ask_worker_to_check_in()
 
     domain = settings.PLATFORM_DOMAIN
@@ -148,31 +162,40 @@ def run_demo(port: int) -> int:
         "  `.venv/bin/counterfoil demo-code <email>` for the current code.",
         "",
         f"  GOV.UK Pay (local stand-in): {standin_url}; each council's portal is at /pay/.",
+        f"  Eastmere's staff may also sign in through its identity provider, a local stand-in"
+        f" OpenID provider at {identity_provider_url} (the same emails and password, then TOTP).",
         "  Test card 4444 3333 2222 1111 pays; 4000 0000 0000 0002 is declined.",
         "  Stop with Ctrl-C.",
         "",
     ]
     print("\n".join(lines), flush=True)
-    return supervise([web_server_command(port), worker_command()], started=[standin])
+    return supervise(
+        [web_server_command(port), worker_command()], started=[standin, identity_provider]
+    )
 
 
 def standin_command(port: int) -> list[str]:
     return [sys.executable, "-m", "tests.standins.govuk_pay_server", "--port", str(port)]
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def _wait_for_port(
+    port: int,
+    process: subprocess.Popen[bytes],
+    timeout: float = 30,
+    name: str = "The GOV.UK Pay stand-in",
+) -> None:
     import socket
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"The GOV.UK Pay stand-in stopped (port {port} in use?)")
+            raise SystemExit(f"{name} stopped (port {port} in use?)")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return
         except OSError:
             time.sleep(0.1)
-    raise SystemExit(f"The GOV.UK Pay stand-in did not start on port {port}")
+    raise SystemExit(f"{name} did not start on port {port}")
 
 
 def _ask_worker_to_check_in() -> None:

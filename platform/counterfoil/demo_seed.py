@@ -119,12 +119,16 @@ class DemoLogin:
     role: str
 
 
-def seed_demo(govuk_pay_url: str = "", webhook_port: int | None = None) -> list[DemoLogin]:
+def seed_demo(
+    govuk_pay_url: str = "", webhook_port: int | None = None, identity_provider_url: str = ""
+) -> list[DemoLogin]:
     """Create the demo councils, their funds and staff. Running it again changes nothing.
 
     With `govuk_pay_url` (the GOV.UK Pay stand-in the demo starts), each council is connected
     to its own GOV.UK Pay service there, whose webhooks come to the council's host on
-    `webhook_port`. Refuses (NotALocalDatabase) a database on another machine."""
+    `webhook_port`. With `identity_provider_url` (the demo's stand-in OpenID provider),
+    Eastmere's staff may sign in through it. Refuses (NotALocalDatabase) a database on another
+    machine."""
     require_local_database()
     logins = [
         _login(
@@ -157,9 +161,35 @@ def seed_demo(govuk_pay_url: str = "", webhook_port: int | None = None) -> list[
                     manager=User.objects.get(email=f"manager@{demo.slug}.example"),
                     return_host=_council_address(council, webhook_port),
                 )
+    if identity_provider_url:
+        _connect_identity_provider(Council.objects.get(slug="eastmere"), identity_provider_url)
     logins.append(DemoLogin(SHARED_SERVICES_EMAIL, "both councils", "Income officer"))
     _seed_application()
     return logins
+
+
+# The client the demo's stand-in OpenID provider registers (tests.standins.oidc_provider).
+DEMO_IDENTITY_PROVIDER_CLIENT = ("counterfoil", "counterfoil-standin-secret")
+
+
+def _connect_identity_provider(council: Council, issuer_url: str) -> None:
+    """Eastmere signs its staff in through the demo's OpenID provider (our TOTP still asked),
+    beside their passwords: "Sign in with Eastmere staff account" on its sign-in page."""
+    from tenants.actions.identity_providers import save_identity_provider
+    from tenants.models import CouncilIdentityProvider
+
+    if CouncilIdentityProvider.objects.filter(council=council).exists():
+        return  # seeded before (or set up by hand since): left as it is
+    client_id, secret = DEMO_IDENTITY_PROVIDER_CLIENT
+    save_identity_provider(
+        council=council,
+        kind="generic",
+        display_name="Eastmere staff account",
+        issuer_url=issuer_url,
+        client_id=client_id,
+        client_secret=secret,
+        acting_user=User.objects.get(email=f"admin@{council.slug}.example"),
+    )
 
 
 # A council waiting in the operator console's onboarding queue.

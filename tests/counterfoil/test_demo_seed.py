@@ -56,3 +56,23 @@ def test_the_printed_code_is_the_one_the_login_accepts_and_only_for_demo_logins(
     assert pyotp.TOTP(demo_totp_secret("admin@northbrook.example")).verify(code, valid_window=1)
     with pytest.raises(ValueError, match="only shown for the demo"):
         current_demo_code("someone@council.gov.uk")
+
+
+def test_eastmere_signs_in_through_the_demos_identity_provider_once_seeded(settings):
+    from tenants.audit.models import AuditEvent
+    from tenants.models import CouncilIdentityProvider
+    from tests.conftest import host_client
+
+    settings.SSO_INSECURE_ISSUERS = True  # the demo's stand-in is on 127.0.0.1 over http
+    seed_demo(identity_provider_url="http://127.0.0.1:8222")
+    seed_demo(identity_provider_url="http://127.0.0.1:8222")  # again: nothing changes
+
+    eastmere = Council.objects.get(slug="eastmere")
+    [provider] = CouncilIdentityProvider.objects.all()
+    assert (provider.council, provider.issuer_url) == (eastmere, "http://127.0.0.1:8222")
+    with schema_context(eastmere.schema_name):
+        assert AuditEvent.objects.filter(action="identity_provider.configured").count() == 1
+    page = host_client(eastmere).get("/accounts/login/").content.decode()
+    assert "Sign in with Eastmere staff account" in page
+    northbrook = Council.objects.get(slug="northbrook")
+    assert "Sign in with" not in host_client(northbrook).get("/accounts/login/").content.decode()

@@ -10,6 +10,8 @@ import os
 import shutil
 import tempfile
 
+from counterfoil.environment import data_dir
+
 bind = f"{os.environ.get('BIND_ADDRESS', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # On SIGTERM each worker stops taking requests and has this long to finish the ones it has:
@@ -26,9 +28,13 @@ logger_class = "counterfoil.access_log.RedactingGunicornLogger"
 
 # Request counts from every worker process, summed at /metrics (prometheus-client's multiprocess
 # mode): each worker writes its own file here, set before any worker imports the client.
-METRICS_FOLDER = os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="counterfoil-metrics-")
-)
+# Unless given, a folder of this server's own under the data folder (the root file system may
+# be read-only), removed when the server exits.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    _metrics_root = data_dir() / "prometheus"
+    _metrics_root.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gunicorn-", dir=_metrics_root)
+METRICS_FOLDER = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 def on_starting(server: object) -> None:
@@ -41,3 +47,7 @@ def child_exit(server: object, worker: object) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+def on_exit(server: object) -> None:
+    shutil.rmtree(METRICS_FOLDER, ignore_errors=True)

@@ -26,21 +26,22 @@ accesslog = "-"
 # The access log without the tokens invitation and reset links carry.
 logger_class = "counterfoil.access_log.RedactingGunicornLogger"
 
+
 # Request counts from every worker process, summed at /metrics (prometheus-client's multiprocess
-# mode): each worker writes its own file here, set before any worker imports the client.
-# Unless given, a folder of this server's own under the data folder (the root file system may
-# be read-only), removed when the server exits.
-if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-    _metrics_root = data_dir() / "prometheus"
-    _metrics_root.mkdir(parents=True, exist_ok=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gunicorn-", dir=_metrics_root)
-METRICS_FOLDER = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-
-
+# mode): each worker writes its own file in one folder, named in the environment when the server
+# starts, before any worker imports the client. Unless given, a folder of this server's own under
+# the data folder (the root file system may be read-only), removed when the server exits.
 def on_starting(server: object) -> None:
-    # Counts of an earlier run of this server are not this run's.
-    shutil.rmtree(METRICS_FOLDER, ignore_errors=True)
-    os.makedirs(METRICS_FOLDER, exist_ok=True)
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        # Counts of an earlier run of this server are not this run's.
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
+    else:
+        root = data_dir() / "prometheus"
+        root.mkdir(parents=True, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gunicorn-", dir=root)
+        os.environ["COUNTERFOIL_OWN_METRICS_FOLDER"] = "1"
 
 
 def child_exit(server: object, worker: object) -> None:
@@ -50,4 +51,5 @@ def child_exit(server: object, worker: object) -> None:
 
 
 def on_exit(server: object) -> None:
-    shutil.rmtree(METRICS_FOLDER, ignore_errors=True)
+    if os.environ.pop("COUNTERFOIL_OWN_METRICS_FOLDER", None):
+        shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)

@@ -21,6 +21,10 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from console.platform_health import platform_health
 from console.task_queue import queue_depth
 
+# As prometheus-client decides when it is imported: counts in files shared by the server's
+# worker processes (under gunicorn, counterfoil.gunicorn_config), or in this process's memory.
+MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
 REQUESTS = Counter(
     "counterfoil_http_requests",
     "HTTP responses by council schema (public: the platform's host) and status code.",
@@ -113,7 +117,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     if request.method != "GET" or not _may_scrape(request):
         return HttpResponseNotFound("Not found", content_type="text/plain")
     registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if MULTIPROCESS:
         MultiProcessCollector(registry)  # every gunicorn worker's counts, live and exited
     else:
         registry.register(REQUESTS)

@@ -69,6 +69,8 @@ SHARED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    # django-ninja (the council API): listed for its Swagger UI files, served from here.
+    "ninja",
 ]
 TENANT_APPS = [
     "tenants.audit",

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from counterfoil.views import health
+from income.api.app import api_urls
 
 urlpatterns = [
     # Health first: load balancers call it constantly, so it should match at once.
@@ -12,6 +13,7 @@ urlpatterns = [
     path("healthz", health.live, name="healthz"),
     path("readyz", health.ready, name="readyz"),
     path("team/", include("tenants.urls.team")),
+    path("api/v1/", api_urls()),
     path("", include("income.urls")),
     path("accounts/", include("allauth.urls")),
 ]

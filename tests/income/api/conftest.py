@@ -1,0 +1,67 @@
+"""Fixtures for the API: council A's ledger with two funds (Council Tax with a Luhn rule),
+an admin, and clients made through the admin's own action."""
+
+import datetime
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from income.actions.api_clients import create_api_client
+from income.models import ApiScope, ReferenceRule
+from tenants.models import Council, CouncilRole
+from tests.conftest import host_client, make_member
+from tests.factories import FundFactory
+
+EVERY_SCOPE = list(ApiScope.values)
+VALID_CTAX = "50000009"  # Luhn: 50000000 is not valid
+
+
+@pytest.fixture
+def admin(council_a):
+    return make_member(council_a, CouncilRole.ADMIN)
+
+
+@pytest.fixture
+def funds(ledger):
+    rule = ReferenceRule.objects.create(
+        name="Council Tax account", min_length=8, max_length=8, check_digit_method="luhn"
+    )
+    return {
+        "CTAX": FundFactory(code="CTAX", name="Council Tax", reference_rule=rule),
+        "PARK": FundFactory(code="PARK", name="Parking Fines"),
+    }
+
+
+def new_client(council: Council, admin, scopes=EVERY_SCOPE, name="Revenues system", **kw):
+    """(client, token) made by the admin's action, as the screen makes them."""
+    issued = create_api_client(
+        council=council,
+        name=name,
+        scopes=scopes,
+        expires_at=kw.pop("expires_at", timezone.now() + datetime.timedelta(days=90)),
+        rate_limit_per_minute=kw.pop("rate_limit_per_minute", 600),
+        acting_user=admin,
+    )
+    return issued.client, issued.token
+
+
+def api_client(council: Council, token: str | None) -> Client:
+    """A test client on the council's host that sends `token` as a bearer token."""
+    client = host_client(council)
+    if token:
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+@pytest.fixture
+def make_api_client(ledger, admin) -> Callable[..., tuple]:
+    return lambda **kw: new_client(ledger, admin, **kw)
+
+
+@pytest.fixture
+def api(ledger, make_api_client, funds) -> Client:
+    """Council A's API as a client with every scope."""
+    _client, token = make_api_client()
+    return api_client(ledger, token)

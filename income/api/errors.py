@@ -44,7 +44,7 @@ def answer(api: NinjaAPI, request: HttpRequest, status: int, detail: str, **extr
 
 
 def _field_problem(error: dict[str, Any]) -> str:
-    where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "form"))
     return f"{where}: {error.get('msg', 'is not valid')}" if where else error.get("msg", "")
 
 

@@ -5,10 +5,13 @@ import datetime
 from collections.abc import Callable
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from income.actions.api_clients import create_api_client
+from income.defaults import seed_income_defaults
 from income.models import ApiScope, ReferenceRule
 from tenants.models import Council, CouncilRole
 from tests.conftest import host_client, make_member
@@ -65,3 +68,14 @@ def api(ledger, make_api_client, funds) -> Client:
     """Council A's API as a client with every scope."""
     _client, token = make_api_client()
     return api_client(ledger, token)
+
+
+@pytest.fixture
+def council_b_client(council_b, db) -> str:
+    """A token of a client of council B (with every scope)."""
+    with schema_context(council_b.schema_name):
+        seed_income_defaults()
+        admin_b = make_member(council_b, CouncilRole.ADMIN)
+        _client, token = new_client(council_b, admin_b, name="Council B system")
+    connection.set_schema_to_public()
+    return token

@@ -7,7 +7,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Request
 from django.core.exceptions import ValidationError as ActionRefused
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as RequestInvalid
 
 from tenants.upload_limits import upload_refusal
@@ -32,6 +32,8 @@ class ApiRefusal(Exception):
 REFUSALS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
 # ...and for an operation that takes input: input it cannot take (422).
 INPUT_REFUSALS: dict[int, Any] = {**REFUSALS, 422: ErrorOut}
+# ...and for one that takes a body: a body that cannot be read at all (400).
+BODY_REFUSALS: dict[int, Any] = {**INPUT_REFUSALS, 400: ErrorOut}
 
 
 def answer(api: NinjaAPI, request: HttpRequest, status: int, detail: str, **extra: Any) -> Any:
@@ -68,6 +70,11 @@ def install_error_answers(api: NinjaAPI) -> None:
             api, request, 422, "The request is not valid: " + "; ".join(problems), errors=problems
         )
 
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if exc.status_code == 400:  # django-ninja could not parse the body
+            return answer(api, request, 400, "The request body could not be read as JSON.")
+        return answer(api, request, exc.status_code, str(exc))
+
     def action_refused(request: HttpRequest, exc: ActionRefused) -> HttpResponse:
         return answer(api, request, 422, " ".join(exc.messages), errors=exc.messages)
 
@@ -81,6 +88,7 @@ def install_error_answers(api: NinjaAPI) -> None:
         return answer(api, request, 413, "The request body is too large.")
 
     api.add_exception_handler(ApiRefusal, refused)
+    api.add_exception_handler(HttpError, http_error)
     api.add_exception_handler(AuthenticationError, unauthenticated)
     api.add_exception_handler(RequestInvalid, invalid_request)
     api.add_exception_handler(ActionRefused, action_refused)

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema
 
 from income.api.auth import ClientToken
-from income.api.errors import INPUT_REFUSALS, REFUSALS, ApiRefusal
+from income.api.errors import BODY_REFUSALS, INPUT_REFUSALS, REFUSALS, ApiRefusal
 from income.api.fields import FUND_CODE, ONE_LINE
 from income.fund_checks import fund_reference_problem
 from income.models import Fund, ReferenceRule
@@ -97,7 +97,7 @@ def read_fund(request: HttpRequest, code: str = Path(..., pattern=FUND_CODE)) ->
     return _fund_answer(_fund(code))
 
 
-@router.post("/funds/{code}/check-reference", response={200: ReferenceCheckOut, **INPUT_REFUSALS})
+@router.post("/funds/{code}/check-reference", response={200: ReferenceCheckOut, **BODY_REFUSALS})
 def check_reference(
     request: HttpRequest, payload: ReferenceIn, code: str = Path(..., pattern=FUND_CODE)
 ) -> dict:

@@ -11,7 +11,7 @@ from ninja import File, Form, Path, Query, Router, Schema, Status, UploadedFile
 from income.actions.api_clients import acting_identity
 from income.actions.imports import upload_import
 from income.api.auth import ClientToken, calling
-from income.api.errors import INPUT_REFUSALS, ApiRefusal, ErrorOut
+from income.api.errors import BODY_REFUSALS, INPUT_REFUSALS, ApiRefusal, ErrorOut
 from income.api.fields import MAX_ID, ONE_LINE
 from income.formats.registry import FORMATS
 from income.models import ApiScope, CsvMapping, ImportBatch
@@ -123,7 +123,7 @@ def _batch(import_id: int) -> ImportBatch:
 
 @router.post(
     "/imports",
-    response={202: ImportOut, 413: ErrorOut, **INPUT_REFUSALS},
+    response={202: ImportOut, 413: ErrorOut, **BODY_REFUSALS},
     url_name=UPLOAD_URL_NAME,
 )
 def upload(

@@ -10,7 +10,7 @@ from ninja import Field, Schema, Status
 from income.actions.api_clients import acting_identity, answer_once
 from income.actions.receipts import Allocation, record_receipt
 from income.api.auth import ClientToken, calling
-from income.api.errors import INPUT_REFUSALS, ApiRefusal
+from income.api.errors import BODY_REFUSALS, ApiRefusal
 from income.api.fields import CHANNEL_CODE, FUND_CODE, MAX_PENCE, ONE_LINE
 from income.api.idempotency import as_json, key_header, replied, request_digest
 from income.api.receipt_answers import ReceiptDetail, receipt_detail
@@ -68,7 +68,7 @@ def _allocations(lines: list[AllocationIn]) -> list[Allocation]:
 
 @router.post(
     "/receipts",
-    response={201: ReceiptDetail, **INPUT_REFUSALS},
+    response={201: ReceiptDetail, **BODY_REFUSALS},
     auth=ClientToken(ApiScope.RECEIPTS_WRITE),
 )
 def create_receipt(

@@ -7,7 +7,7 @@ from ninja import Field, Path, Router, Schema, Status
 from income.actions.api_clients import acting_identity, answer_once
 from income.actions.refunds import raise_refund
 from income.api.auth import ClientToken, calling
-from income.api.errors import INPUT_REFUSALS, ApiRefusal
+from income.api.errors import BODY_REFUSALS, INPUT_REFUSALS, ApiRefusal
 from income.api.fields import FUND_CODE, MAX_ID, MAX_PENCE, ONE_LINE, RECEIPT_NUMBER
 from income.api.idempotency import as_json, key_header, replied, request_digest
 from income.api.receipt_answers import RefundOut, refund_answer
@@ -28,7 +28,7 @@ class RefundIn(Schema):
     reason: str = Field(..., min_length=1, max_length=500, pattern=ONE_LINE)
 
 
-@router.post("/refunds", response={201: RefundOut, **INPUT_REFUSALS})
+@router.post("/refunds", response={201: RefundOut, **BODY_REFUSALS})
 def raise_a_refund(
     request: HttpRequest,
     response: HttpResponse,

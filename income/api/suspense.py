@@ -11,7 +11,7 @@ from income.actions.api_clients import acting_identity, answer_once
 from income.actions.receipts import Allocation
 from income.actions.suspense import allocate_from_suspense
 from income.api.auth import ClientToken, calling
-from income.api.errors import INPUT_REFUSALS, ApiRefusal
+from income.api.errors import BODY_REFUSALS, INPUT_REFUSALS, ApiRefusal
 from income.api.fields import FUND_CODE, MAX_PENCE, ONE_LINE, RECEIPT_NUMBER
 from income.api.idempotency import as_json, key_header, replied, request_digest
 from income.api.receipt_answers import ReceiptDetail, receipt_detail
@@ -71,7 +71,7 @@ def list_suspense(request: HttpRequest, limit: int = Query(200, ge=1, le=1000)) 
 
 @router.post(
     "/suspense/{number}/allocations",
-    response={201: SuspenseAllocationOut, **INPUT_REFUSALS},
+    response={201: SuspenseAllocationOut, **BODY_REFUSALS},
 )
 def allocate(
     request: HttpRequest,

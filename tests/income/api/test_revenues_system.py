@@ -1,0 +1,137 @@
+"""A revenues system plays its part over real HTTP against the app under gunicorn: with an
+httpx client whose every request and answer is checked against the OpenAPI document the server
+serves, it checks a reference, records a payment its own provider took, finds it by reference
+and reads its allocations and ledger journals."""
+
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+from django_tenants.utils import schema_context
+from psycopg.conninfo import make_conninfo
+
+from income.defaults import seed_income_defaults
+from income.models import ReferenceRule
+from tenants.actions.councils import council_host, create_council
+from tenants.models import CouncilRole
+from tests.bench.http_load import gunicorn, http_request
+from tests.conftest import make_member
+from tests.factories import FundFactory
+from tests.income.api.conftest import new_client
+from tests.income.api.openapi_check import DocumentCheck
+from tests.waiting import wait_for
+
+SERVER_NAME = "counterfoil-api-live"
+
+
+@pytest.fixture(scope="module")
+def live_api_port(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[int]:
+    database = settings.DATABASES["default"]["NAME"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": make_conninfo(
+            os.environ["DATABASE_URL"], dbname=database, application_name=SERVER_NAME
+        ),
+    }
+    log = tmp_path_factory.mktemp("api-live") / "gunicorn.log"
+    with gunicorn(
+        "counterfoil.wsgi:application",
+        env=env,
+        log_path=log,
+        probe=http_request("localhost", "/health/live"),
+        workers=1,
+    ) as port:
+        yield port
+
+    def server_gone() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                "AND application_name = %s",
+                [database, SERVER_NAME],
+            )
+            return cursor.fetchone()[0] == 0
+
+    with django_db_blocker.unblock():
+        wait_for(server_gone, timeout=20)
+
+
+@pytest.fixture
+def committed_council_with_client(django_db_blocker) -> Iterator[tuple]:
+    """A council of its own (committed, so the server sees it), with Council Tax's Luhn rule
+    and a client of the revenues system; dropped afterwards."""
+    with django_db_blocker.unblock():
+        council = create_council(
+            name="API Live Council", slug=f"api-live-{secrets.token_hex(3)}", acting_user=None
+        )
+        admin = make_member(council, CouncilRole.ADMIN)
+        with schema_context(council.schema_name):
+            seed_income_defaults()
+            rule = ReferenceRule.objects.create(
+                name="Council Tax account", min_length=8, max_length=8, check_digit_method="luhn"
+            )
+            FundFactory(code="CTAX", name="Council Tax", reference_rule=rule)
+            FundFactory(code="PARK", name="Parking Fines")
+            _client, token = new_client(council, admin, name="Revenues and benefits")
+        connection.set_schema_to_public()
+    yield council, token
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        council.delete(force_drop=True)
+
+
+def test_a_revenues_system_records_a_payment_finds_it_and_reads_its_journals(
+    live_api_port, committed_council_with_client
+):
+    council, token = committed_council_with_client
+    headers = {"Host": council_host(council.slug), "Authorization": f"Bearer {token}"}
+    base = f"http://127.0.0.1:{live_api_port}"
+    document = httpx.get(f"{base}/api/v1/openapi.json", headers={"Host": headers["Host"]}).json()
+    assert document["openapi"].startswith("3.1")
+    check = DocumentCheck(document)
+    with httpx.Client(base_url=base, headers=headers, event_hooks=check.hooks) as api:
+        verdict = api.post(
+            "/api/v1/funds/CTAX/check-reference", json={"reference": "50000000"}
+        ).json()
+        assert verdict["valid"] is False and verdict["message"].endswith("is not valid.")
+
+        payment = {
+            "channel": "BANK",
+            "amount_pence": 13_550,
+            "received_on": "2026-11-24",
+            "payer_name": "Jo Bloggs",
+            "narrative": "Paid through the housing portal",
+            "allocations": [
+                {"fund": "CTAX", "amount_pence": 10_000, "reference": "50000009"},
+                {"fund": "PARK", "amount_pence": 3_550, "reference": "PCN123456"},
+            ],
+        }
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        created = api.post("/api/v1/receipts", json=payment, headers=key)
+        assert created.status_code == 201, created.text
+        # A retry after a lost answer changes nothing and gets the same answer.
+        retried = api.post("/api/v1/receipts", json=payment, headers=key)
+        assert retried.json() == created.json()
+        assert retried.headers["Idempotent-Replayed"] == "true"
+        number = created.json()["number"]
+
+        found = api.get("/api/v1/receipts", params={"reference": "PCN123456"}).json()
+        assert [receipt["number"] for receipt in found["results"]] == [number]
+
+        receipt = api.get(f"/api/v1/receipts/{number}").json()
+        assert {(a["fund"], a["reference"], a["amount_pence"]) for a in receipt["allocations"]} == {
+            ("CTAX", "50000009", 10_000),
+            ("PARK", "PCN123456", 3_550),
+        }
+        (journal,) = receipt["journals"]
+        postings = {(p["account"], p["amount_pence"]) for p in journal["postings"]}
+        assert sum(amount for _account, amount in postings) == 0
+        assert {amount for _account, amount in postings} == {13_550, -10_000, -3_550}
+        assert journal["created_by"].startswith("revenues-and-benefits.")
+    assert check.failures == []
+    assert len(check.checked) == 5

@@ -25,7 +25,7 @@ Amounts are whole pence. Errors are `{"detail": "...", "errors": [...]}`.
 
 
 class CouncilApi(NinjaAPI):
-    def get_operation_id(self, operation: Any) -> str:
+    def get_openapi_operation_id(self, operation: Any) -> str:
         # The function's own name (create_receipt), for clients generated from the document.
         return operation.view_func.__name__
 

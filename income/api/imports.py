@@ -126,7 +126,7 @@ def _batch(import_id: int) -> ImportBatch:
     response={202: ImportOut, 413: ErrorOut, **BODY_REFUSALS},
     url_name=UPLOAD_URL_NAME,
 )
-def upload(
+def upload_import_file(
     request: HttpRequest,
     file: UploadedFile = File(..., description="The payment file"),
     format: ImportFormat = Form(..., description="Which format the file is in"),
@@ -180,7 +180,7 @@ def read_import(request: HttpRequest, import_id: int = Path(..., ge=1, le=MAX_ID
 
 
 @router.get("/imports/{import_id}/rejected-lines", response={200: RejectedPage, **INPUT_REFUSALS})
-def rejected_lines(
+def read_rejected_lines(
     request: HttpRequest,
     import_id: int = Path(..., ge=1, le=MAX_ID),
     after: str = Query("", pattern=rf"{LINE_CURSOR}|^$", description="next_cursor"),

@@ -73,7 +73,7 @@ def list_suspense(request: HttpRequest, limit: int = Query(200, ge=1, le=1000)) 
     "/suspense/{number}/allocations",
     response={201: SuspenseAllocationOut, **BODY_REFUSALS},
 )
-def allocate(
+def allocate_from_suspense_money(
     request: HttpRequest,
     response: HttpResponse,
     payload: SuspenseAllocationIn,

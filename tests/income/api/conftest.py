@@ -2,23 +2,29 @@
 an admin, and clients made through the admin's own action."""
 
 import datetime
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from psycopg.conninfo import make_conninfo
 
 from income.actions.api_clients import create_api_client
 from income.defaults import seed_income_defaults
 from income.models import ApiScope, ReferenceRule
 from tenants.models import Council, CouncilRole
+from tests.bench.http_load import gunicorn, http_request
 from tests.conftest import host_client, make_member
 from tests.factories import FundFactory
+from tests.waiting import wait_for
 
 EVERY_SCOPE = list(ApiScope.values)
 VALID_CTAX = "50000009"  # Luhn: 50000000 is not valid
+SERVER_NAME = "counterfoil-api-live"
 
 
 @pytest.fixture
@@ -79,3 +85,37 @@ def council_b_client(council_b, db) -> str:
         _client, token = new_client(council_b, admin_b, name="Council B system")
     connection.set_schema_to_public()
     return token
+
+
+@pytest.fixture(scope="package")
+def live_api_port(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[int]:
+    """The app under gunicorn on a free port, reading this session's test database (tests
+    that use it commit what it should see)."""
+    database = settings.DATABASES["default"]["NAME"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": make_conninfo(
+            os.environ["DATABASE_URL"], dbname=database, application_name=SERVER_NAME
+        ),
+    }
+    log = tmp_path_factory.mktemp("api-live") / "gunicorn.log"
+    with gunicorn(
+        "counterfoil.wsgi:application",
+        env=env,
+        log_path=log,
+        probe=http_request("localhost", "/health/live"),
+        workers=1,
+    ) as port:
+        yield port
+
+    def server_gone() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                "AND application_name = %s",
+                [database, SERVER_NAME],
+            )
+            return cursor.fetchone()[0] == 0
+
+    with django_db_blocker.unblock():
+        wait_for(server_gone, timeout=20)

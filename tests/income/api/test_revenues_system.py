@@ -3,62 +3,23 @@ httpx client whose every request and answer is checked against the OpenAPI docum
 serves, it checks a reference, records a payment its own provider took, finds it by reference
 and reads its allocations and ledger journals."""
 
-import os
 import secrets
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
-from psycopg.conninfo import make_conninfo
 
 from income.defaults import seed_income_defaults
 from income.models import ReferenceRule
 from tenants.actions.councils import council_host, create_council
 from tenants.models import CouncilRole
-from tests.bench.http_load import gunicorn, http_request
 from tests.conftest import make_member
 from tests.factories import FundFactory
 from tests.income.api.conftest import new_client
 from tests.income.api.openapi_check import DocumentCheck
-from tests.waiting import wait_for
-
-SERVER_NAME = "counterfoil-api-live"
-
-
-@pytest.fixture(scope="module")
-def live_api_port(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[int]:
-    database = settings.DATABASES["default"]["NAME"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": make_conninfo(
-            os.environ["DATABASE_URL"], dbname=database, application_name=SERVER_NAME
-        ),
-    }
-    log = tmp_path_factory.mktemp("api-live") / "gunicorn.log"
-    with gunicorn(
-        "counterfoil.wsgi:application",
-        env=env,
-        log_path=log,
-        probe=http_request("localhost", "/health/live"),
-        workers=1,
-    ) as port:
-        yield port
-
-    def server_gone() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
-                "AND application_name = %s",
-                [database, SERVER_NAME],
-            )
-            return cursor.fetchone()[0] == 0
-
-    with django_db_blocker.unblock():
-        wait_for(server_gone, timeout=20)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ line break would split an export file's line)."""
 
 ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 # An Idempotency-Key: printable ASCII without spaces, as in the IETF draft's examples.
-IDEMPOTENCY_KEY = r"^[!-~]{1,200}$"
+IDEMPOTENCY_KEY = r"^[!-~]{1,100}$"
 RECEIPT_NUMBER = r"^[A-Za-z0-9-]{1,20}$"
 FUND_CODE = r"^[A-Za-z0-9_-]{1,5}$"
 CHANNEL_CODE = r"^[A-Za-z0-9_-]{1,20}$"

@@ -3,6 +3,7 @@ an admin, and clients made through the admin's own action."""
 
 import datetime
 import os
+import secrets
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -16,6 +17,7 @@ from psycopg.conninfo import make_conninfo
 from income.actions.api_clients import create_api_client
 from income.defaults import seed_income_defaults
 from income.models import ApiScope, ReferenceRule
+from tenants.actions.councils import create_council
 from tenants.models import Council, CouncilRole
 from tests.bench.http_load import gunicorn, http_request
 from tests.conftest import host_client, make_member
@@ -119,3 +121,27 @@ def live_api_port(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
 
     with django_db_blocker.unblock():
         wait_for(server_gone, timeout=20)
+
+
+@pytest.fixture
+def committed_council_with_client(django_db_blocker) -> Iterator[tuple]:
+    """A council of its own (committed, so the server sees it), with Council Tax's Luhn rule
+    and a client of the revenues system; dropped afterwards."""
+    with django_db_blocker.unblock():
+        council = create_council(
+            name="API Live Council", slug=f"api-live-{secrets.token_hex(3)}", acting_user=None
+        )
+        admin = make_member(council, CouncilRole.ADMIN)
+        with schema_context(council.schema_name):
+            seed_income_defaults()
+            rule = ReferenceRule.objects.create(
+                name="Council Tax account", min_length=8, max_length=8, check_digit_method="luhn"
+            )
+            FundFactory(code="CTAX", name="Council Tax", reference_rule=rule)
+            FundFactory(code="PARK", name="Parking Fines")
+            _client, token = new_client(council, admin, name="Revenues and benefits")
+        connection.set_schema_to_public()
+    yield council, token, admin
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        council.delete(force_drop=True)

@@ -61,3 +61,47 @@ def test_chromium_renders_every_operation_without_a_policy_violation(live_api_po
         browser.close()
     assert operations == 17
     assert violations == [] and outside == []
+
+
+@pytest.mark.browser
+def test_an_admin_adds_a_client_in_chromium_and_axe_finds_nothing(
+    live_api_port, committed_council_with_client
+):
+    """The client pages, under the policy, with no WCAG 2.2 AA problem axe-core can find."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import axe_violations
+    from tests.factories import PASSWORD, totp_code_now
+
+    council, _token, admin = committed_council_with_client
+    base = f"http://{council_host(council.slug)}:{live_api_port}"
+    violations: list[str] = []
+    found: dict[str, list[str]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on(
+            "console",
+            lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+        )
+        page.goto(f"{base}/api-clients/")
+        page.fill("input[name=login]", admin.email)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.fill("input[name=code]", totp_code_now(admin.email))
+        page.click("button[type=submit]")
+        page.wait_for_url("**/api-clients/")
+        found["list"] = axe_violations(page)
+        page.fill("input[name=name]", "Housing system")
+        page.check("input[value='receipts:read']")
+        page.fill("input[name=expires_on]", "31/12/2027")
+        page.click("button:has-text('Add client')")
+        token = page.inner_text("#api-token")
+        found["token"] = axe_violations(page)
+        page.click("a:has-text('Go to Housing system')")
+        assert "Housing system" in page.inner_text("h1")
+        found["detail"] = axe_violations(page)
+        browser.close()
+    assert token.startswith("cfk_")
+    assert found == {"list": [], "token": [], "detail": []}
+    assert violations == []

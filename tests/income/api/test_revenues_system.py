@@ -3,53 +3,18 @@ httpx client whose every request and answer is checked against the OpenAPI docum
 serves, it checks a reference, records a payment its own provider took, finds it by reference
 and reads its allocations and ledger journals."""
 
-import secrets
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
-from django.db import connection
-from django_tenants.utils import schema_context
 
-from income.defaults import seed_income_defaults
-from income.models import ReferenceRule
-from tenants.actions.councils import council_host, create_council
-from tenants.models import CouncilRole
-from tests.conftest import make_member
-from tests.factories import FundFactory
-from tests.income.api.conftest import new_client
+from tenants.actions.councils import council_host
 from tests.income.api.openapi_check import DocumentCheck
-
-
-@pytest.fixture
-def committed_council_with_client(django_db_blocker) -> Iterator[tuple]:
-    """A council of its own (committed, so the server sees it), with Council Tax's Luhn rule
-    and a client of the revenues system; dropped afterwards."""
-    with django_db_blocker.unblock():
-        council = create_council(
-            name="API Live Council", slug=f"api-live-{secrets.token_hex(3)}", acting_user=None
-        )
-        admin = make_member(council, CouncilRole.ADMIN)
-        with schema_context(council.schema_name):
-            seed_income_defaults()
-            rule = ReferenceRule.objects.create(
-                name="Council Tax account", min_length=8, max_length=8, check_digit_method="luhn"
-            )
-            FundFactory(code="CTAX", name="Council Tax", reference_rule=rule)
-            FundFactory(code="PARK", name="Parking Fines")
-            _client, token = new_client(council, admin, name="Revenues and benefits")
-        connection.set_schema_to_public()
-    yield council, token
-    with django_db_blocker.unblock():
-        connection.set_schema_to_public()
-        council.delete(force_drop=True)
 
 
 def test_a_revenues_system_records_a_payment_finds_it_and_reads_its_journals(
     live_api_port, committed_council_with_client
 ):
-    council, token = committed_council_with_client
+    council, token, _admin = committed_council_with_client
     headers = {"Host": council_host(council.slug), "Authorization": f"Bearer {token}"}
     base = f"http://127.0.0.1:{live_api_port}"
     document = httpx.get(f"{base}/api/v1/openapi.json", headers={"Host": headers["Host"]}).json()

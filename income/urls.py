@@ -1,6 +1,7 @@
 from django.urls import path
 
 from income.views import (
+    api_clients,
     cash_up,
     config,
     damaged_imports,
@@ -66,6 +67,10 @@ urlpatterns = [
         name="govuk-pay-test",
     ),
     path("govuk-pay/settings/check/", govuk_pay_settings.mop_up_now, name="govuk-pay-mop-up"),
+    path("api-clients/", api_clients.client_list, name="api-clients"),
+    path("api-clients/<int:pk>/", api_clients.client_detail, name="api-client"),
+    path("api-clients/<int:pk>/rotate/", api_clients.rotate, name="api-client-rotate"),
+    path("api-clients/<int:pk>/revoke/", api_clients.revoke, name="api-client-revoke"),
     path("events/endpoints/", events.endpoint_list, name="event-endpoints"),
     path("events/endpoints/<int:pk>/", events.endpoint_detail, name="event-endpoint"),
     path("events/endpoints/<int:pk>/pause/", events.pause, name="event-endpoint-pause"),

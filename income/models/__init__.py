@@ -1,3 +1,4 @@
+from income.models.api_client import ApiClient, ApiClientSecret, ApiIdempotencyKey, ApiScope
 from income.models.cash_up import CashUp, CashUpReceipt, CashUpStatus
 from income.models.channel import Channel, ChannelKind
 from income.models.daily_totals import DailyAccountTotal, DailyChannelTakings
@@ -78,6 +79,10 @@ __all__ = [
     "Account",
     "AccountKind",
     "AmountFormat",
+    "ApiClient",
+    "ApiClientSecret",
+    "ApiIdempotencyKey",
+    "ApiScope",
     "BankStatement",
     "CardRefundStatus",
     "CashUp",

@@ -73,6 +73,8 @@ SHARED_APPS = [
     # Staff sign-in through the council's own identity provider (tenants.identity_providers).
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    # django-ninja (the council API): listed for its Swagger UI files, served from here.
+    "ninja",
 ]
 TENANT_APPS = [
     "tenants.audit",

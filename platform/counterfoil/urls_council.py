@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from counterfoil.views import health
+from income.api.app import api_urls
 from tenants.views import identity_provider
 
 urlpatterns = [
@@ -13,6 +14,7 @@ urlpatterns = [
     path("healthz", health.live, name="healthz"),
     path("readyz", health.ready, name="readyz"),
     path("team/", include("tenants.urls.team")),
+    path("api/v1/", api_urls()),
     path("", include("income.urls")),
     # allauth's OpenID Connect callback, answered by ours first: it checks every ID token's
     # signature, where allauth's trusts a token it fetched itself (tenants.id_tokens).

@@ -6,10 +6,10 @@ import datetime
 from django.http import FileResponse, HttpRequest
 from ninja import Path, Query, Router, Schema
 
-from income.actions.exports import export_path
 from income.api.auth import ClientToken
 from income.api.errors import INPUT_REFUSALS, ApiRefusal
 from income.api.fields import MAX_ID
+from income.exports.export_file import open_export
 from income.models import ApiScope, ExportRun, ExportStatus
 
 router = Router(tags=["exports"], auth=ClientToken(ApiScope.EXPORTS))
@@ -93,11 +93,12 @@ def download_export(
     run = ExportRun.objects.filter(pk=export_id, status=ExportStatus.COMPLETED).first()
     if run is None:
         raise ApiRefusal(404, f"There is no finished export {export_id}.")
-    path = export_path(run)
-    if not path.is_file():
-        raise ApiRefusal(404, "The file is no longer kept.")
+    try:
+        stream = open_export(run.sha256)
+    except FileNotFoundError:
+        raise ApiRefusal(404, "The file is no longer kept.") from None
     return FileResponse(
-        path.open("rb"),
+        stream,
         as_attachment=True,
         filename=run.file_name,
         content_type="application/octet-stream",

@@ -7,7 +7,8 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from income.actions.exports import export_path, run_export
+from income.actions.exports import run_export
+from income.exports.export_file import export_bytes
 from income.exports.layout import parse_fields
 from income.formats import allpay
 from income.imports.pipeline import run_import
@@ -128,7 +129,7 @@ def test_export_files_are_listed_and_downloaded_byte_for_byte(api, admin, ledger
     download = api.get(f"/api/v1/exports/{run.pk}/file")
     assert download.status_code == 200
     content = b"".join(download.streaming_content)
-    assert content == export_path(run).read_bytes()
+    assert content == export_bytes(run.sha256)
     assert hashlib.sha256(content).hexdigest() == listed["sha256"]
     assert api.get(f"/api/v1/exports/{run.pk + 1}/file").json() == {
         "detail": f"There is no finished export {run.pk + 1}.",

@@ -1,16 +1,19 @@
-"""Secrets the public schema keeps (a council's identity provider client secret): Fernet-encrypted.
+"""Secrets at rest (GOV.UK Pay API keys and webhook secrets, event endpoints' signing secrets,
+a council's identity provider client secret): Fernet-encrypted.
 
-The same key as income's secrets (income.govuk_pay.encryption): COUNTERFOIL_ENCRYPTION_KEY when
-set (one Fernet key, or several separated by commas, newest first, so keys can be rotated),
-otherwise derived from SECRET_KEY. Here because tenants may not import income.
+The key comes from COUNTERFOIL_ENCRYPTION_KEY when set (a Fernet key, or several separated by
+commas, newest first, so keys can be rotated), otherwise it is derived from SECRET_KEY. In
+tenants, the lowest layer, so that every app uses this one.
 """
 
 import base64
 import hashlib
 from functools import cache
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+
+__all__ = ["InvalidToken", "decrypt", "encrypt", "last_characters"]
 
 
 @cache
@@ -29,3 +32,7 @@ def encrypt(plain: str) -> str:
 
 def decrypt(token: str) -> str:
     return _fernet().decrypt(token.encode()).decode()
+
+
+def last_characters(plain: str, count: int = 4) -> str:
+    return plain[-count:] if len(plain) > count * 2 else ""

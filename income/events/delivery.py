@@ -21,13 +21,13 @@ from django.utils import timezone
 from income.events.addresses import insecure_endpoints_allowed, refuse_private_host
 from income.events.notices import tell_admins_endpoint_paused
 from income.events.signing import SIGNATURE_HEADER, signature_header
-from income.govuk_pay.encryption import decrypt
 from income.models import (
     DeliveryAttempt,
     DeliveryStatus,
     EventDelivery,
     EventEndpoint,
 )
+from tenants.secrets_at_rest import decrypt
 
 BATCH = 200
 USER_AGENT = "Counterfoil-Events/1"

@@ -10,11 +10,11 @@ from django.utils import timezone
 from income.events.addresses import check_endpoint_url
 from income.events.outbox import nudge_worker_on_commit
 from income.events.signing import new_secret
-from income.govuk_pay.encryption import encrypt, last_characters
 from income.models import DeliveryStatus, EventDelivery, EventEndpoint, EventType
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User
+from tenants.secrets_at_rest import encrypt, last_characters
 
 
 @dataclass(frozen=True)

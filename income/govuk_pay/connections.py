@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import connection as db_connection
 
 from income.govuk_pay.client import GovukPayClient, GovukPayError
-from income.govuk_pay.encryption import decrypt
 from income.models import Fund, GovukPayConnection
+from tenants.secrets_at_rest import decrypt
 
 # Observers of every HTTP exchange with GOV.UK Pay (httpx event hooks: "request" and
 # "response" lists). The tests add one that validates each exchange against GOV.UK Pay's

@@ -24,7 +24,7 @@ class EventEndpoint(models.Model):
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)
     event_types = ArrayField(models.CharField(max_length=40, choices=EventType.choices))
-    # The signing secret (a Fernet token, income.govuk_pay.encryption): shown once, when made.
+    # The signing secret (a Fernet token, tenants.secrets_at_rest): shown once, when made.
     secret_encrypted = models.TextField()
     secret_last_characters = models.CharField(max_length=8, blank=True)
     is_active = models.BooleanField(default=True)

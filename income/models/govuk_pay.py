@@ -18,7 +18,7 @@ class GovukPayConnection(models.Model):
         Fund, null=True, blank=True, on_delete=models.PROTECT, related_name="govuk_pay_connection"
     )
     base_url = models.URLField(default="https://publicapi.payments.service.gov.uk")
-    # Fernet tokens (income.govuk_pay.encryption); the plain values are never stored.
+    # Fernet tokens (tenants.secrets_at_rest); the plain values are never stored.
     api_key_encrypted = models.TextField(blank=True)
     api_key_last_characters = models.CharField(max_length=8, blank=True)
     webhook_secret_encrypted = models.TextField(blank=True)

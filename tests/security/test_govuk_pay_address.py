@@ -18,9 +18,9 @@ from income.actions.govuk_pay.connections import (
     save_connection,
 )
 from income.defaults import seed_income_defaults
-from income.govuk_pay.encryption import decrypt
 from income.models import GovukPayConnection
 from tenants.models import CouncilRole
+from tenants.secrets_at_rest import decrypt
 from tests.conftest import host_client, make_member
 from tests.factories import PASSWORD
 from tests.standins.govuk_pay_server import StandinGovukPay

@@ -14,7 +14,6 @@ from income.govuk_pay.connections import (
     forget_webhook_secrets,
     is_allowed_base_url,
 )
-from income.govuk_pay.encryption import encrypt, last_characters
 from income.models import (
     Fund,
     GovukPayConnection,
@@ -22,6 +21,7 @@ from income.models import (
 from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_council_capability
 from tenants.models import Council, User
+from tenants.secrets_at_rest import encrypt, last_characters
 
 logger = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ import pytest
 from django_tenants.utils import schema_context
 
 from counterfoil.demo_seed import demo_govuk_pay_keys, seed_demo
-from income.govuk_pay.encryption import decrypt
 from income.models import GovukPayConnection
 from tenants.models import Council
+from tenants.secrets_at_rest import decrypt
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection as db_connection
 
 from income.actions.govuk_pay.connections import CONNECTION_TEST_FAILED, save_connection
-from income.govuk_pay.encryption import decrypt
 from income.models import GovukPayConnection
 from tenants.audit.models import AuditEvent
 from tenants.models import CouncilRole, Domain
+from tenants.secrets_at_rest import decrypt
 from tests.conftest import host_client, make_member
 from tests.factories import PASSWORD
 

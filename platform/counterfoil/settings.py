@@ -61,6 +61,7 @@ SHARED_APPS = [
     "tenants",
     "tenants.audit",
     "console",
+    "billing",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -376,6 +377,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # With an API key ("name-<service id>-<secret>") every email goes through GOV.UK Notify: the
 # backend hands each message to a task (sent when the transaction commits) that calls Notify's
 # API, retrying while Notify is down or busy. Without one, EMAIL_BACKEND above sends them.
+# Stripe (billing): the secret key, where the API is (a local stand-in in the demo and tests),
+# and the webhook signing secrets, comma-separated so a rotated secret keeps working a while.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
+STRIPE_WEBHOOK_SECRETS = env_list("STRIPE_WEBHOOK_SECRETS", [])
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 3)
+
 NOTIFY_API_KEY = env_str("NOTIFY_API_KEY")
 NOTIFY_BASE_URL = env_str("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
 # Which Notify email template each kind of message uses (kind=template id, comma separated):

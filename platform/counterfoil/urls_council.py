@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz", health.live, name="healthz"),
     path("readyz", health.ready, name="readyz"),
     path("team/", include("tenants.urls.team")),
+    path("billing/", include("billing.urls.council")),
     path("", include("income.urls")),
     # allauth's OpenID Connect callback, answered by ours first: it checks every ID token's
     # signature, where allauth's trusts a token it fetched itself (tenants.id_tokens).

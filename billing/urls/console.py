@@ -1,0 +1,10 @@
+from django.urls import path
+
+from billing.views import operator
+
+app_name = "billing-console"
+urlpatterns = [
+    path("", operator.accounts, name="accounts"),
+    path("prices/", operator.price_book, name="price-book"),
+    path("prices/add/", operator.add_price, name="add-price"),
+]

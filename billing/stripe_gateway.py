@@ -173,10 +173,11 @@ def retrieve_invoice(invoice_id: str) -> stripe.Invoice:
 
 def verify_webhook(payload: bytes, signature: str, secrets: list[str]) -> stripe.Event:
     """The event, if any of the secrets signed it within Stripe's 300 s tolerance."""
-    failure: Exception = SignatureVerificationError("No webhook secret is set", signature)
+    failures: list[Exception] = []
     for secret in secrets:
         try:
             return stripe.Webhook.construct_event(payload, signature, secret, tolerance=300)
         except SignatureVerificationError as refused:
-            failure = refused
-    raise failure
+            failures.append(refused)
+    # Say why the current secret refused it (a stale timestamp, or no matching signature).
+    raise failures[0] if failures else SignatureVerificationError("No secret is set", signature)

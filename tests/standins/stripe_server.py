@@ -177,14 +177,11 @@ class StandinStripe:
         late_seconds: int = 0,
     ) -> list[int]:
         """POST each event to `url` signed with `secret`, as Stripe would; the statuses."""
-        batch = [event for event in events for _ in range(2 if twice else 1)]
-        if shuffle:
-            random.shuffle(batch)
         statuses = []
         with httpx.Client(timeout=10) as client:
-            for event in batch:
-                body = json.dumps(event).encode()
-                signature = sign_payload(body, secret, int(time.time()) - late_seconds)
+            for body, signature in self.deliveries(
+                events, secret, twice=twice, shuffle=shuffle, late_seconds=late_seconds
+            ):
                 answer = client.post(
                     url,
                     content=body,
@@ -196,6 +193,25 @@ class StandinStripe:
                 )
                 statuses.append(answer.status_code)
         return statuses
+
+    def deliveries(
+        self,
+        events: list[dict[str, Any]],
+        secret: str,
+        *,
+        twice: bool = False,
+        shuffle: bool = False,
+        late_seconds: int = 0,
+    ) -> list[tuple[bytes, str]]:
+        """Each delivery's body and `Stripe-Signature`: twice, shuffled or late on demand."""
+        batch = [event for event in events for _ in range(2 if twice else 1)]
+        if shuffle:
+            random.shuffle(batch)
+        signed = []
+        for event in batch:
+            body = json.dumps(event).encode()
+            signed.append((body, sign_payload(body, secret, int(time.time()) - late_seconds)))
+        return signed
 
     # --- the API ----------------------------------------------------------------------------
 

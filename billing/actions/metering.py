@@ -111,7 +111,8 @@ def meter_council(council: Council, day: date) -> int:
         .values_list("day", flat=True)
         .first()
     )
-    start = day - timedelta(days=STRIPE_METER_WINDOW_DAYS - 1)
+    # The oldest day Stripe still takes when this runs (the day after `day`).
+    start = day - timedelta(days=STRIPE_METER_WINDOW_DAYS - 2)
     if last is not None:
         start = max(start, last + timedelta(days=1))
     with transaction.atomic():

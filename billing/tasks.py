@@ -3,10 +3,13 @@
 from datetime import date, timedelta
 
 from celery import shared_task
+from django.db import connection
 from django.utils import timezone
 
 from billing.actions import customers, metering, webhooks
-from tenants.models import Council, CouncilStatus
+from billing.stripe_gateway import StripeError
+from tenants.council_task import CouncilTask
+from tenants.models import Council
 
 # An event for a customer whose creation has not committed yet is tried again a while later.
 WAITING_RETRY_SECONDS = 60
@@ -32,11 +35,10 @@ def meter_council(council_id: int, day: str) -> int:
     return metering.meter_council(Council.objects.get(pk=council_id), date.fromisoformat(day))
 
 
-@shared_task(name="billing.meter_all_councils")
-def meter_all_councils() -> None:
-    """The daily fan-out: one task per council for yesterday."""
-    yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
-    for council_id in Council.objects.filter(
-        status__in=[CouncilStatus.ACTIVE, CouncilStatus.SUSPENDED]
-    ).values_list("pk", flat=True):
-        meter_council.delay(council_id, yesterday)
+@shared_task(name="billing.meter_usage_daily", base=CouncilTask, acks_late=True,
+             autoretry_for=(StripeError,), retry_backoff=60, max_retries=6)  # fmt: skip
+def meter_usage_daily() -> int:
+    """The daily run, sent by beat once per council in that council's schema: yesterday's
+    usage (and any day a failed run left behind) into the ledger and to Stripe."""
+    council = Council.objects.get(schema_name=connection.schema_name)
+    return metering.meter_council(council, timezone.localdate() - timedelta(days=1))

@@ -4,6 +4,7 @@
 import secrets
 from pathlib import Path
 
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -495,6 +496,11 @@ CELERY_BEAT_SCHEDULE = {
     # Event notifications are sent when their change commits; this sends the retries that
     # fall due, and anything a lost message or a dead worker left behind.
     "deliver-events": {"task": "income.deliver_events", "schedule": 30},
+    # Each council's usage for yesterday, to the platform's usage ledger and Stripe's meters.
+    "billing-meter-usage": {
+        "task": "billing.meter_usage_daily",
+        "schedule": crontab(hour=2, minute=15),
+    },
     # Imports and exports whose worker vanished (income.actions.interrupted_work).
     "resume-interrupted-work": {
         "task": "income.resume_interrupted_work",

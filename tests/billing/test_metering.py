@@ -107,3 +107,14 @@ def test_reconciliation_lists_every_difference(
     ]
     call_command("reconcile_usage", "--end", YESTERDAY.isoformat())
     assert "1 difference(s)" in capsys.readouterr().out
+
+
+def test_the_daily_task_runs_in_the_councils_schema(
+    receipts_a, billed_a, stripe_standin, council_a
+):
+    from billing.tasks import meter_usage_daily
+
+    with schema_context(council_a.schema_name):
+        meter_usage_daily.apply().get()
+    record = UsageRecord.objects.get(council=council_a, day=YESTERDAY, meter=Meter.TRANSACTIONS)
+    assert (record.quantity, record.sent_at is not None) == (3, True)

@@ -82,7 +82,7 @@ def find_or_create_meter(
     return stripe.billing.Meter.create(
         display_name=display_name,
         event_name=event_name,
-        default_aggregation={"formula": formula},  # type: ignore[typeddict-item]
+        default_aggregation={"formula": formula},
         customer_mapping={"event_payload_key": "stripe_customer_id", "type": "by_id"},
         value_settings={"event_payload_key": "value"},
         idempotency_key=f"meter:{event_name}",
@@ -115,7 +115,7 @@ def update_customer(*, customer: str, email: str, name: str, po_number: str) -> 
     return stripe.Customer.modify(
         customer,
         email=email,
-        invoice_settings={"custom_fields": _po_fields(po_number) or ""},  # type: ignore[typeddict-item]
+        invoice_settings={"custom_fields": _po_fields(po_number) or ""},
     )
 
 

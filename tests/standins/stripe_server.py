@@ -294,6 +294,25 @@ class StandinStripe:
                      "price": self.objects[item["price"]], "subscription": subscription_id}
                     for item in params.get("items", [])]},
             })  # fmt: skip
+        if path == "/v1/test_helpers/test_clocks":
+            frozen = int(params["frozen_time"])
+            return 200, self._store({
+                "id": self._new_id("clock"), "object": "test_helpers.test_clock",
+                "created": now, "livemode": False, "name": params.get("name"),
+                "frozen_time": frozen, "status": "ready", "deletes_after": frozen + 30 * 86400,
+            })  # fmt: skip
+        if path.startswith("/v1/test_helpers/test_clocks/") and path.endswith("/advance"):
+            clock = self.objects.get(path.split("/")[4])
+            if clock is None:
+                return _missing(path)
+            frozen = int(params["frozen_time"])
+            if frozen < clock["frozen_time"]:
+                return _error(400, "invalid_request_error", "parameter_invalid",
+                              "The test clock cannot be moved backwards.")  # fmt: skip
+            # The stand-in's own clock moves with it: meter event windows follow.
+            self.now += frozen - clock["frozen_time"]
+            clock["frozen_time"] = frozen
+            return 200, clock
         if path == "/v1/billing/meter_events":
             identifier = params.get("identifier") or self._new_id("mev")
             timestamp = int(params["timestamp"])

@@ -120,6 +120,7 @@ def update_billing_details(
 
 
 def set_population(*, account: BillingAccount, population: int, acting_user: Any) -> None:
+    """The population that places a council in a band (for its subscription when created)."""
     with transaction.atomic():
         before = {"population": account.population}
         BillingAccount.objects.filter(pk=account.pk).update(population=population)

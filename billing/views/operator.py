@@ -5,9 +5,10 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from billing.actions.customers import set_population
 from billing.actions.price_book import add_price_book_row, current_prices
 from billing.models import BillingAccount, PriceBookRow, PriceKind
 from tenants.capabilities import Capability, platform_capabilities
@@ -70,6 +71,25 @@ def add_price(request: HttpRequest) -> HttpResponse:
     return redirect("billing-console:price-book")
 
 
+class PopulationForm(GovukForm):
+    population = forms.IntegerField(label="Population", min_value=0, max_value=20_000_000)
+
+
+@require_POST
+@platform_capability_required(Capability.MANAGE_COUNCILS)
+def set_account_population(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(BillingAccount, pk=pk)
+    form = PopulationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the population as a whole number")
+        return redirect("billing-console:accounts")
+    set_population(
+        account=account, population=form.cleaned_data["population"], acting_user=request.user
+    )
+    messages.success(request, f"Population of {account.council.name} saved")
+    return redirect("billing-console:accounts")
+
+
 @platform_capability_required(Capability.VIEW_PLATFORM)
 def accounts(request: HttpRequest) -> HttpResponse:
     rows = (
@@ -80,4 +100,5 @@ def accounts(request: HttpRequest) -> HttpResponse:
         )
         .order_by("council__name")
     )
-    return render(request, "billing/accounts.html", {"accounts": rows})
+    may_edit = Capability.MANAGE_COUNCILS in platform_capabilities(request.user)
+    return render(request, "billing/accounts.html", {"accounts": rows, "may_edit": may_edit})

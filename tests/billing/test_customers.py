@@ -128,3 +128,33 @@ def test_operator_sees_every_councils_billing_state(billed_a):
     assert billed_a.council.name in page
     assert billed_a.stripe_customer_id in page
     assert "active" in page
+
+
+def test_operator_sets_a_population_audited_and_the_band_follows(price_book, council_a):
+    from tenants.models import PlatformRole
+    from tests.factories import UserFactory
+
+    account = BillingAccount.objects.create(council=council_a)
+    operator = sign_in(host_client(None), UserFactory(platform_role=PlatformRole.OPERATOR))
+    answer = operator.post(
+        f"/console/billing/accounts/{account.pk}/population/", {"population": "200000"}
+    )
+    assert answer.status_code == 302
+    account.refresh_from_db()
+    assert account.population == 200_000
+    assert AuditEvent.objects.get(action="billing.population_set").after == {"population": 200_000}
+    billed = create_customer(council_id=council_a.pk)
+    assert billed.stripe_subscription_id
+    support = sign_in(host_client(None), UserFactory(platform_role=PlatformRole.SUPPORT))
+    refused = support.post(
+        f"/console/billing/accounts/{account.pk}/population/", {"population": "1"}
+    )
+    assert refused.status_code == 403
+
+
+def test_the_band_is_the_highest_the_population_reaches(price_book, council_a, stripe_standin):
+    BillingAccount.objects.create(council=council_a, population=150_000)
+    create_customer(council_id=council_a.pk)
+    [subscription] = stripe_standin.of_type("subscription")
+    amounts = sorted(item["price"]["unit_amount"] for item in subscription["items"]["data"])
+    assert amounts == [2, 10, 90_000]

@@ -156,3 +156,40 @@ def test_subscription_events_in_any_order(stripe_standin, account):
         apply(event["id"])
     account.refresh_from_db()
     assert account.subscription_status == "canceled"
+
+
+def test_the_webhook_is_served_on_the_platform_host_only(stripe_standin, account, council_a):
+    event = stripe_standin.event("invoice.finalized", stripe_standin.add_invoice("cus_north"))
+    body = json.dumps(event).encode()
+    answer = host_client(council_a).post(
+        URL,
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign_payload(body, WEBHOOK_SECRET),
+    )
+    assert answer.status_code == 404
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_failed_payment_then_overdue_then_void(stripe_standin, account):
+    invoice = stripe_standin.add_invoice("cus_north")
+    start = invoice["created"]
+    events = [
+        stripe_standin.event("invoice.finalized", invoice, created=start),
+        stripe_standin.event("invoice.payment_failed", invoice, created=start + 1),
+        stripe_standin.event("invoice.overdue", invoice, created=start + 2),
+    ]
+    for event in events:
+        signed(event)
+        apply(event["id"])
+    stored = Invoice.objects.get()
+    assert (stored.status, stored.payment_failed, stored.overdue) == ("open", True, True)
+    voided = stripe_standin.event(
+        "invoice.voided",
+        stripe_standin.set_invoice_status(invoice["id"], "void"),
+        created=start + 3,
+    )
+    signed(voided)
+    assert apply(voided["id"]) == f"invoice {invoice['id']} is void"
+    stored.refresh_from_db()
+    assert (stored.status, stored.payment_failed, stored.overdue) == ("void", False, False)

@@ -34,6 +34,8 @@ class Capability(StrEnum):
     MANAGE_MEMBERS = "manage_members"
     MANAGE_DOMAINS = "manage_domains"
     MANAGE_INTEGRATIONS = "manage_integrations"
+    # The council's billing contact, purchase-order number and invoices from the platform.
+    MANAGE_BILLING = "manage_billing"
     # platform
     VIEW_PLATFORM = "view_platform"
     REVIEW_APPLICATIONS = "review_applications"
@@ -65,6 +67,7 @@ COUNCIL_ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
         Capability.MANAGE_MEMBERS,
         Capability.MANAGE_DOMAINS,
         Capability.MANAGE_INTEGRATIONS,
+        Capability.MANAGE_BILLING,
     },
     CouncilRole.FINANCE_MANAGER: READ_ONLY
     | _FINANCE_WORK

@@ -4,6 +4,7 @@
 import secrets
 from pathlib import Path
 
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -61,6 +62,7 @@ SHARED_APPS = [
     "tenants",
     "tenants.audit",
     "console",
+    "billing",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -378,6 +380,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # With an API key ("name-<service id>-<secret>") every email goes through GOV.UK Notify: the
 # backend hands each message to a task (sent when the transaction commits) that calls Notify's
 # API, retrying while Notify is down or busy. Without one, EMAIL_BACKEND above sends them.
+# Stripe (billing): the secret key, where the API is (a local stand-in in the demo and tests),
+# and the webhook signing secrets, comma-separated so a rotated secret keeps working a while.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
+STRIPE_WEBHOOK_SECRETS = env_list("STRIPE_WEBHOOK_SECRETS", [])
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 3)
+
 NOTIFY_API_KEY = env_str("NOTIFY_API_KEY")
 NOTIFY_BASE_URL = env_str("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
 # Which Notify email template each kind of message uses (kind=template id, comma separated):
@@ -489,6 +498,11 @@ CELERY_BEAT_SCHEDULE = {
     # Event notifications are sent when their change commits; this sends the retries that
     # fall due, and anything a lost message or a dead worker left behind.
     "deliver-events": {"task": "income.deliver_events", "schedule": 30},
+    # Each council's usage for yesterday, to the platform's usage ledger and Stripe's meters.
+    "billing-meter-usage": {
+        "task": "billing.meter_usage_daily",
+        "schedule": crontab(hour=2, minute=15),
+    },
     # Imports and exports whose worker vanished (income.actions.interrupted_work).
     "resume-interrupted-work": {
         "task": "income.resume_interrupted_work",

@@ -15,6 +15,7 @@ urlpatterns = [
     path("readyz", health.ready, name="readyz"),
     path("team/", include("tenants.urls.team")),
     path("api/v1/", api_urls()),
+    path("billing/", include("billing.urls.council")),
     path("", include("income.urls")),
     # allauth's OpenID Connect callback, answered by ours first: it checks every ID token's
     # signature, where allauth's trusts a token it fetched itself (tenants.id_tokens).

@@ -1,9 +1,11 @@
 """The onboarding queue: operators approve or decline councils' applications; support staff
 may look."""
 
+from celery import current_app
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -76,6 +78,8 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
         council = approve_application(application=application, acting_user=request.user)
     except ValidationError as refused:
         return _detail(request, application, DeclineForm(), error=refused.messages[0])
+    # Billing sits beside the console, not below it: its task is sent by name, after commit.
+    transaction.on_commit(lambda: current_app.send_task("billing.create_customer", [council.pk]))
     messages.success(
         request, f"{council.name} is set up and {application.contact_email} has been invited"
     )

@@ -1,0 +1,183 @@
+"""The one place Counterfoil talks to Stripe, through the official `stripe` package.
+
+Every create carries a deterministic idempotency key, so a retried task (or the library's own
+retry after a 429 or a 5xx) never makes a second object.
+"""
+
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+StripeError = stripe.StripeError
+SignatureVerificationError = stripe.SignatureVerificationError
+
+
+def _configure() -> None:
+    # Read settings each call: tests and the demo point Stripe at a local stand-in.
+    stripe.api_key = settings.STRIPE_SECRET_KEY
+    stripe.api_base = settings.STRIPE_API_BASE
+    stripe.max_network_retries = settings.STRIPE_MAX_NETWORK_RETRIES
+
+
+def find_price(lookup_key: str) -> stripe.Price | None:
+    _configure()
+    found = stripe.Price.list(lookup_keys=[lookup_key], limit=1)
+    return found.data[0] if found.data else None
+
+
+def create_product(*, key: str, name: str) -> stripe.Product:
+    _configure()
+    return stripe.Product.create(name=name, id=key, idempotency_key=f"product:{key}")
+
+
+def create_price(
+    *,
+    lookup_key: str,
+    product: str,
+    unit_amount: int,
+    meter: str | None = None,
+) -> stripe.Price:
+    _configure()
+    recurring: dict[str, Any] = {"interval": "month"}
+    if meter:
+        recurring["usage_type"] = "metered"
+        recurring["meter"] = meter
+    return stripe.Price.create(
+        currency="gbp",
+        unit_amount=unit_amount,
+        product=product,
+        lookup_key=lookup_key,
+        recurring=recurring,  # type: ignore[arg-type]
+        tax_behavior="exclusive",
+        idempotency_key=f"price:{lookup_key}",
+    )
+
+
+def find_or_create_vat_rate() -> stripe.TaxRate:
+    _configure()
+    for rate in stripe.TaxRate.list(active=True, limit=100).data:
+        if rate.metadata and rate.metadata.to_dict().get("counterfoil") == "uk_vat_20":
+            return rate
+    return stripe.TaxRate.create(
+        display_name="VAT",
+        description="UK VAT 20%",
+        percentage=20.0,
+        inclusive=False,
+        country="GB",
+        jurisdiction="GB",
+        tax_type="vat",
+        metadata={"counterfoil": "uk_vat_20"},
+        idempotency_key="tax_rate:uk_vat_20",
+    )
+
+
+def find_or_create_meter(
+    *, event_name: str, display_name: str, formula: str
+) -> stripe.billing.Meter:
+    _configure()
+    for meter in stripe.billing.Meter.list(limit=100).data:
+        if meter.event_name == event_name:
+            return meter
+    return stripe.billing.Meter.create(
+        display_name=display_name,
+        event_name=event_name,
+        default_aggregation={"formula": formula},
+        customer_mapping={"event_payload_key": "stripe_customer_id", "type": "by_id"},
+        value_settings={"event_payload_key": "value"},
+        idempotency_key=f"meter:{event_name}",
+    )
+
+
+def create_customer(
+    *,
+    key: str,
+    name: str,
+    email: str,
+    address: dict[str, str],
+    po_number: str,
+    metadata: dict[str, str],
+) -> stripe.Customer:
+    _configure()
+    return stripe.Customer.create(
+        name=name,
+        email=email,
+        address=address,  # type: ignore[arg-type]
+        tax_exempt="none",
+        invoice_settings={"custom_fields": _po_fields(po_number)},
+        metadata=metadata,
+        idempotency_key=f"customer:{key}",
+    )
+
+
+def update_customer(*, customer: str, email: str, name: str, po_number: str) -> stripe.Customer:
+    _configure()
+    return stripe.Customer.modify(
+        customer,
+        email=email,
+        invoice_settings={"custom_fields": _po_fields(po_number) or ""},
+    )
+
+
+def _po_fields(po_number: str) -> list[Any]:
+    return [{"name": "PO number", "value": po_number[:140]}] if po_number else []
+
+
+def create_subscription(
+    *, key: str, customer: str, prices: list[str], tax_rate: str
+) -> stripe.Subscription:
+    _configure()
+    return stripe.Subscription.create(
+        customer=customer,
+        items=[{"price": price} for price in prices],
+        collection_method="send_invoice",
+        days_until_due=30,
+        default_tax_rates=[tax_rate],
+        idempotency_key=f"subscription:{key}",
+    )
+
+
+def send_meter_event(
+    *, event_name: str, identifier: str, customer: str, value: int, timestamp: int
+) -> stripe.billing.MeterEvent:
+    _configure()
+    return stripe.billing.MeterEvent.create(
+        event_name=event_name,
+        identifier=identifier,
+        payload={"stripe_customer_id": customer, "value": str(value)},
+        timestamp=timestamp,
+        idempotency_key=f"meter_event:{identifier}",
+    )
+
+
+def meter_event_summaries(
+    *, meter: str, customer: str, start_time: int, end_time: int
+) -> list[stripe.billing.MeterEventSummary]:
+    _configure()
+    return list(
+        stripe.billing.Meter.list_event_summaries(
+            meter,
+            customer=customer,
+            start_time=start_time,
+            end_time=end_time,
+            value_grouping_window="day",
+            limit=100,
+        ).auto_paging_iter()
+    )
+
+
+def retrieve_invoice(invoice_id: str) -> stripe.Invoice:
+    _configure()
+    return stripe.Invoice.retrieve(invoice_id)
+
+
+def verify_webhook(payload: bytes, signature: str, secrets: list[str]) -> stripe.Event:
+    """The event, if any of the secrets signed it within Stripe's 300 s tolerance."""
+    failures: list[Exception] = []
+    for secret in secrets:
+        try:
+            return stripe.Webhook.construct_event(payload, signature, secret, tolerance=300)
+        except SignatureVerificationError as refused:
+            failures.append(refused)
+    # Say why the current secret refused it (a stale timestamp, or no matching signature).
+    raise failures[0] if failures else SignatureVerificationError("No secret is set", signature)

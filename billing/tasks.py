@@ -1,0 +1,44 @@
+"""Billing's background work. Platform tasks (public schema): each names the council it is for."""
+
+from datetime import date, timedelta
+
+from celery import shared_task
+from django.db import connection
+from django.utils import timezone
+
+from billing.actions import customers, metering, webhooks
+from billing.stripe_gateway import StripeError
+from tenants.council_task import CouncilTask
+from tenants.models import Council
+
+# An event for a customer whose creation has not committed yet is tried again a while later.
+WAITING_RETRY_SECONDS = 60
+
+
+@shared_task(name="billing.create_customer", acks_late=True, autoretry_for=(Exception,),
+             retry_backoff=True, max_retries=8)  # fmt: skip
+def create_customer(council_id: int) -> None:
+    customers.create_customer(council_id=council_id)
+
+
+@shared_task(name="billing.apply_stripe_event", acks_late=True, bind=True, max_retries=30)
+def apply_stripe_event(self, event_id: str) -> str:  # type: ignore[no-untyped-def]
+    outcome = webhooks.apply(event_id)
+    if outcome == webhooks.WAITING_FOR_CUSTOMER:
+        raise self.retry(countdown=WAITING_RETRY_SECONDS)
+    return outcome
+
+
+@shared_task(name="billing.meter_council", acks_late=True, autoretry_for=(Exception,),
+             retry_backoff=True, max_retries=6)  # fmt: skip
+def meter_council(council_id: int, day: str) -> int:
+    return metering.meter_council(Council.objects.get(pk=council_id), date.fromisoformat(day))
+
+
+@shared_task(name="billing.meter_usage_daily", base=CouncilTask, acks_late=True,
+             autoretry_for=(StripeError,), retry_backoff=60, max_retries=6)  # fmt: skip
+def meter_usage_daily() -> int:
+    """The daily run, sent by beat once per council in that council's schema: yesterday's
+    usage (and any day a failed run left behind) into the ledger and to Stripe."""
+    council = Council.objects.get(schema_name=connection.schema_name)
+    return metering.meter_council(council, timezone.localdate() - timedelta(days=1))

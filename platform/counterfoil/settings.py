@@ -457,6 +457,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # read by a real, separate worker process.
     for folder in ("queue", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+    # kombu's, with each message written whole before a worker can see it.
+    CELERY_BROKER_TRANSPORT = "counterfoil.filesystem_broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),

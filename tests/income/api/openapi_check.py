@@ -3,48 +3,13 @@ the server itself serves (openapi-core), so a client written to the document is 
 works."""
 
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs
 
 import httpx
 from openapi_core import OpenAPI
-from openapi_core.datatypes import RequestParameters
-from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from tests.openapi_exchange import OpenAPIRequest, OpenAPIResponse
 
-class _Request:
-    host_url = "http://api"
-
-    def __init__(self, request: httpx.Request) -> None:
-        self.request = request
-        self.parameters = RequestParameters(
-            query=ImmutableMultiDict(parse_qs(request.url.query.decode())),
-            header=Headers(dict(request.headers)),
-            cookie=ImmutableMultiDict(),
-        )
-
-    @property
-    def path(self) -> str:
-        return self.request.url.path
-
-    @property
-    def method(self) -> str:
-        return self.request.method.lower()
-
-    @property
-    def body(self) -> bytes | None:
-        return self.request.content or None
-
-    @property
-    def content_type(self) -> str:
-        return self.request.headers.get("content-type", "").lower()
-
-
-class _Response:
-    def __init__(self, response: httpx.Response) -> None:
-        self.status_code = response.status_code
-        self.headers = Headers(dict(response.headers))
-        self.data = response.content or None
-        self.content_type = response.headers.get("content-type", "").lower()
+API_HOST = "http://api"
 
 
 @dataclass
@@ -58,7 +23,7 @@ class DocumentCheck:
 
     def on_request(self, request: httpx.Request) -> None:
         try:
-            self.openapi.validate_request(_Request(request))
+            self.openapi.validate_request(OpenAPIRequest(request, API_HOST))
         except Exception as error:
             self.failures.append(f"request {request.method} {request.url.path}: {error!r}")
 
@@ -66,7 +31,9 @@ class DocumentCheck:
         response.read()
         request = response.request
         try:
-            self.openapi.validate_response(_Request(request), _Response(response))
+            self.openapi.validate_response(
+                OpenAPIRequest(request, API_HOST), OpenAPIResponse(response)
+            )
         except Exception as error:
             cause = getattr(error, "__cause__", None)
             self.failures.append(

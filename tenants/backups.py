@@ -217,12 +217,19 @@ def restore_council(folder: Path, *, replace: bool = False) -> Council:
         for item in items:
             item.save()
     with schema_context(schema_name):
-        restored = table_fingerprints(schema_name)
-    if restored != backup.manifest["tables"]:
+        check_restored_tables(schema_name, backup)
+    return Council.objects.get(schema_name=schema_name)
+
+
+def check_restored_tables(schema_name: str, backup: Backup) -> None:
+    """Every table of the restored schema has the backup's row count and digest, or
+    BackupRefused names those that do not."""
+    restored = table_fingerprints(schema_name)
+    expected = backup.manifest["tables"]
+    if restored != expected:
         differing = sorted(
             table
-            for table in set(restored) | set(backup.manifest["tables"])
-            if restored.get(table) != backup.manifest["tables"].get(table)
+            for table in set(restored) | set(expected)
+            if restored.get(table) != expected.get(table)
         )
         raise BackupRefused(f"The restored tables differ from the backup's: {', '.join(differing)}")
-    return Council.objects.get(schema_name=schema_name)

@@ -30,10 +30,10 @@ from tenants.backups import (
     PUBLIC_ROWS,
     SCHEMA_DUMP,
     BackupRefused,
+    check_restored_tables,
     libpq_environment,
     pg_tool,
     read_backup,
-    table_fingerprints,
 )
 from tenants.council_directory import council_directory
 from tenants.models import Council, Domain, Membership, ProvisioningState, User
@@ -85,16 +85,7 @@ def restore_council_as(
     connection.close()  # psql must not wait on this connection's locks
     _restore_renamed(folder, old_schema, new_schema)
     try:
-        restored = table_fingerprints(new_schema)
-        if restored != backup.manifest["tables"]:
-            differing = sorted(
-                table
-                for table in set(restored) | set(backup.manifest["tables"])
-                if restored.get(table) != backup.manifest["tables"].get(table)
-            )
-            raise BackupRefused(
-                f"The restored tables differ from the backup's: {', '.join(differing)}"
-            )
+        check_restored_tables(new_schema, backup)
         council = _public_rows(items, original, slug, name, new_schema, acting_user)
     except BaseException:
         with connection.cursor() as cursor:

@@ -105,3 +105,21 @@ def load_receipts(count: int, fund_account_ids: list[int], clearing_account_ids:
         cursor.execute("ANALYZE income_receipt")
         cursor.execute("ANALYZE income_posting")
     return time.perf_counter() - started
+
+
+def load_receipts_into_seven_funds(count: int) -> tuple[list, float]:
+    """Seven funds F0-F6 in the current schema, and `count` receipts across them and every
+    channel; returns the funds and the seconds the load took."""
+    from income.accounts import clearing_account, fund_account
+    from income.models import Channel
+    from tests.factories import FundFactory
+
+    funds = [FundFactory(code=f"F{n}") for n in range(7)]
+    channels = list(Channel.objects.all())
+    seconds = load_receipts(
+        count,
+        [fund_account(fund).pk for fund in funds],
+        [clearing_account(channel).pk for channel in channels],
+        [channel.pk for channel in channels],
+    )
+    return funds, seconds

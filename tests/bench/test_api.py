@@ -16,15 +16,14 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from income.accounts import clearing_account, fund_account
 from income.actions.api_clients import create_api_client
-from income.models import ApiScope, Channel
+from income.models import ApiScope
 from tenants.actions.councils import council_host, create_council
 from tenants.models import CouncilRole, Membership
 from tests.bench.http_load import fetch_status, gunicorn, http_request
 from tests.bench.page_timing import p95
-from tests.bench.receipt_load import load_receipts
-from tests.factories import FundFactory, UserFactory
+from tests.bench.receipt_load import load_receipts_into_seven_funds
+from tests.factories import UserFactory
 
 RECEIPTS = int(os.environ.get("BENCH_API_RECEIPTS", "5000000"))
 TARGET_RATIO = 1.3
@@ -39,14 +38,7 @@ def api_council(django_db_setup, django_db_blocker):
         member = UserFactory()
         Membership.objects.create(user=member, council=council, role=CouncilRole.ADMIN)
         with schema_context(council.schema_name):
-            funds = [FundFactory(code=f"F{n}") for n in range(7)]
-            channels = list(Channel.objects.all())
-            seconds = load_receipts(
-                RECEIPTS,
-                [fund_account(fund).pk for fund in funds],
-                [clearing_account(channel).pk for channel in channels],
-                [channel.pk for channel in channels],
-            )
+            _funds, seconds = load_receipts_into_seven_funds(RECEIPTS)
             token = create_api_client(
                 council=council,
                 name="Bench revenues system",

@@ -24,13 +24,10 @@ from django.db import connection
 from django_tenants.utils import schema_context
 from psycopg.conninfo import make_conninfo
 
-from income.accounts import clearing_account, fund_account
-from income.models import Channel
 from tenants.actions.councils import create_council
 from tenants.backups import SCHEMA_DUMP, libpq_environment, pg_tool
-from tests.bench.receipt_load import load_receipts
+from tests.bench.receipt_load import load_receipts_into_seven_funds
 from tests.bench.reporting import bench_line
-from tests.factories import FundFactory
 
 RECEIPTS = int(os.environ.get("BENCH_RESTORE_RECEIPTS", "1000000"))
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -43,14 +40,7 @@ def backed_up_council(django_db_setup, django_db_blocker, tmp_path):
             name="Restore Bench Council", slug=f"rst-{secrets.token_hex(3)}", acting_user=None
         )
         with schema_context(council.schema_name):
-            funds = [FundFactory(code=f"F{n}") for n in range(7)]
-            channels = list(Channel.objects.all())
-            seconds = load_receipts(
-                RECEIPTS,
-                [fund_account(fund).pk for fund in funds],
-                [clearing_account(channel).pk for channel in channels],
-                [channel.pk for channel in channels],
-            )
+            _funds, seconds = load_receipts_into_seven_funds(RECEIPTS)
         print(f"\nrestore bench: loaded {RECEIPTS:,} receipts in {seconds:.0f}s")
         folder = tmp_path / "backup"
         started = time.perf_counter()

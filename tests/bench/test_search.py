@@ -15,14 +15,12 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from income.accounts import clearing_account, fund_account
-from income.models import Channel
 from tenants.actions.councils import council_host, create_council
 from tenants.models import CouncilRole, Membership
 from tests.bench.http_load import gunicorn, http_request
 from tests.bench.page_timing import explain, time_alternately, view_statements
-from tests.bench.receipt_load import load_receipts
-from tests.factories import FundFactory, UserFactory
+from tests.bench.receipt_load import load_receipts_into_seven_funds
+from tests.factories import UserFactory
 
 RECEIPTS = int(os.environ.get("BENCH_SEARCH_RECEIPTS", "5000000"))
 PATH = "/receipts/"
@@ -37,14 +35,7 @@ def search_council(django_db_setup, django_db_blocker):
         member = UserFactory()
         Membership.objects.create(user=member, council=council, role=CouncilRole.ADMIN)
         with schema_context(council.schema_name):
-            funds = [FundFactory(code=f"F{n}") for n in range(7)]
-            channels = list(Channel.objects.all())
-            seconds = load_receipts(
-                RECEIPTS,
-                [fund_account(fund).pk for fund in funds],
-                [clearing_account(channel).pk for channel in channels],
-                [channel.pk for channel in channels],
-            )
+            funds, seconds = load_receipts_into_seven_funds(RECEIPTS)
         print(f"\nsearch bench: loaded {RECEIPTS:,} receipts in {seconds:.0f}s")
         yield council, member, funds
         connection.set_schema_to_public()

@@ -7,7 +7,8 @@ id), so page 1,000 costs what page 1 does.
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Upper
 
@@ -86,9 +87,11 @@ def matching_receipts(
     if query.status:
         receipts = receipts.filter(status=query.status)
     if query.fund:
-        account_id = Account.objects.filter(fund=query.fund).values_list("pk", flat=True).first()
+        # The fund's account inside the statement (run once, as an init plan): a lookup of
+        # its own would cost a round trip for each search and each count.
+        account = Account.objects.filter(fund_id=query.fund.pk).values("pk")[:1]
         receipts = receipts.filter(
-            Exists(Posting.objects.filter(receipt_id=OuterRef("pk"), account_id=account_id))
+            Exists(Posting.objects.filter(receipt_id=OuterRef("pk"), account_id=Subquery(account)))
         )
     return receipts
 
@@ -151,5 +154,49 @@ def count_receipts(
 ) -> ReceiptCount:
     """How many receipts match (of those `visible_to` may see), counting no further than
     `cap`."""
-    counted = matching_receipts(query, visible_to=visible_to).values("pk")[: cap + 1].count()
+    # In no order: counting stops at the first cap + 1 matches the plan reaches, where an
+    # ordered count would first find and sort every match.
+    counted = (
+        matching_receipts(query, visible_to=visible_to).order_by().values("pk")[: cap + 1].count()
+    )
     return ReceiptCount(min(counted, cap), counted > cap)
+
+
+def first_page_and_count(
+    query: ReceiptQuery,
+    *,
+    page_size: int = PAGE_SIZE,
+    cap: int = COUNT_CAP,
+    visible_to: Membership | None = None,
+) -> tuple[list[Receipt], Cursor | None, ReceiptCount]:
+    """The first page, the cursor for the next, and how many match (up to `cap`), from one
+    search: the newest cap + 1 matches are found once, then counted and paged. Run as a page
+    and a count, a name fragment's matches were read from the table twice."""
+    newest = (
+        matching_receipts(query, visible_to=visible_to)
+        .order_by("-received_on", "-id")
+        .values_list("id", "received_on")[: cap + 1]
+    )
+    sql, params = newest.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # `sql` is the ORM's own compiled query; every value in it is a parameter.
+        cursor.execute(
+            f"WITH matches AS MATERIALIZED ({sql}) "  # noqa: S608
+            "SELECT id, (SELECT count(*) FROM matches) FROM matches "
+            "ORDER BY received_on DESC, id DESC LIMIT %s",
+            [*params, page_size + 1],
+        )
+        rows = cursor.fetchall()
+    counted = rows[0][1] if rows else 0
+    ids = [row[0] for row in rows[:page_size]]
+    page = (
+        list(
+            Receipt.objects.select_related("channel")
+            .filter(pk__in=ids)
+            .order_by("-received_on", "-id")
+        )
+        if ids
+        else []
+    )
+    next_cursor = Cursor(page[-1].received_on, page[-1].pk) if len(rows) > page_size else None
+    return page, next_cursor, ReceiptCount(min(counted, cap), counted > cap)

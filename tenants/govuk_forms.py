@@ -32,6 +32,11 @@ ERROR_CLASSES = {"govuk-input": "govuk-input--error", "govuk-select": "govuk-sel
                  "govuk-file-upload": "govuk-file-upload--error"}  # fmt: skip
 
 
+# Selects whose options render in one template (govuk/select.html). Exact types only: a
+# subclass may have its own option template.
+FAST_SELECTS = (forms.Select, forms.NullBooleanSelect)
+
+
 def _base_class(widget: forms.Widget) -> str:
     for widget_type, css in WIDGET_CLASSES.items():
         if isinstance(widget, widget_type):
@@ -87,6 +92,8 @@ class GovukFormMixin:
             if has_errors and css in ERROR_CLASSES:
                 css = f"{css} {ERROR_CLASSES[css]}"
             widget.attrs["class"] = css
+            if type(widget) in FAST_SELECTS:
+                widget.template_name = "govuk/select.html"
             # Worked out here rather than through self[name]: a cached bound field would keep
             # this field even if a subclass replaces it afterwards.
             html_name = self.add_prefix(name)  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from income.forms.search import ReceiptSearchForm
 from income.fund_visibility import visible_funds, visible_receipts
 from income.models import GovukPayPayment, Receipt
 from income.receipt_history import held_amounts, receipt_audit_events, receipt_journals
-from income.receipt_search import Cursor, ReceiptCount, count_receipts, search_receipts
+from income.receipt_search import Cursor, count_receipts, first_page_and_count, search_receipts
 from income.receipt_search_csv import receipt_csv_lines
 from tenants.capabilities import Capability
 from tenants.view_permissions import council_capability_required
@@ -68,7 +68,9 @@ def take_payment(request: HttpRequest) -> HttpResponse:
 
 @council_capability_required(Capability.VIEW_INCOME)
 def receipt_search(request: HttpRequest) -> HttpResponse:
-    form = ReceiptSearchForm(request.GET or None, funds=visible_funds(request.membership))
+    # The choices need only each fund's code and name, not its group and VAT code.
+    funds = visible_funds(request.membership).select_related(None).only("id", "code", "name")
+    form = ReceiptSearchForm(request.GET or None, funds=funds)
     results, next_cursor, count = [], None, None
     if form.is_bound and form.is_valid() and not form.to_query().is_empty:
         query = form.to_query()
@@ -80,11 +82,12 @@ def receipt_search(request: HttpRequest) -> HttpResponse:
             response["Content-Disposition"] = 'attachment; filename="receipts.csv"'
             return response
         after = Cursor.decode(request.GET.get("after", ""))
-        results, next_cursor = search_receipts(query, after=after, visible_to=request.membership)
-        # A first page with no next page holds every match: no need to count again.
-        if after is None and next_cursor is None:
-            count = ReceiptCount(len(results), more=False)
+        if after is None:
+            results, next_cursor, count = first_page_and_count(query, visible_to=request.membership)
         else:
+            results, next_cursor = search_receipts(
+                query, after=after, visible_to=request.membership
+            )
             count = count_receipts(query, visible_to=request.membership)
     next_params = request.GET.copy()
     csv_params = request.GET.copy()

@@ -99,6 +99,29 @@ def test_the_search_counts_its_receipts_up_to_a_cap(receipts):
     assert (capped.count, capped.more, str(capped)) == (2, True, "More than 2 receipts match")
 
 
+def test_the_first_page_and_its_count_agree_with_a_page_and_a_count_apart(
+    receipts, council_tax, parking
+):
+    from income.receipt_search import count_receipts, first_page_and_count
+
+    queries = [
+        ReceiptQuery(payer="smith"),
+        ReceiptQuery(fund=parking),
+        ReceiptQuery(fund=council_tax, received_from=datetime.date(2026, 11, 2)),
+        ReceiptQuery(reference="5001*"),
+        ReceiptQuery(reference="nobody"),
+        ReceiptQuery(received_from=datetime.date(2026, 11, 1)),
+    ]
+    for query in queries:
+        for page_size, cap in ((50, 1000), (2, 1000), (1, 2)):
+            page, cursor = search_receipts(query, page_size=page_size)
+            together = first_page_and_count(query, page_size=page_size, cap=cap)
+            assert together == (page, cursor, count_receipts(query, cap=cap)), query
+    # The fund's receipts are found by its account's postings, not by the payer reference.
+    page, _, count = first_page_and_count(ReceiptQuery(fund=parking))
+    assert page == [receipts["d"], receipts["c"]] and str(count) == "2 receipts match"
+
+
 def test_the_search_page_shows_the_count_and_downloads_its_receipts_as_csv(
     council_a, receipts, cash, card, council_tax, auditor
 ):

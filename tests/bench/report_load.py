@@ -78,11 +78,12 @@ def load_month_extras(start: datetime.date, end: datetime.date) -> None:
             """
             INSERT INTO income_refund (receipt_id, fund_id, amount_pence, reason, route, status,
                 raised_by_id, raised_by_email, raised_at, decided_by_id, decided_by_email,
-                decided_at, decision_note, journal_id)
+                decided_at, decision_note, journal_id, reference)
             SELECT receipt_id, fund_id, pence, 'Paid twice', 'council',
                 CASE WHEN n %% 2 = 0 THEN 'paid' ELSE 'approved' END,
                 1001, 'officer@bench.example', received_on + time '10:00',
-                1002, 'manager@bench.example', received_on + time '15:00', '', %(base)s + n
+                1002, 'manager@bench.example', received_on + time '15:00', '', %(base)s + n,
+                (SELECT r.payer_reference FROM income_receipt r WHERE r.id = receipt_id)
             FROM bench_refund
             """,
             {"base": base},
@@ -95,11 +96,12 @@ def load_month_extras(start: datetime.date, end: datetime.date) -> None:
             """
             INSERT INTO income_cashup (cashier_id, cashier_email, business_date, denominations,
                 cheques, cash_counted_pence, cheques_counted_pence, expected_cash_pence,
-                expected_cheques_pence, status, note, submitted_at, authorised_by_email)
+                expected_cheques_pence, status, note, submitted_at, authorised_by_email, till,
+                returned_by_email, return_reason)
             SELECT 1000 + i %% %(cashiers)s, 'cashier' || (i %% %(cashiers)s) || '@bench.example',
                 %(start)s::date + (i / %(cashiers)s) %% %(days)s, '{}', '[]',
                 100000 + i * 37 %% 5000, 20000, 100000 + i * 41 %% 5000, 20000,
-                'submitted', '', now(), ''
+                'submitted', '', now(), '', 'Till ' || (i %% %(cashiers)s), '', ''
             FROM generate_series(0, %(count)s - 1) AS i
             """,
             {"cashiers": CASH_UPS_PER_DAY, "start": start, "days": days,
@@ -112,11 +114,15 @@ def load_month_extras(start: datetime.date, end: datetime.date) -> None:
                     default_date, status, message, phase, bytes_read, lines_read,
                     receipts_created, receipts_pence, adjustments_count, adjustments_pence,
                     suspense_count, suspense_pence, rejected_count, fund_totals,
-                    uploaded_by_email, uploaded_at, reversal_reason, reversed_by_email)
+                    uploaded_by_email, uploaded_at, reversal_reason, reversed_by_email,
+                    content_sha256, statement_id, duplicates_count, duplicates_pence,
+                    unexplained_debits_count, unexplained_debits_pence, held_summary, problems,
+                    import_anyway, decided_by_email, decision_reason)
                 SELECT 'allpay-' || i || '.txt', md5(i::text) || md5(i::text), 1000000,
                     'allpay', %(start)s::date + i %% %(days)s, 'completed', '', '', 1000000,
                     15000, 14700, 300000000, 0, 0, 100, 250000, %(rejected)s, '[]',
-                    'officer@bench.example', %(start)s::date + i %% %(days)s + time '09:00', '', ''
+                    'officer@bench.example', %(start)s::date + i %% %(days)s + time '09:00', '', '',
+                    md5(i::text) || md5(i::text), '', 0, 0, 0, 0, '{}', '[]', false, '', ''
                 FROM generate_series(0, %(imports)s - 1) AS i
                 RETURNING id
             )

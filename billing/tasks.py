@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import connection
 from django.utils import timezone
 
-from billing.actions import customers, metering, webhooks
+from billing.actions import customers, metering, overdue, webhooks
 from billing.stripe_gateway import StripeError
 from tenants.council_task import CouncilTask
 from tenants.models import Council
@@ -42,3 +42,11 @@ def meter_usage_daily() -> int:
     usage (and any day a failed run left behind) into the ledger and to Stripe."""
     council = Council.objects.get(schema_name=connection.schema_name)
     return metering.meter_council(council, timezone.localdate() - timedelta(days=1))
+
+
+@shared_task(name="billing.overdue_reminders_daily", base=CouncilTask, acks_late=True)
+def overdue_reminders_daily() -> int:
+    """Sent by beat once per council in its schema: remind it of invoices 7, 30 and 60 days
+    overdue (each stage once, however often this runs)."""
+    council = Council.objects.get(schema_name=connection.schema_name)
+    return len(overdue.send_overdue_reminders(council))

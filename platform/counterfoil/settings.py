@@ -506,6 +506,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.meter_usage_daily",
         "schedule": crontab(hour=2, minute=15),
     },
+    # A price taking effect today replaces the old one on each subscription (after metering).
+    "billing-price-changes": {
+        "task": "billing.move_to_current_prices_daily",
+        "schedule": crontab(hour=2, minute=45),
+    },
     # Reminders of invoices 7, 30 and 60 days overdue (billing.actions.overdue), each once.
     "billing-overdue-reminders": {
         "task": "billing.overdue_reminders_daily",

@@ -76,9 +76,7 @@ def test_closing_mid_period_sends_the_days_usage_and_stripe_makes_the_final_invo
     assert -35_000 < credit < -30_000  # twenty days of a month of 28 to 31
     assert final["subtotal"] == 10 + credit
     assert final["amount_due"] == 0  # a credit: nothing to pay
-    assert stripe_standin.objects[billed_10_days_ago.stripe_customer_id]["balance"] == (
-        10 + credit
-    )
+    assert stripe_standin.objects[billed_10_days_ago.stripe_customer_id]["balance"] == (10 + credit)
     # Kept on our side, and audited.
     assert (invoice.stripe_id, invoice.status) == (final["id"], "open")
     billed_10_days_ago.refresh_from_db()
@@ -132,9 +130,12 @@ def test_stripe_down_while_closing_is_retried_by_the_task_and_nothing_is_made_tw
         close_billing_account(council=council_a, acting_user=None)
     close_billing_account(council=council_a, acting_user=None)  # the task's retry
     assert len(stripe_standin.of_type("invoice")) == 1
-    assert stripe_standin.meter_events[
-        f"{council_a.schema_name}:{TODAY.isoformat()}:transactions"
-    ]["payload"]["value"] == "2"
+    assert (
+        stripe_standin.meter_events[f"{council_a.schema_name}:{TODAY.isoformat()}:transactions"][
+            "payload"
+        ]["value"]
+        == "2"
+    )
 
 
 def test_closing_in_the_console_sends_billings_close_task_after_commit(

@@ -9,6 +9,7 @@ and a suspension never stops GOV.UK Pay's webhooks or the portal's refusal page.
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -139,7 +140,7 @@ def _remind(invoice: Invoice, stage: int, days: int) -> OverdueReminder | None:
             reminder = OverdueReminder.objects.create(
                 invoice=invoice, stage=stage, recipients=recipients
             )
-            details = {
+            details: dict[str, Any] = {
                 "acting_user": None,
                 "target": invoice,
                 "after": {"stage": stage, "days_overdue": days, "recipients": recipients},

@@ -44,13 +44,14 @@ def move_to_current_prices(
     if subscription.billing_mode.type != "flexible":
         stripe_gateway.move_to_flexible_billing(subscription=subscription.id)
     stripe_gateway.change_subscription_prices(
-        key=f"{council.schema_name}:{today.isoformat()}",
+        # The same change asked again (a retried task) is the same request to Stripe.
+        key=f"{council.schema_name}:{today.isoformat()}:{','.join(sorted(added + removed))}",
         subscription=subscription.id,
         remove_items=[held[price] for price in removed],
         add_prices=added,
         proration_date=max(
             int(datetime.combine(today, time(), tzinfo=UTC).timestamp()),
-            min(item.current_period_start for item in subscription["items"].data),
+            min((item.current_period_start for item in subscription["items"].data), default=0),
         ),
     )
     change = {"removed": removed, "added": added}

@@ -9,25 +9,44 @@ from billing.actions.overdue import send_overdue_reminders, suspension_worklist
 from billing.models import BillingAccount, Invoice
 from income.actions.govuk_pay.payments import BasketItem
 from income.actions.govuk_pay.webhooks import apply_webhook_message
+from income.defaults import seed_income_defaults
 from income.govuk_pay.signature import sign
 from income.models import GovukPayPayment, GovukPayWebhookMessage, WebhookOutcome
 from tenants.actions.lifecycle import suspend_council
 from tenants.council_directory import council_directory
-from tenants.models import PlatformRole
+from tenants.models import CouncilRole, PlatformRole
 from tests.billing.test_overdue import due_days_ago
-from tests.conftest import host_client
+from tests.conftest import host_client, make_member
 from tests.factories import UserFactory
-from tests.income.conftest import ledger  # noqa: F401 (a fixture)
-from tests.income.govuk_pay.conftest import admin, paying_council, standin  # noqa: F401
+from tests.income.govuk_pay.conftest import allowed_standin, connect, public_funds
 from tests.income.govuk_pay.test_govuk_pay_webhooks import pay
+from tests.standins.govuk_pay_server import StandinGovukPay
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_council_suspended_for_non_payment_still_takes_citizens_money(
-    paying_council,  # noqa: F811 (the fixture imported above)
-    standin,  # noqa: F811
-):
+@pytest.fixture
+def standin():
+    """A GOV.UK Pay stand-in of this test's own (the session's belongs to income's tests)."""
+    with StandinGovukPay(webhook_retry_delays=(0.05,)) as server, allowed_standin(server.url):
+        yield server
+
+
+@pytest.fixture
+def paying_council(in_council_a, standin):
+    seed_income_defaults()
+    admin = make_member(in_council_a, CouncilRole.ADMIN)
+    api_key, webhook_secret = connect(in_council_a, standin, admin=admin)
+    council_tax, _parking = public_funds()
+    return {
+        "council": in_council_a,
+        "api_key": api_key,
+        "webhook_secret": webhook_secret,
+        "council_tax": council_tax,
+    }
+
+
+def test_a_council_suspended_for_non_payment_still_takes_citizens_money(paying_council, standin):
     council = paying_council["council"]
     account = BillingAccount.objects.create(council=council, contact_email="ap@north.example")
     Invoice.objects.create(

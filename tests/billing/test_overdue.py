@@ -217,6 +217,8 @@ def test_the_console_shows_overdue_councils_and_the_60_day_worklist(account_a, c
     for path in ("/console/", "/console/billing/"):
         page = console.get(path).content.decode()
         assert "Consider suspending" in page and "61 days" in page and "£600.00" in page
+    accounts = console.get("/console/billing/").content.decode()
+    assert '<strong class="govuk-tag govuk-tag--red">1</strong>' in accounts  # its Overdue column
     detail = console.get(f"/console/councils/{council_a.pk}/").content.decode()
     assert "CF-0001 (£600.00, 61 days overdue)" in detail and "Consider suspending" in detail
     support = sign_in(host_client(None), UserFactory(platform_role=PlatformRole.SUPPORT))

@@ -128,3 +128,21 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
+
+
+class OverdueReminder(models.Model):
+    """A reminder about an overdue invoice, at 7, 30 or 60 days: the row is written before the
+    email is sent, in one transaction, so each stage of each invoice goes out exactly once."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="reminders")
+    stage = models.PositiveSmallIntegerField()
+    recipients = models.JSONField(default=list)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "stage"], name="one_reminder_per_stage")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} overdue {self.stage} days"

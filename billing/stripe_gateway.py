@@ -133,8 +133,52 @@ def create_subscription(
         collection_method="send_invoice",
         days_until_due=30,
         default_tax_rates=[tax_rate],
+        # Flexible billing mode: a metered price removed mid-period (a price change) bills the
+        # usage reported so far; classic mode would drop it.
+        billing_mode={"type": "flexible"},
         idempotency_key=f"subscription:{key}",
     )
+
+
+def retrieve_subscription(subscription: str) -> stripe.Subscription:
+    _configure()
+    return stripe.Subscription.retrieve(subscription)
+
+
+def move_to_flexible_billing(*, subscription: str) -> stripe.Subscription:
+    """A subscription made in classic billing mode, moved to flexible (which cannot be undone)."""
+    _configure()
+    return stripe.Subscription.migrate(subscription, billing_mode={"type": "flexible"})
+
+
+def change_subscription_prices(
+    *,
+    key: str,
+    subscription: str,
+    remove_items: list[str],
+    add_prices: list[str],
+    proration_date: int,
+) -> stripe.Subscription:
+    """Swap prices from `proration_date`: fixed prices prorated (credit for the old, charge for
+    the new), and each removed metered price's usage so far billed at that price."""
+    _configure()
+    items: list[Any] = [{"id": item, "deleted": True} for item in remove_items]
+    items += [{"price": price} for price in add_prices]
+    return stripe.Subscription.modify(
+        subscription,
+        items=items,
+        proration_behavior="create_prorations",
+        proration_date=proration_date,
+        idempotency_key=f"subscription_prices:{key}",
+    )
+
+
+def cancel_with_final_invoice(*, subscription: str) -> stripe.Subscription:
+    """Cancel now with a final invoice: the usage to this moment and the pending items, less a
+    credit for the fixed prices' unused time. (A DELETE, which Stripe keeps idempotent itself:
+    a second one is refused, so the caller looks before it cancels.)"""
+    _configure()
+    return stripe.Subscription.cancel(subscription, invoice_now=True, prorate=True)
 
 
 def send_meter_event(

@@ -1,5 +1,6 @@
 """Councils as Stripe customers, and the billing details their admins keep up to date."""
 
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -25,9 +26,10 @@ def account_for(council: Council) -> BillingAccount:
     return account
 
 
-def subscription_prices(account: BillingAccount) -> list[PriceBookRow]:
-    """The council's band (the highest band its population reaches) and the metered prices."""
-    prices = current_prices()
+def subscription_prices(account: BillingAccount, on: date | None = None) -> list[PriceBookRow]:
+    """The council's band (the highest band its population reaches) and the metered prices,
+    as the price book has them on a day (today unless given)."""
+    prices = current_prices(on)
     bands = [
         row
         for row in prices

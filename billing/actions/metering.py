@@ -38,7 +38,8 @@ def count_usage(council: Council, day: date) -> dict[str, int]:
                 [end, end],
             )
             stored = int(cursor.fetchone()[0])
-    return {Meter.TRANSACTIONS: receipts, Meter.STORED_BYTES: stored}
+    # str(): the meters' values (the choices are typed as tuples without Django's stubs).
+    return {str(Meter.TRANSACTIONS): receipts, str(Meter.STORED_BYTES): stored}
 
 
 def record_usage(council: Council, day: date) -> list[UsageRecord]:

@@ -8,9 +8,8 @@ from django.shortcuts import redirect, render
 
 from billing.actions.customers import update_billing_details
 from billing.models import BillingAccount, Invoice
-from tenants.capabilities import Capability
+from billing.views.permissions import billing_role_required
 from tenants.govuk_forms import GovukForm
-from tenants.view_permissions import council_capability_required
 
 
 class BillingDetailsForm(GovukForm):
@@ -24,7 +23,7 @@ class BillingDetailsForm(GovukForm):
     )
 
 
-@council_capability_required(Capability.MANAGE_BILLING)
+@billing_role_required
 def billing_page(request: HttpRequest) -> HttpResponse:
     council = request.tenant
     account = BillingAccount.objects.filter(council=council).first()

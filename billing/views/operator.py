@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from billing.actions.customers import set_population
+from billing.actions.overdue import overdue_invoices
 from billing.actions.price_book import add_price_book_row, current_prices
 from billing.models import BillingAccount, PriceBookRow, PriceKind
 from tenants.capabilities import Capability, platform_capabilities
@@ -96,7 +97,10 @@ def accounts(request: HttpRequest) -> HttpResponse:
         BillingAccount.objects.select_related("council")
         .annotate(
             open_invoices=Count("invoices", filter=Q(invoices__status="open")),
-            overdue_invoices=Count("invoices", filter=Q(invoices__overdue=True)),
+            # Overdue as the banners and reminders count it (billing.actions.overdue).
+            overdue_invoices=Count(
+                "invoices", filter=Q(invoices__in=overdue_invoices().values("pk"))
+            ),
         )
         .order_by("council__name")
     )

@@ -149,6 +149,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "counterfoil.context_processors.service",
+                "billing.context_processors.overdue_notices",
             ],
         },
     },
@@ -504,6 +505,16 @@ CELERY_BEAT_SCHEDULE = {
     "billing-meter-usage": {
         "task": "billing.meter_usage_daily",
         "schedule": crontab(hour=2, minute=15),
+    },
+    # A price taking effect today replaces the old one on each subscription (after metering).
+    "billing-price-changes": {
+        "task": "billing.move_to_current_prices_daily",
+        "schedule": crontab(hour=2, minute=45),
+    },
+    # Reminders of invoices 7, 30 and 60 days overdue (billing.actions.overdue), each once.
+    "billing-overdue-reminders": {
+        "task": "billing.overdue_reminders_daily",
+        "schedule": crontab(hour=9, minute=0),
     },
     # Imports and exports whose worker vanished (income.actions.interrupted_work).
     "resume-interrupted-work": {

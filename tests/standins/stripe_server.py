@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from tests.standins.stripe_subscriptions import Subscriptions, add_month, new_item, public
+
 ERRORS = {
     402: ("card_error", "card_declined", "Your card was declined."),
     429: ("invalid_request_error", "rate_limit", "Too many requests hit the API too quickly."),
@@ -76,10 +78,20 @@ class StandinStripe:
         self.idempotency: dict[str, tuple[str, int, bytes]] = {}  # key → (params, status, body)
         self.requests: list[tuple[str, str]] = []
         self.faults: deque[int] = deque()
-        self.now = int(time.time())  # a test clock: `advance` moves it
+        # A test clock: it runs with real time, `advance` (or a test clock's advance) moves it.
+        self._clock_offset = 0
+        self.subscriptions = Subscriptions(self)
         self.server = ThreadingHTTPServer((host, port), self._handler_class())
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def now(self) -> int:
+        return int(time.time()) + self._clock_offset
+
+    @now.setter
+    def now(self, value: int) -> None:
+        self._clock_offset = value - int(time.time())
 
     @property
     def url(self) -> str:
@@ -109,7 +121,15 @@ class StandinStripe:
 
     def advance(self, seconds: int) -> None:
         with self.lock:
-            self.now += seconds
+            self._clock_offset += seconds
+
+    def renew(self, subscription_id: str) -> dict[str, Any]:
+        """End the subscription's period now, as a test clock passing it would: its invoice."""
+        with self.lock:
+            return self.subscriptions.renew(self.objects[subscription_id])
+
+    def invoice_items(self, customer: str) -> list[dict[str, Any]]:
+        return [item for item in self.of_type("invoiceitem") if item["customer"] == customer]
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -276,24 +296,39 @@ class StandinStripe:
             if "invoice_settings" in params:
                 customer["invoice_settings"]["custom_fields"] = _custom_fields(params)
             return 200, customer
+        if path.startswith("/v1/subscriptions/"):
+            subscription = self.objects.get(path.split("/")[3])
+            if subscription is None or subscription["object"] != "subscription":
+                return _missing(path)
+            if path.endswith("/migrate"):
+                return self.subscriptions.migrate(subscription, params)
+            return self.subscriptions.modify(subscription, params)
         if path == "/v1/subscriptions":
             if params["customer"] not in self.objects:
                 return _missing(params["customer"])
             if "days_until_due" in params and params.get("collection_method") != "send_invoice":
                 return _error(400, "invalid_request_error", "parameter_invalid",
                               "days_until_due is only valid with send_invoice.")  # fmt: skip
-            subscription_id = self._new_id("sub")
-            return 200, self._store({
-                **base, "id": subscription_id, "object": "subscription", "status": "active",
-                "customer": params["customer"], "currency": "gbp",
+            subscription = self._store({
+                **base, "id": self._new_id("sub"), "object": "subscription", "status": "active",
+                "customer": params["customer"], "currency": "gbp", "start_date": now,
                 "collection_method": params.get("collection_method", "charge_automatically"),
                 "days_until_due": int(params.get("days_until_due") or 0) or None,
                 "default_tax_rates": params.get("default_tax_rates", []),
-                "items": {"object": "list", "data": [
-                    {"id": self._new_id("si"), "object": "subscription_item",
-                     "price": self.objects[item["price"]], "subscription": subscription_id}
-                    for item in params.get("items", [])]},
+                "billing_mode": {"type": (params.get("billing_mode") or {}).get("type", "classic"),
+                                 "flexible": {}},
+                "billing_cycle_anchor": now, "latest_invoice": None, "canceled_at": None,
+                "ended_at": None, "cancellation_details": {"comment": None, "feedback": None,
+                                                           "reason": None},
+                "_period_start": now, "_period_end": add_month(now),
+                "items": {"object": "list", "data": [], "has_more": False, "url": ""},
             })  # fmt: skip
+            for item in params.get("items", []):
+                price = self.objects.get(item["price"])
+                if price is None:
+                    return _missing(item["price"])
+                subscription["items"]["data"].append(new_item(subscription, price, now))
+            return 200, public(subscription)
         if path == "/v1/test_helpers/test_clocks":
             frozen = int(params["frozen_time"])
             return 200, self._store({
@@ -335,6 +370,7 @@ class StandinStripe:
             "/v1/tax_rates": "tax_rate",
             "/v1/billing/meters": "billing.meter",
             "/v1/invoices": "invoice",
+            "/v1/invoiceitems": "invoiceitem",
         }
         if path in listing:
             found = self.of_type(listing[path])
@@ -347,7 +383,16 @@ class StandinStripe:
         if path.startswith("/v1/billing/meters/") and path.endswith("/event_summaries"):
             return 200, self._summaries(path.split("/")[4], query)
         obj = self.objects.get(path.rsplit("/", 1)[1])
+        if obj and obj["object"] == "subscription":
+            return 200, public(obj)
         return (200, obj) if obj else _missing(path)
+
+    def _delete(self, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if path.startswith("/v1/subscriptions/"):
+            subscription = self.objects.get(path.split("/")[3])
+            if subscription and subscription["object"] == "subscription":
+                return self.subscriptions.cancel(subscription, params)
+        return _missing(path)
 
     def _summaries(self, meter_id: str, query: dict[str, list[str]]) -> dict[str, Any]:
         meter = self.objects[meter_id]
@@ -416,6 +461,17 @@ class StandinStripe:
                     return
                 with standin.lock:
                     status, body = standin._get(parsed.path, urllib.parse.parse_qs(parsed.query))
+                self._answer(status, json.dumps(body).encode(), {})
+
+            def do_DELETE(self) -> None:
+                # The library sends a DELETE's parameters in the query string.
+                parsed = urllib.parse.urlsplit(self.path)
+                with standin.lock:
+                    standin.requests.append(("DELETE", parsed.path))
+                if not self._authorised() or self._fault():
+                    return
+                with standin.lock:
+                    status, body = standin._delete(parsed.path, _decode_form(parsed.query))
                 self._answer(status, json.dumps(body).encode(), {})
 
             def do_POST(self) -> None:

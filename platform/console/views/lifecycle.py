@@ -2,9 +2,11 @@
 reason, and for the operator's password again if they have not given it in the last minutes."""
 
 from allauth.account.decorators import reauthentication_required
+from celery import current_app
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -60,12 +62,22 @@ def _council_change(change: str):
                 )
             except ValidationError as refused:
                 return _page(request, council, error=refused.messages[0], status=409)
+            if change == "close":
+                _send_billing_close(council.pk, request.user.pk)
             messages.success(request, success.format(name=council.name))
             return redirect("console:council", pk=pk)
         return _page(request, council, form=form, **{f"{change}_form": form}, status=400)
 
     view.__name__ = change
     return view
+
+
+def _send_billing_close(council_pk: int, operator_pk: int) -> None:
+    # Billing sits beside the console, not below it: its task is sent by name, after commit.
+    # It sends the council's usage to the day and has Stripe make the final invoice.
+    transaction.on_commit(
+        lambda: current_app.send_task("billing.close_account", [council_pk, operator_pk])
+    )
 
 
 suspend = _council_change("suspend")

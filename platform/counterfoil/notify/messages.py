@@ -17,11 +17,13 @@ _KIND_KEY = KIND_HEADER.lower()
 DEFAULT_KIND = "default"
 
 # The platform's own messages that do not say their kind, known by their subjects
-# (tenants.actions.invitations, tenants.actions.applications, income.events.notices).
+# (tenants.actions.invitations, tenants.actions.applications, income.events.notices,
+# billing.actions.overdue).
 _KINDS_BY_SUBJECT = (
     (re.compile(r"^You are invited to .+ on Counterfoil$"), "invitation"),
     (re.compile(r"^Your application to bring .+ to Counterfoil$"), "application_declined"),
     (re.compile(r"^Counterfoil: event notifications to .+ are paused$"), "endpoint_paused"),
+    (re.compile(r"^Counterfoil: invoice .+ is \d+ days overdue$"), "invoice_overdue"),
 )
 
 

@@ -1,0 +1,38 @@
+"""The Citus part of the suite: what `pytest --citus` runs on a local Citus cluster (a
+coordinator and two workers, counterfoil.citus_cluster), one module or folder per council
+feature, plus tests/citus (what only a cluster has: distributed schemas, placement)."""
+
+CITUS_SUITE = (
+    "tests/citus/",
+    # onboarding
+    "tests/tenants/test_onboarding.py",
+    "tests/tenants/test_schema_snapshot.py",
+    # sign-in
+    "tests/tenants/test_sign_in_policy.py",
+    "tests/security/test_session_per_host.py",
+    # receipting
+    "tests/income/test_receipting_pages.py",
+    "tests/income/test_ledger.py",
+    "tests/income/test_receipt_concurrency.py",
+    # imports
+    "tests/income/test_import_pipeline.py",
+    "tests/income/test_import_duplicates.py",
+    "tests/income/test_interrupted_work.py",
+    # exports (with the out-of-order commit test of the exactly-once window)
+    "tests/income/test_exports.py",
+    "tests/income/test_export_concurrency.py",
+    # GOV.UK Pay
+    "tests/income/govuk_pay/test_govuk_pay_webhooks.py",
+    "tests/income/govuk_pay/test_govuk_pay_portal.py",
+    # reconciliation
+    "tests/income/test_reconciliation.py",
+    # offboarding
+    "tests/console/test_lifecycle.py",
+    # isolation between councils
+    "tests/tenants/test_isolation.py",
+    "tests/income/api/test_council_isolation.py",
+)
+
+
+def in_citus_suite(nodeid: str) -> bool:
+    return nodeid.startswith(CITUS_SUITE)

@@ -7,6 +7,7 @@ CITUS_SUITE = (
     # onboarding
     "tests/tenants/test_onboarding.py",
     "tests/tenants/test_schema_snapshot.py",
+    "tests/tenants/test_citus_compatible_sql.py",
     # sign-in
     "tests/tenants/test_sign_in_policy.py",
     "tests/security/test_session_per_host.py",

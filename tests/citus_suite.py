@@ -2,6 +2,10 @@
 coordinator and two workers, counterfoil.citus_cluster), one module or folder per council
 feature, plus tests/citus (what only a cluster has: distributed schemas, placement)."""
 
+import pytest
+
+from counterfoil.citus_cluster import ClusterAddress
+
 CITUS_SUITE = (
     "tests/citus/",
     # onboarding
@@ -37,3 +41,9 @@ CITUS_SUITE = (
 
 def in_citus_suite(nodeid: str) -> bool:
     return nodeid.startswith(CITUS_SUITE)
+
+
+def skip_on_citus(reason: str) -> pytest.MarkDecorator:
+    """For a test that cannot hold on the cluster for a reason of the test's own making (never
+    of Counterfoil's): the reason says which."""
+    return pytest.mark.skipif(ClusterAddress.from_env() is not None, reason=f"on Citus: {reason}")

@@ -50,9 +50,10 @@ class CitusUnavailable(RuntimeError):
 
 
 def postgres_bin_dir() -> Path | None:
+    """PostgreSQL 15's server binaries: CITUS_PG_BIN when set (and only it), else Debian's."""
     configured = os.environ.get("CITUS_PG_BIN")
-    for candidate in ([configured] if configured else []) + list(PG_BIN_CANDIDATES):
-        if candidate and (Path(candidate) / "postgres").exists():
+    for candidate in [configured] if configured else PG_BIN_CANDIDATES:
+        if (Path(candidate) / "postgres").exists():
             return Path(candidate)
     return None
 
@@ -61,7 +62,8 @@ def citus_unavailable_reason() -> str | None:
     """Why the cluster cannot start here, or None when it can."""
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
-        return "PostgreSQL 15's server binaries are not installed (/usr/lib/postgresql/15/bin)"
+        where = os.environ.get("CITUS_PG_BIN") or PG_BIN_CANDIDATES[0]
+        return f"PostgreSQL 15's server binaries are not installed ({where})"
     pg_config = bin_dir / "pg_config"
     try:
         libdir = subprocess.run(  # noqa: S603 - our own path to pg_config

@@ -9,17 +9,27 @@ ONLY ?=
 # The suite runs in random order (pytest-randomly) across processes (pytest-xdist), each with
 # its own test database, broker folder and Celery worker.
 PYTEST_ARGS ?= -n auto --maxprocesses=4
+# The Citus part of the suite (tests/citus_suite.py) on a local three-node cluster.
+CITUS_PYTEST_ARGS ?= -n 2
+# `make demo CLUSTER=citus` runs the demo on a local Citus cluster.
+CLUSTER ?= single
 
 .PHONY: demo test bench lint format install browser clean release checkov
 
 demo: install
-	$(BIN)/counterfoil demo --port $(PORT)
+	$(BIN)/counterfoil demo --port $(PORT) --cluster $(CLUSTER)
 
 test: install browser checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
+	@if reason=$$($(BIN)/python -m counterfoil.citus_cluster); then \
+	  echo "== The Citus part of the suite, on a local cluster (pytest --citus) =="; \
+	  $(BIN)/pytest --citus $(CITUS_PYTEST_ARGS); \
+	else \
+	  echo "== SKIPPED the Citus part of the suite: $$reason =="; \
+	fi
 
 bench: install
 	$(BIN)/pytest tests/bench -q -s -p no:randomly $(if $(ONLY),-k $(ONLY),)

@@ -35,11 +35,15 @@ from django.db.migrations.loader import MigrationLoader
 from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from tenants.citus import is_citus
 from tenants.models.snapshot import SchemaSnapshot
 from tenants.schema_names import validate_schema_name
 
 PLACEHOLDER = "__counterfoil_council_schema__"
 ROWS_MARKER = "-- rows\n"
+# Ends every statement of the script, so that it can be sent one statement at a time to Citus,
+# which forwards DDL to the worker as the text it was given and refuses several commands in it.
+STATEMENT_END = ";\n-- end of statement\n"
 TEMPLATE_PREFIX = "tpl_"
 # Any 32-bit number: the advisory lock taken while a snapshot is built.
 SNAPSHOT_LOCK = 7_301_112
@@ -63,6 +67,10 @@ class Snapshot:
     def ddl_for_schema(self, schema_name: str) -> str:
         """Only CREATE SCHEMA and the DDL, without the rows (the benchmark's reference)."""
         return self.for_schema(schema_name).split(ROWS_MARKER, 1)[0]
+
+    def statements_for_schema(self, schema_name: str) -> list[str]:
+        """The script as its statements, one by one."""
+        return [part for part in self.for_schema(schema_name).split(STATEMENT_END) if part.strip()]
 
 
 _cache: dict[str, Snapshot] = {}
@@ -122,10 +130,14 @@ def current_snapshot() -> Snapshot | None:
 
 
 def replay(snapshot: Snapshot, schema_name: str) -> None:
-    """Create `schema_name` from the snapshot, in one statement batch and one transaction."""
-    script = snapshot.for_schema(schema_name)
+    """Create `schema_name` from the snapshot, in one transaction: in one statement batch on
+    PostgreSQL, one statement at a time on Citus (tenants.citus)."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(script)
+        if is_citus(connection):
+            for statement in snapshot.statements_for_schema(schema_name):
+                cursor.execute(statement)
+        else:
+            cursor.execute(snapshot.for_schema(schema_name))
 
 
 def _build_and_store(state: str) -> SchemaSnapshot | None:
@@ -205,7 +217,12 @@ def _read_template(template: str) -> tuple[str, int]:
         finally:
             cursor.execute("SET search_path = public")
     qualified = re.compile(rf"(?<![\w\"]){re.escape(template)}\.")
-    script = ";\n".join(qualified.sub(f"{PLACEHOLDER}.", s) for s in statements) + ";\n"
+    # A function's own search path (income's trigger functions) names the schema as a literal.
+    as_literal = re.compile(rf"'{re.escape(template)}'")
+    script = STATEMENT_END.join(
+        as_literal.sub(f"'{PLACEHOLDER}'", qualified.sub(f"{PLACEHOLDER}.", s)) for s in statements
+    )
+    script += STATEMENT_END
     if re.search(rf"\b{re.escape(template)}\b", script):
         raise UnsupportedSchemaObject(f"the template's name is left in the script: {template}")
     return script, migration_count
@@ -384,9 +401,13 @@ def _rows(cursor, template: str, tables: list[str]) -> tuple[list[str], int]:
             [qualified],
         )
         for (column,) in cursor.fetchall():
+            # The highest value as a literal, read from the template now: a setval that reads
+            # the table would run on the Citus worker holding it, whose copy of the sequence is
+            # not the one the coordinator draws ids from.
+            cursor.execute(f"SELECT max({_quote(column)}) FROM {qualified}")  # noqa: S608
+            highest = int(cursor.fetchone()[0])
             statements.append(
-                f"SELECT setval(pg_get_serial_sequence('{target}', '{column}'),"  # noqa: S608
-                f" (SELECT max({_quote(column)}) FROM {target}))"
+                f"SELECT setval(pg_get_serial_sequence('{target}', '{column}'), {highest})"
             )
     return statements, migration_count
 

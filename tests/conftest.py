@@ -8,9 +8,11 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from counterfoil.citus_cluster import ClusterAddress, prepare_database
 from tenants.actions.councils import council_host, create_council
 from tenants.council_directory import council_directory
 from tenants.models import Council, CouncilRole, Membership, User
+from tests.citus_suite import in_citus_suite
 
 pytest_plugins = ["tests.fixtures.worker", "tests.fixtures.object_storage"]
 
@@ -31,11 +33,27 @@ def _commits(item: pytest.Item) -> bool:
     )
 
 
+def _keep_citus_suite(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --citus, keep only the Citus part of the suite (tests/citus_suite.py), and skip it
+    whole, saying why, when Citus is not installed here."""
+    from counterfoil.testing import plugin
+
+    kept = [item for item in items if in_citus_suite(item.nodeid)]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
+    if plugin.citus_skip_reason:
+        skip = pytest.mark.skip(reason=f"Citus tests skipped: {plugin.citus_skip_reason}")
+        for item in items:
+            item.add_marker(skip)
+
+
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run the tests that commit after all the others (each group in pytest-randomly's order):
     the rows they commit stay for the session (applications, heartbeats, the audit log, which
     is append-only), and a test that runs in its own transaction may count on a clean slate."""
+    if config.getoption("--citus"):
+        _keep_citus_suite(config, items)
     # The browser tests last of all, together: their server is started once for the package.
     items.sort(key=lambda item: (_commits(item), item.nodeid.startswith("tests/e2e/")))
 
@@ -47,14 +65,23 @@ def django_db_setup(
     """The session's test database, always. pytest-django's own fixture creates it only when
     some collected test is marked for the database, so a run of only the worker tests (which
     commit outside any test transaction) would otherwise reach the development database."""
+    from django.conf import settings
     from django.test.utils import setup_databases, teardown_databases
 
     verbosity = request.config.option.verbose
+    # On a Citus cluster the test database is made on every node, with the extension and the
+    # workers registered, before Django migrates it (keepdb: Django must not recreate it).
+    cluster = ClusterAddress.from_env()
+    if cluster is not None:
+        prepare_database(cluster, settings.DATABASES["default"]["TEST"]["NAME"])
+    keepdb = cluster is not None
     with django_db_blocker.unblock():
-        created = setup_databases(verbosity=verbosity, interactive=False, aliases={"default"})
+        created = setup_databases(
+            verbosity=verbosity, interactive=False, keepdb=keepdb, aliases={"default"}
+        )
     yield
     with django_db_blocker.unblock():
-        teardown_databases(created, verbosity=verbosity)
+        teardown_databases(created, verbosity=verbosity, keepdb=keepdb)
 
 
 @pytest.fixture(scope="session")

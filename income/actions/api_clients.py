@@ -165,22 +165,23 @@ class CallCount:
 
 
 # One statement per call, in a fixed window per client. The SET expressions all read the row
-# as it was, so the window restarts (and counts one) once a minute has passed.
-_COUNT_CALL = f"""
+# as it was, so the window restarts (and counts one) once a minute has passed. The time is
+# a parameter, not now(), and the window's start too: Citus refuses a function that is not
+# immutable (now(), timestamp arithmetic) inside CASE in an UPDATE.
+_COUNT_CALL = """
 UPDATE income_apiclient SET
-    window_calls = CASE WHEN window_started_at > now() - interval '{WINDOW_SECONDS} seconds'
+    window_calls = CASE WHEN window_started_at > %(window_open)s
         THEN window_calls + 1 ELSE 1 END,
-    window_started_at = CASE WHEN window_started_at > now() - interval '{WINDOW_SECONDS} seconds'
-        THEN window_started_at ELSE now() END,
+    window_started_at = CASE WHEN window_started_at > %(window_open)s
+        THEN window_started_at ELSE %(now)s END,
     refused_total = refused_total + CASE
-        WHEN window_started_at > now() - interval '{WINDOW_SECONDS} seconds'
+        WHEN window_started_at > %(window_open)s
             AND window_calls >= rate_limit_per_minute THEN 1 ELSE 0 END,
     calls_total = calls_total + 1,
-    last_used_at = now()
-WHERE id = %s
-RETURNING window_calls <= rate_limit_per_minute,
-    extract(epoch FROM window_started_at + interval '{WINDOW_SECONDS} seconds' - now())
-"""  # noqa: S608 (a constant, not input)
+    last_used_at = %(now)s
+WHERE id = %(client)s
+RETURNING window_calls <= rate_limit_per_minute, window_started_at
+"""
 
 
 def count_call(client: ApiClient) -> CallCount:
@@ -188,9 +189,12 @@ def count_call(client: ApiClient) -> CallCount:
     with transaction.atomic(), connection.cursor() as cursor:
         # A count lost in a crash costs nothing: do not wait for the disk on every request.
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(_COUNT_CALL, [client.pk])
-        allowed, seconds_left = cursor.fetchone()
-    return CallCount(bool(allowed), max(1, math.ceil(seconds_left or 0)))
+        now = timezone.now()
+        window_open = now - datetime.timedelta(seconds=WINDOW_SECONDS)
+        cursor.execute(_COUNT_CALL, {"client": client.pk, "now": now, "window_open": window_open})
+        allowed, window_started_at = cursor.fetchone()
+    seconds_left = (window_started_at - window_open).total_seconds()
+    return CallCount(bool(allowed), max(1, math.ceil(seconds_left)))
 
 
 def acting_identity(client: ApiClient, council: Council) -> User:

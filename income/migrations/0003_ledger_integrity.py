@@ -10,6 +10,8 @@
 
 from django.db import migrations
 
+from tenants.sql_statements import one_statement_each
+
 FORWARD = """
 CREATE OR REPLACE FUNCTION income_refuse_ledger_change() RETURNS trigger AS $$
 BEGIN
@@ -67,4 +69,4 @@ DROP SEQUENCE IF EXISTS income_receipt_number_seq;
 class Migration(migrations.Migration):
     dependencies = [("income", "0002_ledger_funds_receipts_refunds_cash_up")]
 
-    operations = [migrations.RunSQL(FORWARD, BACKWARD)]
+    operations = [migrations.RunSQL(one_statement_each(FORWARD), one_statement_each(BACKWARD))]

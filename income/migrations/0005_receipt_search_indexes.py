@@ -8,6 +8,8 @@ follows only re-checks the few rows the index found.
 
 from django.db import migrations
 
+from tenants.sql_statements import one_statement_each
+
 TRIGRAMS = """
 CREATE OR REPLACE FUNCTION income_trigrams(value text) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
@@ -53,7 +55,9 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunSQL(TRIGRAMS, UNDO)],
+            database_operations=[
+                migrations.RunSQL(one_statement_each(TRIGRAMS), one_statement_each(UNDO))
+            ],
             state_operations=[
                 migrations.RemoveIndex(model_name="receipt", name="receipt_reference_upper"),
                 migrations.RemoveIndex(model_name="receipt", name="receipt_date_amount"),

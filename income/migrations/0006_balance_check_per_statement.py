@@ -14,6 +14,8 @@ which together mean every journal's postings, written in one statement, sum to z
 
 from django.db import migrations
 
+from tenants.sql_statements import one_statement_each
+
 FORWARD = """
 CREATE OR REPLACE FUNCTION income_check_journals_balance() RETURNS trigger AS $$
 DECLARE
@@ -70,4 +72,4 @@ $$ LANGUAGE plpgsql;
 class Migration(migrations.Migration):
     dependencies = [("income", "0005_receipt_search_indexes")]
 
-    operations = [migrations.RunSQL(FORWARD, BACKWARD)]
+    operations = [migrations.RunSQL(one_statement_each(FORWARD), one_statement_each(BACKWARD))]

@@ -22,6 +22,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 import income.models.database_defaults
+from tenants.sql_statements import one_statement_each
 
 POSTING_COLUMNS = """
 ALTER TABLE income_posting ADD COLUMN booked_on date, ADD COLUMN xact_id bigint;
@@ -60,7 +61,9 @@ class Migration(migrations.Migration):
     operations = [
         migrations.SeparateDatabaseAndState(
             database_operations=[
-                migrations.RunSQL(POSTING_COLUMNS, POSTING_COLUMNS_BACK),
+                migrations.RunSQL(
+                    one_statement_each(POSTING_COLUMNS), one_statement_each(POSTING_COLUMNS_BACK)
+                ),
             ],
             state_operations=[
                 migrations.AddField(
@@ -86,7 +89,7 @@ class Migration(migrations.Migration):
                 autosummarize=True, fields=["xact_id"], name="posting_xact_brin"
             ),
         ),
-        migrations.RunSQL(ONE_LINE_RECEIPTS, migrations.RunSQL.noop),
+        migrations.RunSQL(one_statement_each(ONE_LINE_RECEIPTS), migrations.RunSQL.noop),
         migrations.DeleteModel(name="ExportedReceipt"),
         migrations.RemoveField(model_name="exportrun", name="receipt_count"),
         migrations.AddField(
@@ -191,7 +194,7 @@ class Migration(migrations.Migration):
             name="sha256",
             field=models.CharField(blank=True, max_length=64),
         ),
-        migrations.RunSQL(EARLIER_RUNS, migrations.RunSQL.noop),
+        migrations.RunSQL(one_statement_each(EARLIER_RUNS), migrations.RunSQL.noop),
         migrations.AddConstraint(
             model_name="exportrun",
             constraint=models.UniqueConstraint(

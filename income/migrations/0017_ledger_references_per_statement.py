@@ -35,6 +35,8 @@ from importlib import import_module
 import django.db.models.deletion
 from django.db import migrations, models
 
+from tenants.sql_statements import one_statement_each
+
 migration_0006 = import_module("income.migrations.0006_balance_check_per_statement")
 
 
@@ -293,5 +295,5 @@ class Migration(migrations.Migration):
             name="journal",
             field=_reference("income.journal", "receipt_recorded", one_to_one=True),
         ),
-        migrations.RunSQL(FORWARD, BACKWARD),
+        migrations.RunSQL(one_statement_each(FORWARD), one_statement_each(BACKWARD)),
     ]

@@ -8,6 +8,8 @@ seconds on them). Searches by name add the index's condition (income.receipt_sea
 
 from django.db import migrations
 
+from tenants.sql_statements import one_statement_each
+
 FORWARD = """
 DROP INDEX IF EXISTS receipt_payer_name_trigrams;
 CREATE INDEX receipt_payer_name_trigrams ON income_receipt
@@ -23,4 +25,4 @@ CREATE INDEX receipt_payer_name_trigrams ON income_receipt
 class Migration(migrations.Migration):
     dependencies = [("income", "0018_fewer_ledger_indexes")]
 
-    operations = [migrations.RunSQL(FORWARD, BACKWARD)]
+    operations = [migrations.RunSQL(one_statement_each(FORWARD), one_statement_each(BACKWARD))]

@@ -26,6 +26,8 @@ refunded and searched under the Council Tax account. Now:
 import django.db.models.deletion
 from django.db import migrations, models
 
+from tenants.sql_statements import one_statement_each
+
 # Partial: the postings that carry the receipt's own reference (nearly all) are not in it.
 # Upper and text_pattern_ops for exact and prefix search, as receipt_reference_prefix (0005).
 OWN_REFERENCE_INDEX = """
@@ -67,6 +69,9 @@ class Migration(migrations.Migration):
             name="reference",
             field=models.CharField(blank=True, max_length=50),
         ),
-        migrations.RunSQL(EARLIER_REFUNDS, migrations.RunSQL.noop),
-        migrations.RunSQL(OWN_REFERENCE_INDEX, "DROP INDEX IF EXISTS posting_own_reference_prefix"),
+        migrations.RunSQL(one_statement_each(EARLIER_REFUNDS), migrations.RunSQL.noop),
+        migrations.RunSQL(
+            one_statement_each(OWN_REFERENCE_INDEX),
+            "DROP INDEX IF EXISTS posting_own_reference_prefix",
+        ),
     ]

@@ -13,18 +13,24 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 import income.text_fields
+from tenants.sql_statements import one_statement_each
 
+# The SELECT is a materialized CTE: Citus plans an INSERT ... SELECT with a join into a table
+# whose id comes from a sequence only when the SELECT is planned on its own (tenants.citus).
 COVER_EXISTING_CASH_UPS = """
+WITH covered AS MATERIALIZED (
+  SELECT DISTINCT ON (receipt.id) cash_up.id AS cash_up_id, receipt.id AS receipt_id
+  FROM income_cashup cash_up
+  JOIN income_receipt receipt
+    ON receipt.created_by_id = cash_up.cashier_id
+   AND receipt.received_on = cash_up.business_date
+   AND receipt.status = 'active'
+  JOIN income_channel channel ON channel.id = receipt.channel_id
+  WHERE cash_up.status <> 'rejected' AND channel.kind IN ('cash', 'cheque')
+  ORDER BY receipt.id, cash_up.submitted_at
+)
 INSERT INTO income_cashupreceipt (cash_up_id, receipt_id)
-SELECT DISTINCT ON (receipt.id) cash_up.id, receipt.id
-FROM income_cashup cash_up
-JOIN income_receipt receipt
-  ON receipt.created_by_id = cash_up.cashier_id
- AND receipt.received_on = cash_up.business_date
- AND receipt.status = 'active'
-JOIN income_channel channel ON channel.id = receipt.channel_id
-WHERE cash_up.status <> 'rejected' AND channel.kind IN ('cash', 'cheque')
-ORDER BY receipt.id, cash_up.submitted_at
+SELECT cash_up_id, receipt_id FROM covered
 """
 PRESETS_STORE_THEIR_MODULUS = """
 UPDATE income_referencerule SET modulus = CASE check_digit_method WHEN 'mod11' THEN 11 ELSE 10 END
@@ -79,7 +85,7 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.RunSQL(COVER_EXISTING_CASH_UPS, reverse_sql=migrations.RunSQL.noop),
+        migrations.RunSQL(one_statement_each(COVER_EXISTING_CASH_UPS), migrations.RunSQL.noop),
         migrations.AddField(
             model_name="fund",
             name="name_cy",
@@ -98,5 +104,5 @@ class Migration(migrations.Migration):
                 help_text="For a weighted sum or Dynix; Luhn and the presets set their own",
             ),
         ),
-        migrations.RunSQL(PRESETS_STORE_THEIR_MODULUS, reverse_sql=migrations.RunSQL.noop),
+        migrations.RunSQL(one_statement_each(PRESETS_STORE_THEIR_MODULUS), migrations.RunSQL.noop),
     ]

@@ -14,6 +14,8 @@ read millions of postings (its fund query alone took 1.6 s at a million receipts
 
 from django.db import migrations, models
 
+from tenants.sql_statements import one_statement_each
+
 FORWARD = """
 CREATE OR REPLACE FUNCTION income_add_daily_account_totals() RETURNS trigger AS $$
 BEGIN
@@ -153,5 +155,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),  # fmt: skip
-        migrations.RunSQL(FORWARD, BACKWARD),
+        migrations.RunSQL(one_statement_each(FORWARD), one_statement_each(BACKWARD)),
     ]

@@ -26,6 +26,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     demo = commands.add_parser("demo", help="prepare, seed and run the platform with a worker")
     demo.add_argument("--port", type=int, default=env_int("PORT", DEFAULT_PORT))
+    demo.add_argument(
+        "--cluster",
+        choices=["single", "citus"],
+        default=os.environ.get("CLUSTER") or "single",
+        help="citus: run on a throwaway local Citus cluster (a coordinator and two workers)",
+    )
     serve = commands.add_parser("serve", help="run the web server (gunicorn)")
     serve.add_argument("--port", type=int, default=env_int("PORT", DEFAULT_PORT))
     serve.add_argument("--workers", type=int, default=env_int("WEB_CONCURRENCY", 2))
@@ -40,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     manage.add_argument("arguments", nargs=argparse.REMAINDER)
 
     args = parser.parse_args(argv)
+    if args.command == "demo" and args.cluster == "citus":
+        return run_demo_on_citus(args.port)
     ensure_database_url()
     if args.command == "manage":
         run_manage(args.arguments)
@@ -89,6 +97,24 @@ def worker_command(*, beat: bool = True) -> list[str]:
 def beat_command() -> list[str]:
     return [sys.executable, "-m", "celery", "--app", "counterfoil.celery_app", "beat",
             "--loglevel", "INFO"]  # fmt: skip
+
+
+def run_demo_on_citus(port: int) -> int:
+    """The demo on a local Citus cluster started for it (and removed when it stops): every
+    council schema a distributed schema on one of the two workers."""
+    from counterfoil.citus_cluster import CitusCluster, CitusUnavailable
+
+    print("Starting a local Citus cluster (a coordinator and two workers)…", flush=True)
+    try:
+        cluster = CitusCluster.start()
+    except CitusUnavailable as refusal:
+        print(f"No Citus cluster: {refusal}", file=sys.stderr, flush=True)
+        return 2
+    try:
+        os.environ["DATABASE_URL"] = cluster.prepare_database("counterfoil")
+        return run_demo(port)
+    finally:
+        cluster.stop()
 
 
 def run_demo(port: int) -> int:

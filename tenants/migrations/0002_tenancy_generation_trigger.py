@@ -7,6 +7,8 @@ the new generation becomes visible exactly when the change does.
 
 from django.db import migrations
 
+from tenants.sql_statements import one_statement_each
+
 BUMP_FUNCTION = """
 CREATE OR REPLACE FUNCTION tenants_bump_tenancy_generation() RETURNS trigger AS $$
 BEGIN
@@ -34,4 +36,6 @@ DROP FUNCTION IF EXISTS tenants_bump_tenancy_generation();
 class Migration(migrations.Migration):
     dependencies = [("tenants", "0001_initial")]
 
-    operations = [migrations.RunSQL(BUMP_FUNCTION + TRIGGERS, DROP)]
+    operations = [
+        migrations.RunSQL(one_statement_each(BUMP_FUNCTION + TRIGGERS), one_statement_each(DROP))
+    ]

@@ -5,6 +5,8 @@ by `createcachetable`, so no deployment (nor the demo) can forget it."""
 
 from django.db import migrations
 
+from tenants.sql_statements import one_statement_each
+
 TABLE = "account_security_cache"
 
 CREATE = f"""
@@ -23,5 +25,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(CREATE, reverse_sql=f"DROP TABLE IF EXISTS public.{TABLE};"),
+        migrations.RunSQL(one_statement_each(CREATE), f"DROP TABLE IF EXISTS public.{TABLE};"),
     ]

@@ -16,8 +16,12 @@ from contextlib import contextmanager
 from django.db import connection
 from django_tenants.postgresql_backend import base as tenants_base
 
+from tenants.postgresql_backend.schema import SchemaEditor
+
 
 class DatabaseWrapper(tenants_base.DatabaseWrapper):
+    SchemaEditorClass = SchemaEditor
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         self.schema_qualified_only = False
         super().__init__(*args, **kwargs)

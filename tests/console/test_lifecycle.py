@@ -23,6 +23,7 @@ from tenants.actions.lifecycle import (
 from tenants.audit.models import AuditEvent
 from tenants.models import Council, CouncilArchive, CouncilRole, CouncilStatus, PlatformRole
 from tenants.tasks import archive_council_data
+from tests.citus_suite import skip_on_citus
 from tests.conftest import host_client, make_member, sign_in
 from tests.factories import UserFactory
 
@@ -132,6 +133,10 @@ def test_changes_out_of_order_are_refused(council, operator):
         drop_council_schema(council=council, typed_name=council.name, acting_user=operator)
 
 
+@skip_on_citus(
+    "the council is created and dropped in the test's one transaction, and the worker then "
+    "still holds that transaction's deferred key checks, which block the drop there"
+)
 def test_closing_archives_every_table_with_row_counts_and_checksums_then_drops_on_the_typed_name(
     council, operator, data_dir, django_capture_on_commit_callbacks
 ):
@@ -223,6 +228,10 @@ def test_a_failed_archive_can_be_made_again_and_stays_on_record(
     assert list(council.archives.values_list("status", flat=True)) == ["queued", "failed"]
 
 
+@skip_on_citus(
+    "the council is created and dropped in the test's one transaction, and the worker then "
+    "still holds that transaction's deferred key checks, which block the drop there"
+)
 def test_archives_past_their_retention_are_deleted_with_an_audit_record_and_no_sooner(
     council, operator, data_dir
 ):

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InternalError, connection, transaction
 
 from income.accounts import fund_account, suspense_account
 from income.actions.cash_up import authorise_cash_up, submit_cash_up
@@ -23,6 +23,11 @@ from income.actions.transfers import reverse_transfer, transfer_between_funds
 from income.balances import account_balance, receipt_allocation, refundable_pence
 from income.models import Journal, JournalKind, Posting, Receipt, RefundStatus
 from tests.factories import FundFactory
+
+# What a ledger trigger's refusal arrives as: an IntegrityError (its SQLSTATE) on PostgreSQL;
+# on Citus, where a statement trigger fires on the worker holding the council, the message
+# arrives whole but under Citus's own SQLSTATE (internal error).
+REFUSED_BY_A_STATEMENT_TRIGGER = (IntegrityError, InternalError)
 
 TODAY = datetime.date(2026, 11, 24)
 
@@ -371,7 +376,10 @@ def test_a_cash_up_that_does_not_match_needs_an_explanation(council_a, cash, cou
 
 def test_a_later_statement_cannot_add_postings_to_an_existing_journal(cash, council_tax):
     receipt = take(cash, [Allocation(council_tax, 1_000)], key="closed-journal").receipt
-    with pytest.raises(IntegrityError, match="already has its postings"), transaction.atomic():
+    with (
+        pytest.raises(REFUSED_BY_A_STATEMENT_TRIGGER, match="already has its postings"),
+        transaction.atomic(),
+    ):
         # Balanced in itself, but it would change a journal that is already written.
         Posting.objects.bulk_create(
             [
@@ -414,7 +422,7 @@ def test_a_posting_naming_a_missing_journal_receipt_or_account_is_refused(cash, 
         ),
     ):  # fmt: skip
         with (
-            pytest.raises(IntegrityError, match=f"names {named} {missing}, which"),
+            pytest.raises(REFUSED_BY_A_STATEMENT_TRIGGER, match=f"names {named} {missing}, which"),
             transaction.atomic(),
         ):
             _insert_postings(rows)
@@ -451,7 +459,9 @@ def test_a_later_statement_cannot_add_to_a_journal_among_new_ones(cash, council_
     after = _new_journal()
     fund, suspense = fund_account(council_tax).pk, suspense_account().pk
     with (
-        pytest.raises(IntegrityError, match=f"journal {written.pk} already has its postings"),
+        pytest.raises(
+            REFUSED_BY_A_STATEMENT_TRIGGER, match=f"journal {written.pk} already has its postings"
+        ),
         transaction.atomic(),
     ):
         _insert_postings(
@@ -483,7 +493,7 @@ def test_a_receipt_must_name_an_existing_journal_and_channel(cash, card, council
         (missing, _new_journal().pk, "channel_id"),
     ):
         with (
-            pytest.raises(IntegrityError, match=f"names {named} {missing}, which"),
+            pytest.raises(REFUSED_BY_A_STATEMENT_TRIGGER, match=f"names {named} {missing}, which"),
             transaction.atomic(),
             connection.cursor() as cursor,
         ):
@@ -494,7 +504,9 @@ def test_a_receipt_must_name_an_existing_journal_and_channel(cash, card, council
             )
     for change in ("journal_id", "channel_id"):
         with (
-            pytest.raises(IntegrityError, match=f"names {change} {missing}, which does not"),
+            pytest.raises(
+                REFUSED_BY_A_STATEMENT_TRIGGER, match=f"names {change} {missing}, which does not"
+            ),
             transaction.atomic(),
             connection.cursor() as cursor,
         ):
@@ -524,7 +536,9 @@ def test_receipts_accounts_and_channels_the_ledger_names_are_kept(cash, council_
             f"TRUNCATE {table} CASCADE",
         ):
             with (
-                pytest.raises(IntegrityError, match=f"refused on {table}: the ledger names"),
+                pytest.raises(
+                    IntegrityError, match=rf"refused on {table}(_\d+)?: the ledger names"
+                ),
                 transaction.atomic(),
                 connection.cursor() as cursor,
             ):

@@ -22,10 +22,12 @@ def describe(schema: str) -> dict[str, object]:
     def rows(sql: str) -> list[tuple]:
         with connection.cursor() as cursor:
             cursor.execute(sql, [schema])
-            return sorted(
-                tuple(re.sub(rf"\b{schema}\.", "S.", v) if isinstance(v, str) else v for v in row)
-                for row in cursor.fetchall()
-            )
+            return sorted(tuple(_without_name(v) if isinstance(v, str) else v for v in row)
+                          for row in cursor.fetchall())  # fmt: skip
+
+    def _without_name(text: str) -> str:
+        # Qualified names, and the literal in a trigger function's own search path.
+        return re.sub(rf"'{schema}'", "'S'", re.sub(rf"\b{schema}\.", "S.", text))
 
     return {
         "columns": rows(

@@ -5,6 +5,8 @@ Runs in the public schema and in every council's schema (the app is installed in
 
 from django.db import migrations
 
+from tenants.sql_statements import one_statement_each
+
 APPEND_ONLY = """
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger AS $$
 BEGIN
@@ -28,4 +30,6 @@ DROP FUNCTION IF EXISTS audit_refuse_change();
 class Migration(migrations.Migration):
     dependencies = [("audit", "0001_initial")]
 
-    operations = [migrations.RunSQL(APPEND_ONLY, ALLOW_CHANGES)]
+    operations = [
+        migrations.RunSQL(one_statement_each(APPEND_ONLY), one_statement_each(ALLOW_CHANGES))
+    ]

@@ -128,3 +128,11 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
+
+
+# The cost-sharing statement's models live in their own module; imported here so Django finds them.
+from billing.cost_models import (  # noqa: E402, F401
+    CostSharingFormula,
+    PlatformCost,
+    TrueUpSettlement,
+)

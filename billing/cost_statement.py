@@ -5,8 +5,8 @@ Everything is worked out from the records (costs, the formula in force, the usag
 price book's bands, invoices), so the figures always agree with them; nothing is stored but the
 settled true-ups.
 
-- A month's councils are those billed (with a billing account) that existed by its end and were
-  not closed before it began.
+- A month's councils are those billed (with a billing account) that existed by its end (or have
+  usage in it) and were not closed before it began.
 - Drivers: a council's transactions are the month's sum in the usage ledger; its storage is the
   most it held on any day of the month; its band weight is its band's monthly price in the price
   book at the month's end (1 each when the book has no bands).
@@ -114,7 +114,9 @@ def _band_of(population: int, bands: list[tuple[int, int]]) -> tuple[int, int]:
     return reached[-1] if reached else (0, 1)
 
 
-def _accounts_in(month: date) -> list[BillingAccount]:
+def _accounts_in(month: date, used: set[int]) -> list[BillingAccount]:
+    """The billed councils of a month: those that existed by its end (or have usage in it)
+    and were not closed before it began."""
     start = datetime.combine(month, time(), tzinfo=UTC)
     end = datetime.combine(month_end(month) + timedelta(days=1), time(), tzinfo=UTC)
     closed_before = Q(
@@ -123,7 +125,7 @@ def _accounts_in(month: date) -> list[BillingAccount]:
     )
     return list(
         BillingAccount.objects.select_related("council")
-        .filter(council__created__lt=end)
+        .filter(Q(council__created__lt=end) | Q(council_id__in=used))
         .exclude(council__status=CouncilStatus.PENDING)
         .exclude(closed_before)
         .order_by("council__name", "council_id")
@@ -175,7 +177,7 @@ def statements_for(months: list[date]) -> list[MonthStatement]:
     for month in months:
         formula = formula_for(month)
         bands = _band_weights(month_end(month))
-        accounts = _accounts_in(month)
+        accounts = _accounts_in(month, {council for (m, council) in usage if m == month})
         drivers = {}
         populations = {}
         for account in accounts:

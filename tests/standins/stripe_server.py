@@ -509,7 +509,15 @@ class StandinStripe:
                     events.append(
                         standin.event("invoice.overdue", invoice, created=invoice["due_date"])
                     )
-                body = json.dumps({"invoice": invoice, "events": events}).encode()
+                # Signed with the secret the caller names, as Stripe would deliver them.
+                secret = request.get("webhook_secret") or ""
+                deliveries = [
+                    {"payload": payload.decode(), "signature": signature}
+                    for payload, signature in standin.deliveries(events, secret)
+                ] if secret else []  # fmt: skip
+                body = json.dumps(
+                    {"invoice": invoice, "events": events, "deliveries": deliveries}
+                ).encode()
                 self._answer(200, body, {})
 
             def _authorised(self) -> bool:

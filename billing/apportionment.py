@@ -56,8 +56,10 @@ def exact_shares(
         return dict.fromkeys(drivers, equal)
     weight_sum = sum(weight for weight, _, _ in live)
     return {
-        key: total_pence
-        * sum(Fraction(weight * amounts[key], whole) for weight, amounts, whole in live)
+        key: Fraction(total_pence)
+        * sum(
+            (Fraction(weight * amounts[key], whole) for weight, amounts, whole in live), Fraction(0)
+        )
         / weight_sum
         for key in drivers
     }

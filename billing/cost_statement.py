@@ -185,8 +185,8 @@ def statements_for(months: list[date]) -> list[MonthStatement]:
             used = usage.get((month, account.council_id), {})
             drivers[account.council_id] = Drivers(
                 band_weight=band_weight,
-                transactions=used.get(Meter.TRANSACTIONS, 0),
-                stored_bytes=used.get(Meter.STORED_BYTES, 0),
+                transactions=used.get(str(Meter.TRANSACTIONS), 0),
+                stored_bytes=used.get(str(Meter.STORED_BYTES), 0),
             )
             populations[account.council_id] = band_from
         shares = apportion(

@@ -55,7 +55,7 @@ def record_monthly_cost(
         raise ValidationError("A month's cost can be entered only once the month has begun")
     month = month.replace(day=1)
     with transaction.atomic():
-        before = _set_cost(month, category, amount_pence, CostSource.MANUAL)
+        before = _set_cost(month, category, amount_pence, str(CostSource.MANUAL))
         cost = PlatformCost.objects.get(month=month, category=category)
         record_audit(
             "billing.cost_recorded",
@@ -78,7 +78,9 @@ def import_cost_report(*, content: bytes, filename: str, acting_user: Any) -> li
     with transaction.atomic():
         changed = {}
         for cost in monthly:
-            before = _set_cost(cost.month, cost.category, cost.amount_pence, CostSource.AWS_CUR)
+            before = _set_cost(
+                cost.month, cost.category, cost.amount_pence, str(CostSource.AWS_CUR)
+            )
             changed[f"{cost.month:%Y-%m} {cost.category}"] = [before, cost.amount_pence]
         record_audit(
             "billing.cost_report_imported",

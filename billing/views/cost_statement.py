@@ -1,6 +1,7 @@
 """The cost-sharing statement's pages: the operator's (every council, the costs, the formula,
 the true-ups) on the platform host; a council's own is part of its Billing page."""
 
+from datetime import date
 from decimal import Decimal
 
 from django import forms
@@ -192,5 +193,5 @@ def settle(request: HttpRequest, council_pk: int, year: int) -> HttpResponse:
     return redirect(f"{reverse('billing-console:statement')}?year={year}")
 
 
-def _back(month) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _back(month: date) -> HttpResponse:
     return redirect(f"{reverse('billing-console:statement')}?year={financial_year_of(month)}")

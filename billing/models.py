@@ -146,3 +146,11 @@ class OverdueReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice} overdue {self.stage} days"
+
+
+# The cost-sharing statement's models live in their own module; imported here so Django finds them.
+from billing.cost_models import (  # noqa: E402, F401
+    CostSharingFormula,
+    PlatformCost,
+    TrueUpSettlement,
+)

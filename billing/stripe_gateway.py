@@ -225,3 +225,57 @@ def verify_webhook(payload: bytes, signature: str, secrets: list[str]) -> stripe
             failures.append(refused)
     # Say why the current secret refused it (a stale timestamp, or no matching signature).
     raise failures[0] if failures else SignatureVerificationError("No secret is set", signature)
+
+
+def retrieve_customer(customer_id: str) -> stripe.Customer | None:
+    """The customer, or None if Stripe has no such customer (resource_missing)."""
+    _configure()
+    try:
+        return stripe.Customer.retrieve(customer_id)
+    except stripe.InvalidRequestError as refused:
+        if refused.code == "resource_missing":
+            return None
+        raise
+
+
+def vat_on(net_pence: int, percentage: int = 20) -> int:
+    """The VAT Stripe adds to a line of `net_pence` at an exclusive rate (rounded half up)."""
+    return (net_pence * percentage * 2 + 100) // 200
+
+
+def add_invoice_item(
+    *, key: str, customer: str, net_pence: int, description: str, tax_rate: str
+) -> stripe.InvoiceItem:
+    """A line (negative for a credit) on the customer's next invoice, VAT added by Stripe."""
+    _configure()
+    return stripe.InvoiceItem.create(
+        customer=customer,
+        amount=net_pence,
+        currency="gbp",
+        description=description,
+        tax_rates=[tax_rate],
+        idempotency_key=f"invoice_item:{key}",
+    )
+
+
+def credit_paid_invoice(
+    *, key: str, invoice: str, net_pence: int, description: str, tax_rate: str
+) -> stripe.CreditNote:
+    """A credit note against a paid invoice, its total (with VAT) to the customer's balance,
+    where Stripe takes it off their next invoice."""
+    _configure()
+    return stripe.CreditNote.create(
+        invoice=invoice,
+        lines=[
+            {
+                "type": "custom_line_item",
+                "description": description,
+                "quantity": 1,
+                "unit_amount": net_pence,
+                "tax_rates": [tax_rate],
+            }
+        ],
+        credit_amount=net_pence + vat_on(net_pence),
+        reason="order_change",
+        idempotency_key=f"credit_note:{key}",
+    )

@@ -8,7 +8,6 @@ import math
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -25,21 +24,20 @@ GB = 1024**3
 
 def count_usage(council: Council, day: date) -> dict[str, int]:
     """The day's receipts (every channel) and the bytes stored at its end, from the council's
-    schema: one query each."""
+    schema, in one statement (one round trip: it runs for every council every day)."""
     end = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
-    with schema_context(council.schema_name):
-        receipts = Receipt.objects.filter(received_on=day).aggregate(n=Count("pk"))["n"]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT (SELECT coalesce(sum(size_bytes), 0) FROM {ImportBatch._meta.db_table}"  # noqa: S608
-                f"  WHERE uploaded_at < %s)"
-                f" + (SELECT coalesce(sum(size_bytes), 0) FROM {ExportRun._meta.db_table}"
-                f"  WHERE created_at < %s)",
-                [end, end],
-            )
-            stored = int(cursor.fetchone()[0])
+    with schema_context(council.schema_name), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT count(*) FROM {Receipt._meta.db_table} WHERE received_on = %s),"  # noqa: S608
+            f" (SELECT coalesce(sum(size_bytes), 0) FROM {ImportBatch._meta.db_table}"
+            f"  WHERE uploaded_at < %s)"
+            f" + (SELECT coalesce(sum(size_bytes), 0) FROM {ExportRun._meta.db_table}"
+            f"  WHERE created_at < %s)",
+            [day, end, end],
+        )
+        receipts, stored = cursor.fetchone()
     # str(): the meters' values (the choices are typed as tuples without Django's stubs).
-    return {str(Meter.TRANSACTIONS): receipts, str(Meter.STORED_BYTES): stored}
+    return {str(Meter.TRANSACTIONS): int(receipts), str(Meter.STORED_BYTES): int(stored)}
 
 
 def record_usage(council: Council, day: date) -> list[UsageRecord]:

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from billing.actions.customers import update_billing_details
+from billing.cost_statement import council_statement
 from billing.models import BillingAccount, Invoice
 from billing.views.permissions import billing_role_required
 from tenants.govuk_forms import GovukForm
@@ -54,5 +55,17 @@ def billing_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "billing/council_billing.html",
-        {"account": account, "form": form, "invoices": invoices},
+        {
+            "account": account,
+            "form": form,
+            "invoices": invoices,
+            "statement": council_statement(council, _year(request)),
+        },
     )
+
+
+def _year(request: HttpRequest) -> int | None:
+    try:
+        return int(request.GET.get("year", ""))
+    except ValueError:
+        return None

@@ -129,6 +129,12 @@ def run_demo(port: int) -> int:
     identity_provider_port = env_int("OIDC_STANDIN_PORT", port + 222)
     identity_provider_url = f"http://127.0.0.1:{identity_provider_port}"
     os.environ.setdefault("SSO_INSECURE_ISSUERS", "1")
+    # Its Stripe stand-in (in memory: a new Stripe each start, which the billing seed meets).
+    stripe_port = env_int("STRIPE_STANDIN_PORT", port + 112)
+    stripe_url = f"http://127.0.0.1:{stripe_port}"
+    os.environ["STRIPE_API_BASE"] = stripe_url
+    os.environ["STRIPE_SECRET_KEY"] = "sk_test_counterfoil_demo"  # noqa: S105 (the stand-in's)
+    os.environ.setdefault("STRIPE_WEBHOOK_SECRETS", "whsec_counterfoil_demo")
     import django
 
     django.setup()
@@ -163,11 +169,19 @@ def run_demo(port: int) -> int:
         env=os.environ.copy(), cwd=CHECKOUT,
     )  # fmt: skip
     _wait_for_port(identity_provider_port, identity_provider, 60, "The stand-in OpenID provider")
+    stripe_standin = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "tests.standins.stripe_server", "--port", str(stripe_port)],
+        env=os.environ.copy(), cwd=CHECKOUT,
+    )  # fmt: skip
+    _wait_for_port(stripe_port, stripe_standin, 30, "The Stripe stand-in")
     logins = seed_demo(
         govuk_pay_url=standin_url,
         webhook_port=port,
         identity_provider_url=identity_provider_url,
     )
+    from counterfoil.demo_billing import seed_billing
+
+    seed_billing(stripe_url)
     _ask_worker_to_check_in()
 
     domain = settings.PLATFORM_DOMAIN
@@ -191,12 +205,15 @@ def run_demo(port: int) -> int:
         f"  Eastmere's staff may also sign in through its identity provider, a local stand-in"
         f" OpenID provider at {identity_provider_url} (the same emails and password, then TOTP).",
         "  Test card 4444 3333 2222 1111 pays; 4000 0000 0000 0002 is declined.",
+        f"  Stripe (local stand-in): {stripe_url}; billing is in the console under Billing,"
+        " and on each council's /billing/ page for its admin@.",
         "  Stop with Ctrl-C.",
         "",
     ]
     print("\n".join(lines), flush=True)
     return supervise(
-        [web_server_command(port), worker_command()], started=[standin, identity_provider]
+        [web_server_command(port), worker_command()],
+        started=[standin, identity_provider, stripe_standin],
     )
 
 

@@ -135,7 +135,9 @@ class StandinStripe:
         with self.lock:
             return [o for o in self.objects.values() if o["object"] == kind]
 
-    def add_invoice(self, customer: str, *, amount_due: int = 10_000) -> dict[str, Any]:
+    def add_invoice(
+        self, customer: str, *, amount_due: int = 10_000, created: int | None = None
+    ) -> dict[str, Any]:
         """A finalized (open) invoice for `customer`, as a subscription's cycle would make."""
         with self.lock:
             invoice_id = self._new_id("in")
@@ -150,8 +152,8 @@ class StandinStripe:
                 "amount_due": amount_due,
                 "amount_paid": 0,
                 "amount_remaining": amount_due,
-                "created": self.now,
-                "due_date": self.now + 30 * 86400,
+                "created": self.now if created is None else created,
+                "due_date": (self.now if created is None else created) + 30 * 86400,
                 "hosted_invoice_url": f"https://invoice.stripe.com/i/{invoice_id}",
                 "invoice_pdf": f"https://pay.stripe.com/invoice/{invoice_id}/pdf",
                 "custom_fields": None,
@@ -348,6 +350,10 @@ class StandinStripe:
             self.now += frozen - clock["frozen_time"]
             clock["frozen_time"] = frozen
             return 200, clock
+        if path == "/v1/invoiceitems":
+            return self._invoice_item(params, base)
+        if path == "/v1/credit_notes":
+            return self._credit_note(params, base)
         if path == "/v1/billing/meter_events":
             identifier = params.get("identifier") or self._new_id("mev")
             timestamp = int(params["timestamp"])
@@ -364,6 +370,92 @@ class StandinStripe:
             return 200, event
         return _missing(path)
 
+    def _tax(self, net: int, tax_rates: list[str]) -> int:
+        """Stripe's exclusive tax on a line: each rate's percentage, rounded half up."""
+        tax = 0
+        for rate_id in tax_rates:
+            rate = self.objects.get(rate_id)
+            if rate and not rate["inclusive"]:
+                tax += int((net * rate["percentage"] * 2 + 100) // 200)
+        return tax
+
+    def _invoice_item(self, params: dict[str, Any], base: dict[str, Any]) -> tuple[int, dict]:
+        customer = params.get("customer")
+        if customer not in self.objects:
+            return _missing(str(customer))
+        if params.get("currency") != "gbp" or "amount" not in params:
+            return _error(400, "invalid_request_error", "parameter_missing",
+                          "Missing required param: amount (with currency gbp).")  # fmt: skip
+        for rate in params.get("tax_rates", []):
+            if rate not in self.objects:
+                return _missing(rate)
+        amount = int(params["amount"])
+        return 200, self._store({
+            **base, "id": self._new_id("ii"), "object": "invoiceitem", "amount": amount,
+            "currency": "gbp", "customer": customer, "date": base["created"],
+            "description": params.get("description"), "discountable": amount > 0,
+            "discounts": [], "invoice": None, "period": {"start": base["created"],
+            "end": base["created"]}, "proration": False, "quantity": 1,
+            "tax_rates": [self.objects[rate] for rate in params.get("tax_rates", [])],
+            "test_clock": None, "parent": None,
+            "pricing": {"type": "price_details", "unit_amount_decimal": str(amount)},
+            "net_amount": amount,
+        })  # fmt: skip
+
+    def _credit_note(self, params: dict[str, Any], base: dict[str, Any]) -> tuple[int, dict]:
+        """A credit note on a paid invoice: Stripe requires the refund, credit and out-of-band
+        amounts to add up to its total, and never more than the invoice still has to credit."""
+        invoice = self.objects.get(params.get("invoice", ""))
+        if invoice is None or invoice["object"] != "invoice":
+            return _missing(str(params.get("invoice")))
+        lines, subtotal, tax = [], 0, 0
+        for line in params.get("lines", []):
+            net = int(line.get("unit_amount", 0)) * int(line.get("quantity", 1))
+            line_tax = self._tax(net, line.get("tax_rates", []))
+            subtotal, tax = subtotal + net, tax + line_tax
+            lines.append({
+                "id": self._new_id("cnli"), "object": "credit_note_line_item", "amount": net,
+                "description": line.get("description"), "discount_amount": 0,
+                "discount_amounts": [], "livemode": False,
+                "quantity": int(line.get("quantity", 1)),
+                "tax_rates": [self.objects[r] for r in line.get("tax_rates", [])
+                              if r in self.objects],
+                "type": line.get("type"), "unit_amount": int(line.get("unit_amount", 0)),
+                "unit_amount_decimal": str(line.get("unit_amount", 0)), "metadata": None,
+            })  # fmt: skip
+        total = subtotal + tax
+        earlier = [n for n in self.of_type("credit_note") if n["invoice"] == invoice["id"]]
+        credited, notes = sum(note["total"] for note in earlier), len(earlier)
+        if total <= 0 or total > invoice["amount_paid"] - credited:
+            return _error(400, "invalid_request_error", "credit_note_amount_invalid",
+                          "The credit note's total must be positive and at most the amount "
+                          "remaining to credit on the invoice.")  # fmt: skip
+        parts = sum(int(params.get(name, 0)) for name in
+                    ("credit_amount", "refund_amount", "out_of_band_amount"))  # fmt: skip
+        if invoice["status"] == "paid" and parts != total:
+            return _error(400, "invalid_request_error", "parameter_invalid",
+                          "The sum of credit_amount, refund_amount and out_of_band_amount "
+                          "must equal the credit note's total.")  # fmt: skip
+        customer = self.objects[invoice["customer"]]
+        customer["balance"] -= int(params.get("credit_amount", 0))
+        note_id = self._new_id("cn")
+        return 200, self._store({
+            **base, "id": note_id, "object": "credit_note", "amount": total,
+            "amount_shipping": 0, "currency": "gbp", "customer": invoice["customer"],
+            "customer_balance_transaction": None, "discount_amount": 0, "discount_amounts": [],
+            "effective_at": base["created"], "invoice": invoice["id"],
+            "lines": {"object": "list", "data": lines, "has_more": False,
+                      "url": f"/v1/credit_notes/{note_id}/lines"},
+            "memo": params.get("memo"),
+            "number": f"{invoice.get('number') or invoice['id']}-CN-{notes + 1:02d}",
+            "out_of_band_amount": int(params["out_of_band_amount"])
+            if "out_of_band_amount" in params else None,
+            "pdf": f"https://pay.stripe.com/credit_notes/{note_id}/pdf",
+            "reason": params.get("reason"), "refunds": [], "status": "issued",
+            "subtotal": subtotal, "subtotal_excluding_tax": subtotal, "total": total,
+            "total_excluding_tax": subtotal, "type": "post_payment", "voided_at": None,
+        })  # fmt: skip
+
     def _get(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
         listing = {
             "/v1/prices": "price",
@@ -371,6 +463,7 @@ class StandinStripe:
             "/v1/billing/meters": "billing.meter",
             "/v1/invoices": "invoice",
             "/v1/invoiceitems": "invoiceitem",
+            "/v1/credit_notes": "credit_note",
         }
         if path in listing:
             found = self.of_type(listing[path])
@@ -445,6 +538,32 @@ class StandinStripe:
                 self._answer(status, json.dumps({"error": error}).encode(), headers)
                 return True
 
+            def _control_invoice(self, request: dict[str, Any]) -> None:
+                """For the demo: an invoice raised `days_ago`, paid or left open (overdue once
+                its 30 days have passed), and the events Stripe would have sent about it."""
+                created = standin.now - int(request.get("days_ago", 0)) * 86400
+                invoice = standin.add_invoice(
+                    request["customer"], amount_due=int(request["amount_due"]), created=created
+                )
+                events = [standin.event("invoice.finalized", invoice, created=created)]
+                if request.get("paid"):
+                    paid = standin.set_invoice_status(invoice["id"], "paid")
+                    events.append(standin.event("invoice.paid", paid, created=created + 86400))
+                elif invoice["due_date"] < standin.now:
+                    events.append(
+                        standin.event("invoice.overdue", invoice, created=invoice["due_date"])
+                    )
+                # Signed with the secret the caller names, as Stripe would deliver them.
+                secret = request.get("webhook_secret") or ""
+                deliveries = [
+                    {"payload": payload.decode(), "signature": signature}
+                    for payload, signature in standin.deliveries(events, secret)
+                ] if secret else []  # fmt: skip
+                body = json.dumps(
+                    {"invoice": invoice, "events": events, "deliveries": deliveries}
+                ).encode()
+                self._answer(200, body, {})
+
             def _authorised(self) -> bool:
                 if self.headers.get("Authorization", "").startswith("Bearer sk_"):
                     return True
@@ -477,6 +596,9 @@ class StandinStripe:
             def do_POST(self) -> None:
                 path = urllib.parse.urlsplit(self.path).path
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if path == "/_standin/invoices":
+                    self._control_invoice(json.loads(raw or "{}"))
+                    return
                 with standin.lock:
                     standin.requests.append(("POST", path))
                 if not self._authorised() or self._fault():

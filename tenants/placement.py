@@ -1,0 +1,138 @@
+"""Where each council lives on a Citus cluster: its worker node and size, the least-loaded
+worker for a new council, and moving a council's schema to another worker.
+
+A council's schema is a Citus distributed schema: all its tables in one colocation group,
+placed whole on one worker. Citus picks that worker itself when the schema's first table is
+created (in turn, by colocation id), and offers no way to name the node up front short of
+taking every other node out of placement (`shouldhaveshards`), which is cluster-wide and would
+race with other provisioning and with the rebalancer. So a new council is built where Citus
+puts it and then, while it is still nearly empty, moved to the least-loaded worker with
+`citus_schema_move`: the same logical-replication move an operator uses, taking well under a
+second for an empty schema. On plain PostgreSQL there is one server: nothing to place or move.
+"""
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from tenants.citus import is_citus
+from tenants.schema_names import validate_schema_name
+
+# Each distributed schema's node and size, from the shards' sizes on the workers (the
+# coordinator's shell tables are empty, so pg_total_relation_size there says nothing).
+COUNCIL_PLACEMENTS = """
+SELECT s.schema_name::text, sh.nodename, sh.nodeport, coalesce(sum(sh.shard_size), 0)::bigint
+FROM citus_schemas s
+JOIN citus_shards sh ON sh.colocation_id = s.colocation_id
+GROUP BY 1, 2, 3
+"""
+ACTIVE_WORKERS = """
+SELECT nodename, nodeport FROM pg_dist_node
+WHERE noderole = 'primary' AND isactive AND shouldhaveshards AND groupid <> 0
+ORDER BY nodename, nodeport
+"""
+# Logical replication: the council keeps taking writes during the copy, and they wait only for
+# the final switch-over. 'force_logical' rather than 'auto' so that a table without a replica
+# identity is still moved (its own updates and deletes then wait for the switch) instead of
+# the whole move being refused; every council table has a primary key today.
+SHARD_TRANSFER_MODE = "force_logical"
+
+
+class PlacementRefused(Exception):
+    """A placement or move that cannot be done; the message says why, for an operator."""
+
+
+@dataclass(frozen=True)
+class WorkerNode:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    def parse(cls, text: str) -> "WorkerNode":
+        """ "host:port", as the console and `move_council` show nodes."""
+        host, _, port = text.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise PlacementRefused(f"{text!r} is not a node: give it as host:port")
+        return cls(host, int(port))
+
+
+@dataclass(frozen=True)
+class CouncilPlacement:
+    schema_name: str
+    node: WorkerNode
+    size_bytes: int
+
+
+def on_citus() -> bool:
+    return is_citus(connection)
+
+
+def worker_nodes() -> list[WorkerNode]:
+    """The active workers that take councils (empty on plain PostgreSQL)."""
+    if not on_citus():
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(ACTIVE_WORKERS)
+        return [WorkerNode(host, port) for host, port in cursor.fetchall()]
+
+
+def council_placements() -> dict[str, CouncilPlacement]:
+    """Each distributed schema's worker and size, by schema name (empty on plain PostgreSQL)."""
+    if not on_citus():
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(COUNCIL_PLACEMENTS)
+        return {
+            name: CouncilPlacement(name, WorkerNode(host, port), size)
+            for name, host, port, size in cursor.fetchall()
+        }
+
+
+def least_loaded_worker(*, leaving_out: str | None = None) -> WorkerNode:
+    """The worker whose council schemas take the least space (then the fewest councils, then
+    the first by name), not counting the schema `leaving_out` (the council being placed)."""
+    load = {node: (0, 0) for node in worker_nodes()}
+    if not load:
+        raise PlacementRefused("the database is not a Citus cluster with active workers")
+    for placement in council_placements().values():
+        if placement.schema_name != leaving_out and placement.node in load:
+            size, count = load[placement.node]
+            load[placement.node] = (size + placement.size_bytes, count + 1)
+    return min(load, key=lambda node: (*load[node], node.host, node.port))
+
+
+def check_move(schema_name: str, target: WorkerNode) -> CouncilPlacement:
+    """Where the schema is now, if it can be moved to `target`; PlacementRefused otherwise."""
+    validate_schema_name(schema_name)
+    if not on_citus():
+        raise PlacementRefused("the database is a single PostgreSQL server, not a Citus cluster")
+    nodes = worker_nodes()
+    if target not in nodes:
+        known = ", ".join(map(str, nodes)) or "none"
+        raise PlacementRefused(f"{target} is not an active worker node (the workers: {known})")
+    current = council_placements().get(schema_name)
+    if current is None:
+        raise PlacementRefused(f"{schema_name} is not a distributed schema")
+    if current.node == target:
+        raise PlacementRefused(f"the council is on {target} already")
+    return current
+
+
+def move_schema(schema_name: str, target: WorkerNode) -> None:
+    """Move the schema's tables to `target` by logical replication. Outside any transaction:
+    Citus commits the copy as it goes, and if the move is interrupted the schema stays whole
+    on its old node (the half-made copy is cleaned up) and the move can be run again."""
+    if connection.in_atomic_block:
+        raise PlacementRefused("a move cannot run inside a transaction")
+    with connection.cursor() as cursor:
+        # The old copies of earlier moves are dropped lazily; one left on the target would
+        # stop this move ("orphaned shard ... could not be cleaned up").
+        cursor.execute("CALL citus_cleanup_orphaned_resources()")
+        cursor.execute(
+            "SELECT citus_schema_move(%s::regnamespace, %s, %s, %s::citus.shard_transfer_mode)",
+            [schema_name, target.host, target.port, SHARD_TRANSFER_MODE],
+        )
+        cursor.execute("CALL citus_cleanup_orphaned_resources()")

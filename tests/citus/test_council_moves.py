@@ -18,8 +18,10 @@ from income.models import Channel, Fund, Posting, Receipt
 from tenants.actions.council_moves import move_council
 from tenants.actions.councils import create_council
 from tenants.audit.models import AuditEvent
+from tenants.models import PlatformRole
 from tenants.placement import PlacementRefused, WorkerNode, council_placements, worker_nodes
-from tests.factories import FundFactory
+from tests.conftest import host_client, sign_in
+from tests.factories import FundFactory, UserFactory
 
 PAYMENT_PENCE = 1_250
 
@@ -122,3 +124,24 @@ def test_moves_that_make_no_sense_are_refused(committed_council, django_db_block
         assert not AuditEvent.objects.filter(
             action="council.moved", target_id=str(committed_council.pk)
         ).exists()
+
+
+def test_an_operator_moves_a_council_from_the_console(committed_council, django_db_blocker):
+    with django_db_blocker.unblock():
+        # Committed, and kept: removing a user reaches into every council's tables.
+        operator = UserFactory(platform_role=PlatformRole.OPERATOR)
+        client = sign_in(host_client(None), operator)
+        here = council_placements()[committed_council.schema_name]
+        target = _other_worker(committed_council.schema_name)
+        page = client.get("/console/nodes/").content.decode()
+        assert f"<code>{here.node}</code>" in page
+        assert f'<option value="{target}">' in page
+        field = f"move-{committed_council.pk}-node"
+        answer = client.post(f"/console/nodes/{committed_council.pk}/move/", {field: str(target)})
+        assert answer.status_code == 302
+        assert council_placements()[committed_council.schema_name].node == target
+        refused = client.post(f"/console/nodes/{committed_council.pk}/move/", {field: str(target)})
+        assert refused.status_code == 409
+        assert f"is on {target} already" in refused.content.decode()
+        moved = AuditEvent.objects.get(action="council.moved", target_id=str(committed_council.pk))
+        assert moved.actor_id == operator.pk and moved.after["node"] == str(target)

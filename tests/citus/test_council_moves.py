@@ -34,12 +34,16 @@ from tenants.actions.councils import create_council
 from tenants.audit.models import AuditEvent
 from tenants.models import PlatformRole
 from tenants.placement import PlacementRefused, WorkerNode, council_placements, worker_nodes
+from tests.citus.durable_commits import commits_as, durable_commits  # noqa: F401
 from tests.conftest import host_client, sign_in
 from tests.factories import FundFactory, UserFactory
 from tests.income.govuk_pay.conftest import connect, standin  # noqa: F401 - the stand-in
 
 PAYMENT_PENCE = 1_250
 CARD_PENCE = 3_400
+
+
+pytestmark = pytest.mark.usefixtures("durable_commits")
 
 
 @pytest.fixture
@@ -225,3 +229,12 @@ def test_an_operator_moves_a_council_from_the_console(committed_council, django_
         assert f"is on {target} already" in refused.content.decode()
         moved = AuditEvent.objects.get(action="council.moved", target_id=str(committed_council.pk))
         assert moved.actor_id == operator.pk and moved.after["node"] == str(target)
+
+
+def test_a_move_is_refused_while_workers_acknowledge_commits_before_writing_them(
+    committed_council, django_db_blocker
+):
+    with django_db_blocker.unblock(), commits_as("off"):
+        target = _other_worker(committed_council.schema_name)
+        with pytest.raises(CommandError, match="synchronous_commit = off"):
+            call_command("move_council", committed_council.slug, str(target))

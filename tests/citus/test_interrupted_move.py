@@ -17,6 +17,7 @@ from income.models import Channel, Fund, Receipt
 from tenants.actions.council_moves import move_council
 from tenants.actions.councils import create_council
 from tenants.placement import WorkerNode, council_placements, worker_nodes
+from tests.citus.durable_commits import durable_commits  # noqa: F401
 from tests.factories import FundFactory
 
 
@@ -37,6 +38,9 @@ def _on_node(node: WorkerNode) -> psycopg.Connection:
     return psycopg.connect(
         host=node.host, port=node.port, dbname=database, user="postgres", autocommit=True
     )
+
+
+pytestmark = pytest.mark.usefixtures("durable_commits")
 
 
 @pytest.fixture

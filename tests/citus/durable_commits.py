@@ -1,0 +1,35 @@
+"""The local cluster runs with synchronous_commit = off (counterfoil.citus_cluster, for speed);
+a live move needs it on (tenants.placement.WORKER_COMMIT_SETTINGS says why)."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+
+from counterfoil.citus_cluster import ClusterAddress
+
+
+def set_synchronous_commit(value: str) -> None:
+    address = ClusterAddress.from_env()
+    assert address is not None
+    for port in (address.coordinator_port, *address.worker_ports):
+        with psycopg.connect(address.url(port=port), autocommit=True) as node:
+            node.execute(f"ALTER SYSTEM SET synchronous_commit = {value}")
+            node.execute("SELECT pg_reload_conf()")
+
+
+@contextmanager
+def commits_as(value: str) -> Iterator[None]:
+    set_synchronous_commit(value)
+    try:
+        yield
+    finally:
+        set_synchronous_commit("on")
+
+
+@pytest.fixture
+def durable_commits() -> Iterator[None]:
+    """synchronous_commit on for the test (and left on: safe for everything after it)."""
+    set_synchronous_commit("on")
+    yield

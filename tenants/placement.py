@@ -1,9 +1,14 @@
-"""Where each council lives on a Citus cluster, and moving one to another worker.
+"""Where each council lives on a Citus cluster: its worker node and size, the least-loaded
+worker for a new council, and moving a council's schema to another worker.
 
-A council's schema is a distributed schema: all its tables in one colocation group, placed
-whole on one worker. `citus_schema_move` copies it to another worker by logical replication
-while the council keeps working (writes wait only for the final switch-over), then drops the
-old copy. On plain PostgreSQL there is one server and nothing to move.
+A council's schema is a Citus distributed schema: all its tables in one colocation group,
+placed whole on one worker. Citus picks that worker itself when the schema's first table is
+created (in turn, by colocation id), and offers no way to name the node up front short of
+taking every other node out of placement (`shouldhaveshards`), which is cluster-wide and would
+race with other provisioning and with the rebalancer. So a new council is built where Citus
+puts it and then, while it is still nearly empty, moved to the least-loaded worker with
+`citus_schema_move`: the same logical-replication move an operator uses, taking well under a
+second for an empty schema. On plain PostgreSQL there is one server: nothing to place or move.
 """
 
 from dataclasses import dataclass
@@ -13,87 +18,133 @@ from django.db import connection
 from tenants.citus import is_citus
 from tenants.schema_names import validate_schema_name
 
-PLACEMENTS = """
-SELECT s.schema_name::text, n.nodename, n.nodeport, s.colocation_id,
-    sum(pg_total_relation_size(d.logicalrelid))::bigint
+# Each distributed schema's node and size, from the shards' sizes on the workers (the
+# coordinator's shell tables are empty, so pg_total_relation_size there says nothing).
+COUNCIL_PLACEMENTS = """
+SELECT s.schema_name::text, sh.nodename, sh.nodeport, coalesce(sum(sh.shard_size), 0)::bigint
 FROM citus_schemas s
-JOIN pg_dist_partition d ON d.colocationid = s.colocation_id
-JOIN pg_dist_shard sh ON sh.logicalrelid = d.logicalrelid
-JOIN pg_dist_placement pl ON pl.shardid = sh.shardid
-JOIN pg_dist_node n ON n.groupid = pl.groupid
-GROUP BY 1, 2, 3, 4
+JOIN citus_shards sh ON sh.colocation_id = s.colocation_id
+GROUP BY 1, 2, 3
 """
+ACTIVE_WORKERS = """
+SELECT nodename, nodeport FROM pg_dist_node
+WHERE noderole = 'primary' AND isactive AND shouldhaveshards AND groupid <> 0
+ORDER BY nodename, nodeport
+"""
+# Logical replication: the council keeps taking writes during the copy, and they wait only for
+# the final switch-over. 'force_logical' rather than 'auto' so that a table without a replica
+# identity is still moved (its own updates and deletes then wait for the switch) instead of
+# the whole move being refused; every council table has a primary key today.
+SHARD_TRANSFER_MODE = "force_logical"
+# Citus decides a move has caught up by the source's pg_current_wal_lsn(), the WAL *written*
+# so far. With synchronous_commit = off a payment is acknowledged before its commit is written,
+# so it can fall after that point and be left behind on the old copy: lost. Tests saw 1 to 3
+# payments lost in about one move in four; with it on (PostgreSQL's default) none.
+WORKER_COMMIT_SETTINGS = "SELECT result FROM run_command_on_workers('SHOW synchronous_commit')"
 
 
-class NotOnACluster(Exception):
-    """The database is one PostgreSQL server: councils have no node to move between."""
+class PlacementRefused(Exception):
+    """A placement or move that cannot be done; the message says why, for an operator."""
 
 
 @dataclass(frozen=True)
-class Node:
+class WorkerNode:
     host: str
     port: int
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @classmethod
+    def parse(cls, text: str) -> "WorkerNode":
+        """ "host:port", as the console and `move_council` show nodes."""
+        host, _, port = text.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise PlacementRefused(f"{text!r} is not a node: give it as host:port")
+        return cls(host, int(port))
+
 
 @dataclass(frozen=True)
-class Placement:
+class CouncilPlacement:
     schema_name: str
-    node: Node
+    node: WorkerNode
     size_bytes: int
 
 
-def placements() -> dict[str, Placement]:
-    """Each distributed council schema's worker and size (empty on plain PostgreSQL)."""
-    if not is_citus(connection):
+def on_citus() -> bool:
+    return is_citus(connection)
+
+
+def worker_nodes() -> list[WorkerNode]:
+    """The active workers that take councils (empty on plain PostgreSQL)."""
+    if not on_citus():
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(ACTIVE_WORKERS)
+        return [WorkerNode(host, port) for host, port in cursor.fetchall()]
+
+
+def council_placements() -> dict[str, CouncilPlacement]:
+    """Each distributed schema's worker and size, by schema name (empty on plain PostgreSQL)."""
+    if not on_citus():
         return {}
     with connection.cursor() as cursor:
-        cursor.execute(PLACEMENTS)
+        cursor.execute(COUNCIL_PLACEMENTS)
         return {
-            name: Placement(name, Node(host, port), size)
-            for name, host, port, _, size in cursor.fetchall()
+            name: CouncilPlacement(name, WorkerNode(host, port), size)
+            for name, host, port, size in cursor.fetchall()
         }
 
 
-def workers() -> list[Node]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nodename, nodeport FROM pg_dist_node"
-            " WHERE noderole = 'primary' AND isactive AND shouldhaveshards AND groupid <> 0"
-            " ORDER BY nodename, nodeport"
-        )
-        return [Node(host, port) for host, port in cursor.fetchall()]
-
-
-def least_loaded_worker(*, other_than: Node | None = None) -> Node:
-    """The worker whose councils take the least space (councils counted when equal)."""
-    load: dict[Node, tuple[int, int]] = {node: (0, 0) for node in workers()}
-    for placement in placements().values():
-        if placement.node in load:
+def least_loaded_worker(*, leaving_out: str | None = None) -> WorkerNode:
+    """The worker whose council schemas take the least space (then the fewest councils, then
+    the first by name), not counting the schema `leaving_out` (the council being placed)."""
+    load = {node: (0, 0) for node in worker_nodes()}
+    if not load:
+        raise PlacementRefused("the database is not a Citus cluster with active workers")
+    for placement in council_placements().values():
+        if placement.schema_name != leaving_out and placement.node in load:
             size, count = load[placement.node]
             load[placement.node] = (size + placement.size_bytes, count + 1)
-    candidates = [node for node in load if node != other_than]
-    if not candidates:
-        raise NotOnACluster("there is no other worker to place the council on")
-    return min(candidates, key=lambda node: load[node])
+    return min(load, key=lambda node: (*load[node], node.host, node.port))
 
 
-def move_schema(schema_name: str, target: Node) -> None:
-    """Move the schema's tables to `target` by logical replication (citus_schema_move); a
-    no-op when it is there already. Must run outside a transaction: the copy is committed
-    as it goes, and an interrupted move leaves the schema whole on its old node."""
+def check_move(schema_name: str, target: WorkerNode) -> CouncilPlacement:
+    """Where the schema is now, if it can be moved to `target`; PlacementRefused otherwise."""
     validate_schema_name(schema_name)
-    if not is_citus(connection):
-        raise NotOnACluster("the database is a single PostgreSQL server")
-    current = placements().get(schema_name)
+    if not on_citus():
+        raise PlacementRefused("the database is a single PostgreSQL server, not a Citus cluster")
+    nodes = worker_nodes()
+    if target not in nodes:
+        known = ", ".join(map(str, nodes)) or "none"
+        raise PlacementRefused(f"{target} is not an active worker node (the workers: {known})")
+    current = council_placements().get(schema_name)
     if current is None:
-        raise NotOnACluster(f"{schema_name} is not a distributed schema")
+        raise PlacementRefused(f"{schema_name} is not a distributed schema")
     if current.node == target:
-        return
+        raise PlacementRefused(f"the council is on {target} already")
     with connection.cursor() as cursor:
+        cursor.execute(WORKER_COMMIT_SETTINGS)
+        if any(setting == "off" for (setting,) in cursor.fetchall()):
+            raise PlacementRefused(
+                "a worker runs with synchronous_commit = off, and a move could then lose"
+                " payments taken during it: turn it on (the default) on every worker first"
+            )
+    return current
+
+
+def move_schema(schema_name: str, target: WorkerNode) -> None:
+    """Move the schema's tables to `target` by logical replication. Outside any transaction:
+    Citus commits the copy as it goes, and if the move is interrupted the schema stays whole
+    on its old node (the half-made copy is cleaned up) and the move can be run again."""
+    if connection.in_atomic_block:
+        raise PlacementRefused("a move cannot run inside a transaction")
+    with connection.cursor() as cursor:
+        # The old copies of earlier moves are dropped lazily; one left on the target would
+        # stop this move ("orphaned shard ... could not be cleaned up").
+        cursor.execute("CALL citus_cleanup_orphaned_resources()")
         cursor.execute(
-            "SELECT citus_schema_move(%s::regnamespace, %s, %s, 'force_logical')",
-            [schema_name, target.host, target.port],
+            "SELECT citus_schema_move(%s::regnamespace, %s, %s, %s::citus.shard_transfer_mode)",
+            [schema_name, target.host, target.port, SHARD_TRANSFER_MODE],
         )
+        cursor.execute("CALL citus_cleanup_orphaned_resources()")

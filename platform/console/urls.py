@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.views import applications, councils, lifecycle
+from console.views import applications, council_nodes, councils, lifecycle
 
 app_name = "console"
 urlpatterns = [
@@ -29,4 +29,8 @@ urlpatterns += [
 ]
 urlpatterns += [
     path("councils/<int:pk>/archive/", lifecycle.retry_archive, name="council-archive"),
+]
+urlpatterns += [
+    path("nodes/", council_nodes.council_nodes, name="council-nodes"),
+    path("nodes/<int:pk>/move/", council_nodes.move, name="council-move"),
 ]

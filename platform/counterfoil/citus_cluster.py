@@ -24,7 +24,10 @@ from psycopg import sql
 
 CLUSTER_ENV = "COUNTERFOIL_CITUS_CLUSTER"
 PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin",)
-# The server settings every node gets. Durability is not needed for throwaway test data, and
+# The server settings every node gets. Durability on disk is not needed for throwaway test data
+# (fsync off), but commits are acknowledged only once written (synchronous_commit on): a live
+# move judges itself caught up by the written WAL, so with it off a payment acknowledged just
+# before the switch-over could be left on the old copy (tenants.placement refuses moves then). And
 # statement triggers on distributed tables (the ledger's balance and daily-totals triggers) are
 # safe here: a council's tables live whole on one node, so a trigger never spans nodes.
 NODE_SETTINGS = {
@@ -32,7 +35,7 @@ NODE_SETTINGS = {
     "shared_preload_libraries": "'citus'",
     "max_connections": "200",
     "fsync": "off",
-    "synchronous_commit": "off",
+    "synchronous_commit": "on",
     "full_page_writes": "off",
     "wal_level": "logical",
     "max_replication_slots": "20",

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from tenants.actions.council_moves import place_new_council
 from tenants.council_directory import council_directory
 from tenants.models import Council, CouncilStatus, Domain, ProvisioningState, User
 from tenants.models.council import DomainVerification
@@ -61,6 +62,8 @@ def create_council(
         seed_council_defaults(council)
         _record_progress(council, ProvisioningState.SEEDED)
         _record_progress(council, ProvisioningState.READY)
+    # On a Citus cluster: onto the least-loaded worker, while the schema is still small.
+    place_new_council(council)
     council_directory.forget()
     return council
 

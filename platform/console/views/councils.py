@@ -13,7 +13,7 @@ from console.task_queue import queue_depth
 from tenants.audit.models import AuditEvent
 from tenants.capabilities import Capability, platform_capabilities
 from tenants.models import Council
-from tenants.placement import placements
+from tenants.placement import council_placements
 from tenants.view_permissions import platform_capability_required
 
 
@@ -58,7 +58,7 @@ def council_page_context(request: HttpRequest, council: Council, **extra: object
         "members": members,
         "usage": council_usage([council]).get(council.schema_name),
         # On a Citus cluster: the worker holding the council's schema, and its size there.
-        "placement": placements().get(council.schema_name),
+        "placement": council_placements().get(council.schema_name),
         "events": events,
         "may_manage": Capability.MANAGE_COUNCILS in platform_capabilities(request.user),
         **extra,

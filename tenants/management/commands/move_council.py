@@ -1,32 +1,26 @@
-"""Move a council to another Citus worker, while it keeps working:
-counterfoil manage move_council <slug> [--to host:port]"""
+"""Move a council to another worker node of a Citus cluster while it keeps working:
+counterfoil manage move_council <slug> <host:port>"""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.actions.placement import move_council
+from tenants.actions.council_moves import move_council
 from tenants.models import Council
-from tenants.placement import Node, NotOnACluster
+from tenants.placement import PlacementRefused, WorkerNode
 
 
 class Command(BaseCommand):
-    help = "Move a council's schema to another worker node (the least loaded unless --to)."
+    help = "Move a council's schema to another Citus worker node (logical replication)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("slug")
-        parser.add_argument("--to", help="the target worker as host:port")
+        parser.add_argument("node", help="the worker to move it to, as host:port")
 
-    def handle(self, *args: object, slug: str, to: str | None, **options: object) -> None:
+    def handle(self, *args: object, slug: str, node: str, **options: object) -> None:
         council = Council.objects.filter(slug=slug).first()
         if council is None:
             raise CommandError(f"No council has the subdomain {slug!r}.")
-        target = None
-        if to:
-            host, _, port = to.rpartition(":")
-            if not host or not port.isdigit():
-                raise CommandError(f"--to takes host:port, not {to!r}.")
-            target = Node(host, int(port))
         try:
-            moved = move_council(council=council, target=target, acting_user=None)
-        except NotOnACluster as refusal:
-            raise CommandError(f"Cannot move {council.name}: {refusal}.") from refusal
+            moved = move_council(council=council, target=WorkerNode.parse(node), acting_user=None)
+        except PlacementRefused as refusal:
+            raise CommandError(f"{council.name} was not moved: {refusal}.") from refusal
         self.stdout.write(f"{council.name} is on {moved.node} ({moved.size_bytes} bytes)")

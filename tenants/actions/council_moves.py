@@ -1,0 +1,68 @@
+"""Placing a new council on the least-loaded worker of a Citus cluster, and an operator moving
+a council to another worker while it keeps working (tenants.placement)."""
+
+import logging
+
+from django.db import DatabaseError, connection
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from tenants.audit.recording import record_audit
+from tenants.capabilities import Capability, require_platform_capability
+from tenants.models import Council, User
+from tenants.placement import (
+    CouncilPlacement,
+    PlacementRefused,
+    WorkerNode,
+    check_move,
+    council_placements,
+    least_loaded_worker,
+    move_schema,
+    on_citus,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def move_council(
+    *, council: Council, target: WorkerNode, acting_user: User | None
+) -> CouncilPlacement:
+    """Move the council's schema to `target` by logical replication (no downtime), and record
+    where from and where to in the operators' audit log. PlacementRefused, saying why, for an
+    unknown or inactive node, the node it is on already, or a database that is not Citus.
+    `acting_user` None: an operator at the command line (`counterfoil manage move_council`)."""
+    if acting_user is not None:
+        require_platform_capability(acting_user, Capability.MANAGE_COUNCILS)
+    with schema_context(get_public_schema_name()):
+        before = check_move(council.schema_name, target)
+        move_schema(council.schema_name, target)
+        after = council_placements()[council.schema_name]
+        record_audit(
+            "council.moved",
+            acting_user=acting_user,
+            target=council,
+            before={"node": str(before.node), "size_bytes": before.size_bytes},
+            after={"node": str(after.node), "size_bytes": after.size_bytes},
+        )
+    return after
+
+
+def place_new_council(council: Council) -> WorkerNode | None:
+    """Move a newly built council to the least-loaded worker when Citus put it elsewhere; the
+    worker it is on (None on plain PostgreSQL). Inside a transaction (tests that roll back)
+    the council stays where Citus put it, since a move commits as it goes. A failed move leaves
+    the council whole where it was built, so provisioning carries on: it is logged instead."""
+    with schema_context(get_public_schema_name()):
+        if not on_citus():
+            return None
+        current = council_placements().get(council.schema_name)
+        if current is None:
+            return None
+        best = least_loaded_worker(leaving_out=council.schema_name)
+        if best == current.node or connection.in_atomic_block:
+            return current.node
+        try:
+            move_schema(council.schema_name, best)
+        except (DatabaseError, PlacementRefused):
+            logger.exception("council %s stays on %s: placing it failed", council.slug, current)
+            return current.node
+        return best

@@ -1,0 +1,73 @@
+"""New councils go to the worker whose councils take the least space: Citus builds the schema
+where it likes, and create_council moves it, still nearly empty, to the least-loaded worker."""
+
+import os
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from tenants.actions.councils import create_council
+from tenants.audit.models import AuditEvent
+from tenants.placement import council_placements, least_loaded_worker, worker_nodes
+
+FILLER_CHUNK = 1_000_000  # characters of incompressible text per audit row
+
+
+def _loads() -> dict:
+    loads = {node: 0 for node in worker_nodes()}
+    for placement in council_placements().values():
+        loads[placement.node] += placement.size_bytes
+    return loads
+
+
+def _fill(schema_name: str, extra_bytes: int) -> None:
+    """Make the council take `extra_bytes` more space (random text in its own audit log)."""
+    with schema_context(schema_name):
+        for _ in range(extra_bytes // FILLER_CHUNK + 1):
+            AuditEvent.objects.create(
+                action="test.filler", reason=os.urandom(FILLER_CHUNK // 2).hex()
+            )
+
+
+@pytest.fixture
+def committed_councils(django_db_setup, django_db_blocker):
+    made = []
+    with django_db_blocker.unblock():
+        yield made
+        connection.set_schema_to_public()
+        for council in made:
+            council.delete(force_drop=True)
+
+
+def test_new_councils_go_to_the_least_loaded_worker(committed_councils, django_db_blocker):
+    with django_db_blocker.unblock():
+        heavy = create_council(name="Heavy Council", slug="heavy", acting_user=None)
+        committed_councils.append(heavy)
+        heavy_node = council_placements()[heavy.schema_name].node
+        (light_node,) = [node for node in worker_nodes() if node != heavy_node]
+        # Whatever else the session has built, the heavy council's node ends well ahead.
+        loads = _loads()
+        _fill(heavy.schema_name, loads[light_node] - loads[heavy_node] + 4 * FILLER_CHUNK)
+        assert least_loaded_worker() == light_node
+
+        for n in range(3):
+            council = create_council(name=f"Placed {n}", slug=f"placed-{n}", acting_user=None)
+            committed_councils.append(council)
+            # Without placement Citus alternates between workers; these all go to the light one.
+            assert council_placements()[council.schema_name].node == light_node
+
+        # The placed councils work where they landed.
+        with schema_context(committed_councils[-1].schema_name):
+            assert AuditEvent.objects.filter(action="test.filler").count() == 0
+
+
+def test_a_council_placed_on_the_emptier_worker_keeps_the_workers_even(
+    committed_councils, django_db_blocker
+):
+    with django_db_blocker.unblock():
+        for n in range(4):
+            expected = least_loaded_worker()
+            council = create_council(name=f"Even {n}", slug=f"even-{n}", acting_user=None)
+            committed_councils.append(council)
+            assert council_placements()[council.schema_name].node == expected

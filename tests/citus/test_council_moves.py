@@ -37,7 +37,8 @@ from tenants.placement import PlacementRefused, WorkerNode, council_placements, 
 from tests.citus.durable_commits import commits_as, durable_commits  # noqa: F401
 from tests.conftest import host_client, sign_in
 from tests.factories import FundFactory, UserFactory
-from tests.income.govuk_pay.conftest import connect, standin  # noqa: F401 - the stand-in
+from tests.income.govuk_pay.conftest import allowed_standin, connect
+from tests.standins.govuk_pay_server import StandinGovukPay
 
 PAYMENT_PENCE = 1_250
 CARD_PENCE = 3_400
@@ -125,10 +126,19 @@ def _keep_paying(schema_name: str, stop: threading.Event, made: list[str], error
         connections.close_all()
 
 
+@pytest.fixture
+def standin():
+    """A GOV.UK Pay stand-in of this test's own: importing the income tests' session fixture
+    defines it twice when those tests run too, and both would bind the session's one port."""
+    with (
+        StandinGovukPay(webhook_retry_delays=(0.05, 0.1, 0.2)) as server,
+        allowed_standin(server.url),
+    ):
+        yield server
+
+
 def test_a_council_moved_under_writers_loses_and_doubles_nothing(
-    committed_council,
-    standin,  # noqa: F811 - the stand-in fixture
-    django_db_blocker,
+    committed_council, standin, django_db_blocker
 ):
     schema = committed_council.schema_name
     stop, paid, paid_by_card, errors = threading.Event(), [], [], []

@@ -123,6 +123,11 @@ def check_move(schema_name: str, target: WorkerNode) -> CouncilPlacement:
         raise PlacementRefused(f"{schema_name} is not a distributed schema")
     if current.node == target:
         raise PlacementRefused(f"the council is on {target} already")
+    _refuse_unless_commits_are_written()
+    return current
+
+
+def _refuse_unless_commits_are_written() -> None:
     with connection.cursor() as cursor:
         cursor.execute(WORKER_COMMIT_SETTINGS)
         if any(setting == "off" for (setting,) in cursor.fetchall()):
@@ -130,7 +135,6 @@ def check_move(schema_name: str, target: WorkerNode) -> CouncilPlacement:
                 "a worker runs with synchronous_commit = off, and a move could then lose"
                 " payments taken during it: turn it on (the default) on every worker first"
             )
-    return current
 
 
 def move_schema(schema_name: str, target: WorkerNode) -> None:
@@ -139,6 +143,8 @@ def move_schema(schema_name: str, target: WorkerNode) -> None:
     on its old node (the half-made copy is cleaned up) and the move can be run again."""
     if connection.in_atomic_block:
         raise PlacementRefused("a move cannot run inside a transaction")
+    # Here, not only in check_move: placing a new council moves it too.
+    _refuse_unless_commits_are_written()
     with connection.cursor() as cursor:
         # The old copies of earlier moves are dropped lazily; one left on the target would
         # stop this move ("orphaned shard ... could not be cleaned up").

@@ -135,9 +135,10 @@ def _earlier_lines(cursor: Any, earlier: list[tuple[str, datetime.date]]) -> lis
     money_out = dict(cursor.fetchall())
     found = []
     for row_id, key, money_in in candidates:
-        earlier_receipt = receipts.get(key) if money_in else money_out.get(key)
-        if (money_in and key in receipts) or (not money_in and key in money_out):
-            found.append((row_id, earlier_receipt))
+        # A money-out line's receipt may be NULL: found is "the key is there", not its value.
+        earlier_lines = receipts if money_in else money_out
+        if key in earlier_lines:
+            found.append((row_id, earlier_lines[key]))
     return found
 
 

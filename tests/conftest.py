@@ -79,6 +79,14 @@ def django_db_setup(
         created = setup_databases(
             verbosity=verbosity, interactive=False, keepdb=keepdb, aliases={"default"}
         )
+        if cluster is not None:
+            # The council schema's snapshot built now, outside any test's transaction: built
+            # inside one, its template's seeded rows leave deferred checks pending on the
+            # worker, and Citus then refuses to drop the template (production builds it
+            # outside any transaction, before approving a council).
+            from tenants.schema_snapshot import current_snapshot
+
+            current_snapshot()
     yield
     with django_db_blocker.unblock():
         teardown_databases(created, verbosity=verbosity, keepdb=keepdb)

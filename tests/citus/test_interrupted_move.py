@@ -12,6 +12,7 @@ from django.db import DatabaseError, connection
 from django_tenants.utils import schema_context
 from psycopg import sql
 
+from counterfoil.citus_cluster import ClusterAddress
 from income.actions.receipts import Allocation, record_receipt
 from income.models import Channel, Fund, Receipt
 from tenants.actions.council_moves import move_council
@@ -53,6 +54,19 @@ def committed_council(django_db_setup, django_db_blocker):
         yield council
         connection.set_schema_to_public()
         council.delete(force_drop=True)
+        _drop_cancelled_moves_slots()
+
+
+def _drop_cancelled_moves_slots() -> None:
+    """The cancelled move's replication slot stays on its node, and a later move whose slot
+    takes the same name would fail on it ("replication slot ... already exists")."""
+    address = ClusterAddress.from_env()
+    for port in (address.coordinator_port, *address.worker_ports):
+        with psycopg.connect(address.url(port=port), autocommit=True) as node:
+            node.execute(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                " WHERE slot_name LIKE 'citus\\_shard\\_move\\_slot\\_%' AND NOT active"
+            )
 
 
 def test_an_interrupted_move_leaves_the_council_whole_and_can_run_again(

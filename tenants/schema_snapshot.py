@@ -286,13 +286,14 @@ def _sequences(cursor, template: str) -> list[str]:
 
 def _tables(cursor, template: str) -> list[tuple[str, str]]:
     cursor.execute(
-        "SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        "SELECT c.oid, c.relname, c.reloptions FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY c.relname",
         [template],
     )
     tables = cursor.fetchall()
     result = []
-    for oid, name in tables:
+    for oid, name, options in tables:
         cursor.execute(
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,"
             " a.attidentity, a.attgenerated, pg_get_expr(d.adbin, d.adrelid),"
@@ -327,7 +328,11 @@ def _tables(cursor, template: str) -> list[tuple[str, str]]:
             if not_null:
                 parts.append("NOT NULL")
             columns.append(" ".join(parts))
-        result.append((name, f"CREATE TABLE {PLACEHOLDER}.{_quote(name)} ({', '.join(columns)})"))
+        # Storage parameters (income's autovacuum thresholds), as `name=value` from pg_class.
+        storage = f" WITH ({', '.join(options)})" if options else ""
+        result.append(
+            (name, f"CREATE TABLE {PLACEHOLDER}.{_quote(name)} ({', '.join(columns)}){storage}")
+        )
     return result
 
 

@@ -68,6 +68,24 @@ def test_pages_follow_on_from_the_last_row(receipts):
     assert Cursor.decode("nonsense") is None
 
 
+def test_receipts_and_postings_are_vacuumed_every_twenty_thousand_inserts(council_a):
+    """So that a search reads them by index alone (migration 0035), in a council built from
+    the schema snapshot as in one migrated table by table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class"
+            " WHERE relnamespace = %s::regnamespace"
+            " AND relname IN ('income_receipt', 'income_posting')",
+            [council_a.schema_name],
+        )
+        options = dict(cursor.fetchall())
+    expected = [
+        "autovacuum_vacuum_insert_threshold=20000",
+        "autovacuum_vacuum_insert_scale_factor=0",
+    ]
+    assert options == {"income_receipt": expected, "income_posting": expected}
+
+
 def test_the_name_fragment_search_uses_the_trigram_index(receipts):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")

@@ -41,7 +41,7 @@ def describe(schema: str) -> dict[str, object]:
             " WHERE n.nspname = %s AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped"
         ),
         "relations": rows(
-            "SELECT c.relname, c.relkind FROM pg_class c"
+            "SELECT c.relname, c.relkind, c.reloptions::text FROM pg_class c"
             " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s"
         ),
         "constraints": rows(

@@ -1,8 +1,10 @@
 """Shared fixtures: two councils built once per session, clients on each council's host."""
 
 import inspect
+import os
 import time
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test import Client
@@ -73,7 +75,9 @@ def django_db_setup(
     # workers registered, before Django migrates it (keepdb: Django must not recreate it).
     cluster = ClusterAddress.from_env()
     if cluster is not None:
-        prepare_database(cluster, settings.DATABASES["default"]["TEST"]["NAME"])
+        test_database = settings.DATABASES["default"]["TEST"]["NAME"]
+        prepare_database(cluster, test_database)
+        _number_moves_apart(cluster, test_database)
     keepdb = cluster is not None
     with django_db_blocker.unblock():
         created = setup_databases(
@@ -90,6 +94,18 @@ def django_db_setup(
     yield
     with django_db_blocker.unblock():
         teardown_databases(created, verbosity=verbosity, keepdb=keepdb)
+
+
+def _number_moves_apart(cluster: ClusterAddress, database: str) -> None:
+    """Each test process has its own database on the one cluster, and Citus names a move's
+    replication slot (which the whole node shares, every database) by node, owner and the
+    database's own operation counter: two processes' first moves took the same slot name, and
+    the second failed ("replication slot ... already exists"). Each database counts from its
+    own range."""
+    with psycopg.connect(cluster.url(database), autocommit=True) as coordinator:
+        coordinator.execute(
+            "SELECT setval('pg_catalog.pg_dist_operationid_seq', %s)", [os.getpid() * 1000]
+        )
 
 
 @pytest.fixture(scope="session")

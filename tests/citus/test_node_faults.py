@@ -28,6 +28,7 @@ from tenants.placement import (
     council_placements,
     drop_leftover_move_slots,
     move_schema,
+    worker_nodes,
 )
 from tenants.upgrades import council_migration_states
 from tests.citus.dedicated_cluster import dedicated_cluster  # noqa: F401
@@ -60,15 +61,26 @@ def _on(cluster: CitusCluster, node: Node) -> psycopg.Connection:
 
 
 @pytest.fixture(scope="module")
-def councils(dedicated_cluster, django_db_blocker) -> dict[WorkerNode, Council]:  # noqa: F811
-    """One council on each worker of the module's cluster."""
+def module_councils(dedicated_cluster, django_db_blocker) -> list[Council]:  # noqa: F811
     with django_db_blocker.unblock():
-        made = [
+        return [
             create_council(name=f"Fault {name} Council", slug=f"fault-{name}", acting_user=None)
             for name in ("east", "west")
         ]
-        by_node = {council_placements()[c.schema_name].node: c for c in made}
-        assert len(by_node) == 2, "placement put both councils on one worker"
+
+
+@pytest.fixture
+def councils(module_councils, django_db_blocker) -> dict[WorkerNode, Council]:
+    """One council on each worker of the module's cluster (moved back if a test moved it)."""
+    with django_db_blocker.unblock():
+        first, second = module_councils
+        placed = council_placements()
+        if placed[first.schema_name].node == placed[second.schema_name].node:
+            (other,) = set(worker_nodes()) - {placed[first.schema_name].node}
+            move_schema(second.schema_name, other)
+            placed = council_placements()
+        by_node = {placed[c.schema_name].node: c for c in module_councils}
+        assert len(by_node) == 2, "both councils on one worker"
         return by_node
 
 
@@ -94,7 +106,7 @@ def test_a_stopped_worker_gives_its_councils_a_clear_page_and_the_others_carry_o
         assert page.status_code == 503
         assert page["Retry-After"]
         text = page.content.decode()
-        assert f"{down_council.name}’s data is temporarily unavailable" in text
+        assert f"{down_council.name}\u2019s data is temporarily unavailable" in text
         assert "Try again in a few minutes" in text and "govuk-heading-l" in text
         assert "Traceback" not in text and "connection to the remote node" not in text
         logged = [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -164,9 +176,11 @@ def test_migrating_councils_with_a_worker_down_names_each_failure_and_a_rerun_fi
         down = council_placements()[behind[0].schema_name].node
 
         out, err = io.StringIO(), io.StringIO()
-        with _stopped(dedicated_cluster, down):
-            with pytest.raises(CommandError, match="migrating failed for: ") as failed:
-                call_command("migrate_councils", "--jobs", "2", stdout=out, stderr=err)
+        with (
+            _stopped(dedicated_cluster, down),
+            pytest.raises(CommandError, match="migrating failed for: ") as failed,
+        ):
+            call_command("migrate_councils", "--jobs", "2", stdout=out, stderr=err)
         report = err.getvalue()
         # Each council that was not migrated is named with why: its own node is down, or
         # (since Citus changes every table on every worker) the node that stopped the change.
@@ -253,7 +267,7 @@ def test_a_leftover_move_slot_is_dropped_before_the_next_move_but_never_while_on
                 "SELECT pg_create_logical_replication_slot(%s, 'pgoutput')",
                 [_next_move_slot(coordinator, target)],
             )
-        with pytest.raises(psycopg.InternalError, match="replication slot .* already exists"):
+        with pytest.raises(psycopg.InternalError, match=r"replication slot .* already exists"):
             coordinator.execute(  # a move as Citus runs it, without move_schema's clean-up
                 "SELECT citus_schema_move(%s::regnamespace, %s, %s, 'force_logical')",
                 [council.schema_name, target.host, target.port],

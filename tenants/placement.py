@@ -13,7 +13,7 @@ second for an empty schema. On plain PostgreSQL there is one server: nothing to 
 
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 
 from tenants.citus import is_citus
 from tenants.schema_names import validate_schema_name
@@ -41,6 +41,35 @@ SHARD_TRANSFER_MODE = "force_logical"
 # so it can fall after that point and be left behind on the old copy: lost. Tests saw 1 to 3
 # payments lost in about one move in four; with it on (PostgreSQL's default) none.
 WORKER_COMMIT_SETTINGS = "SELECT result FROM run_command_on_workers('SHOW synchronous_commit')"
+# Every active worker gets each council schema's catalogue entries and DDL (Citus keeps its
+# metadata on all of them), so any one that does not answer stops every new council, not only
+# those that would have gone to it. Asked from the coordinator, as Citus itself connects.
+UNREACHABLE_WORKERS = """
+SELECT nodename, nodeport FROM pg_dist_node
+WHERE noderole = 'primary' AND isactive AND groupid <> 0
+AND NOT citus_check_connection_to_node(nodename, nodeport)
+ORDER BY nodename, nodeport
+"""
+# A node that accepts no connection answers at once; one that hangs is given this long.
+NODE_ANSWER_TIMEOUT_MS = 5000
+# A move's replication slots (citus_shard_move_slot_<target>_<owner>_<operation>), left behind
+# on the source by a move that was cancelled: a later move whose slot takes the same name fails
+# on it ("replication slot ... already exists"). Only inactive ones, on every node.
+DROP_LEFTOVER_MOVE_SLOTS = r"""
+SELECT nodeid, success, result FROM run_command_on_all_nodes($$
+SELECT coalesce(string_agg(slot_name, ' '), '') FROM (
+  SELECT slot_name, pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+  WHERE slot_name LIKE 'citus\_shard\_move\_slot\_%' AND NOT active) dropped
+$$)
+"""
+# Another move (or a rebalance, or a copy) under way: its slot may be between being made and
+# being used, inactive for that moment, and must not be dropped under it.
+MOVES_UNDER_WAY = """
+SELECT (SELECT count(*) FROM pg_stat_activity
+        WHERE pid <> pg_backend_pid() AND state <> 'idle'
+        AND query ~* 'citus_(schema_move|move_shard_placement|copy_shard_placement|rebalance)')
+     + (SELECT count(*) FROM pg_dist_background_job WHERE state IN ('scheduled', 'running'))
+"""
 
 
 class PlacementRefused(Exception):
@@ -109,6 +138,36 @@ def least_loaded_worker(*, leaving_out: str | None = None) -> WorkerNode:
     return min(load, key=lambda node: (*load[node], node.host, node.port))
 
 
+def unreachable_workers() -> list[WorkerNode]:
+    """The active workers the coordinator cannot reach now (empty on plain PostgreSQL)."""
+    if not on_citus():
+        return []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL citus.node_connection_timeout = {NODE_ANSWER_TIMEOUT_MS}")
+        cursor.execute(UNREACHABLE_WORKERS)
+        return [WorkerNode(host, port) for host, port in cursor.fetchall()]
+
+
+def refuse_unless_every_worker_answers() -> None:
+    """PlacementRefused, naming the nodes, while any active worker does not answer: Citus
+    writes a new council's schema on every worker, so none can be built until they all do.
+    Called before anything of the council is made, so a refusal leaves nothing behind."""
+    silent = unreachable_workers()
+    if not silent:
+        return
+    names = ", ".join(map(str, silent))
+    if len(silent) == len(worker_nodes()):
+        raise PlacementRefused(
+            f"no new council can be set up now: no worker node answers ({names}). Start the"
+            " worker nodes again, then try again."
+        )
+    raise PlacementRefused(
+        f"no new council can be set up now: worker node {names} does not answer, and every"
+        " council is recorded on every worker. Start it again (or remove it from the cluster"
+        " once its councils are moved), then try again."
+    )
+
+
 def check_move(schema_name: str, target: WorkerNode) -> CouncilPlacement:
     """Where the schema is now, if it can be moved to `target`; PlacementRefused otherwise."""
     validate_schema_name(schema_name)
@@ -145,6 +204,7 @@ def move_schema(schema_name: str, target: WorkerNode) -> None:
         raise PlacementRefused("a move cannot run inside a transaction")
     # Here, not only in check_move: placing a new council moves it too.
     _refuse_unless_commits_are_written()
+    drop_leftover_move_slots()
     with connection.cursor() as cursor:
         # The old copies of earlier moves are dropped lazily; one left on the target would
         # stop this move ("orphaned shard ... could not be cleaned up").
@@ -154,3 +214,21 @@ def move_schema(schema_name: str, target: WorkerNode) -> None:
             [schema_name, target.host, target.port, SHARD_TRANSFER_MODE],
         )
         cursor.execute("CALL citus_cleanup_orphaned_resources()")
+
+
+def drop_leftover_move_slots() -> list[str]:
+    """Drop the inactive replication slots that cancelled moves left on any node, unless some
+    move is under way (its slot may not be in use yet); the slots dropped, each with the id
+    of its node."""
+    with connection.cursor() as cursor:
+        cursor.execute(MOVES_UNDER_WAY)
+        if cursor.fetchone()[0]:
+            return []
+        cursor.execute(DROP_LEFTOVER_MOVE_SLOTS)
+        # A node that does not answer reports failure: the move itself will say so.
+        return [
+            f"node {node_id}: {slot}"
+            for node_id, answered, dropped in cursor.fetchall()
+            if answered
+            for slot in dropped.split()
+        ]

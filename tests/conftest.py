@@ -67,33 +67,41 @@ def django_db_setup(
     """The session's test database, always. pytest-django's own fixture creates it only when
     some collected test is marked for the database, so a run of only the worker tests (which
     commit outside any test transaction) would otherwise reach the development database."""
-    from django.conf import settings
-    from django.test.utils import setup_databases, teardown_databases
+    from django.test.utils import teardown_databases
 
     verbosity = request.config.option.verbose
-    # On a Citus cluster the test database is made on every node, with the extension and the
-    # workers registered, before Django migrates it (keepdb: Django must not recreate it).
     cluster = ClusterAddress.from_env()
+    with django_db_blocker.unblock():
+        created = set_up_test_database(cluster, verbosity=verbosity)
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(created, verbosity=verbosity, keepdb=cluster is not None)
+
+
+def set_up_test_database(cluster: ClusterAddress | None, *, verbosity: int = 0) -> list:
+    """Create and migrate the test database on the server the default connection points at;
+    what Django's teardown_databases needs. On a Citus cluster (`cluster`, its address) the
+    database is made on every node, with the extension and the workers registered, before
+    Django migrates it (keepdb: Django must not recreate it)."""
+    from django.conf import settings
+    from django.test.utils import setup_databases
+
     if cluster is not None:
         test_database = settings.DATABASES["default"]["TEST"]["NAME"]
         prepare_database(cluster, test_database)
         _number_moves_apart(cluster, test_database)
-    keepdb = cluster is not None
-    with django_db_blocker.unblock():
-        created = setup_databases(
-            verbosity=verbosity, interactive=False, keepdb=keepdb, aliases={"default"}
-        )
-        if cluster is not None:
-            # The council schema's snapshot built now, outside any test's transaction: built
-            # inside one, its template's seeded rows leave deferred checks pending on the
-            # worker, and Citus then refuses to drop the template (production builds it
-            # outside any transaction, before approving a council).
-            from tenants.schema_snapshot import current_snapshot
+    created = setup_databases(
+        verbosity=verbosity, interactive=False, keepdb=cluster is not None, aliases={"default"}
+    )
+    if cluster is not None:
+        # The council schema's snapshot built now, outside any test's transaction: built
+        # inside one, its template's seeded rows leave deferred checks pending on the
+        # worker, and Citus then refuses to drop the template (production builds it
+        # outside any transaction, before approving a council).
+        from tenants.schema_snapshot import current_snapshot
 
-            current_snapshot()
-    yield
-    with django_db_blocker.unblock():
-        teardown_databases(created, verbosity=verbosity, keepdb=keepdb)
+        current_snapshot()
+    return created
 
 
 def _number_moves_apart(cluster: ClusterAddress, database: str) -> None:

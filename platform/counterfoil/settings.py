@@ -133,6 +133,9 @@ MIDDLEWARE = [
     "tenants.provider_mfa.MfaRequiredUnlessProviderMfaMiddleware",
     # A suspended council's host refuses every change, whatever the page.
     "tenants.read_only.SuspendedCouncilMiddleware",
+    # Last, so that it sees a view's error first: a council whose database node does not
+    # answer gets "temporarily unavailable" (503), not a server error.
+    "tenants.node_unavailable.NodeUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "counterfoil.urls_council"

@@ -35,6 +35,7 @@ from tenants.models import (
     Membership,
     User,
 )
+from tenants.placement import PlacementRefused, refuse_unless_every_worker_answers
 from tenants.schema_names import schema_name_for_slug, validate_slug
 from tenants.schema_snapshot import current_snapshot
 from tenants.subdomain_lookalikes import lookalike_of
@@ -148,6 +149,10 @@ def approve_application(*, application: CouncilApplication, acting_user: User) -
     """Approve: build the council (schema, host name, defaults), invite its contact as the first
     admin, and open it. Safe to repeat, and to race: approving again returns the same council."""
     require_platform_capability(acting_user, Capability.REVIEW_APPLICATIONS)
+    try:  # before the council's row is made: a refusal leaves the application as it was
+        refuse_unless_every_worker_answers()
+    except PlacementRefused as refused:
+        raise ValidationError(str(refused)) from refused
     # Built (once per release) before the lock: building it runs migrations, and django-tenants
     # closes the connection after them, which would let go of a session-level lock.
     current_snapshot()

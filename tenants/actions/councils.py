@@ -10,6 +10,7 @@ from tenants.actions.council_moves import place_new_council
 from tenants.council_directory import council_directory
 from tenants.models import Council, CouncilStatus, Domain, ProvisioningState, User
 from tenants.models.council import DomainVerification
+from tenants.placement import refuse_unless_every_worker_answers
 from tenants.provisioning import provision_schema
 from tenants.schema_names import schema_name_for_slug
 
@@ -29,9 +30,12 @@ def create_council(
     """Create (or finish creating) a council with its schema and its platform host name.
 
     Idempotent: called again with the same slug it completes whatever a crash left undone and
-    returns the same council. `acting_user` is None only for the platform itself (the demo).
+    returns the same council. PlacementRefused while a worker of a Citus cluster is down.
+    `acting_user` is None only for the platform itself (the demo).
     """
     schema_name = schema_name_for_slug(slug)
+    # On a Citus cluster with a worker down: PlacementRefused, before anything is made.
+    refuse_unless_every_worker_answers()
     with schema_context(get_public_schema_name()), transaction.atomic():
         council, _ = Council.objects.get_or_create(
             slug=slug,

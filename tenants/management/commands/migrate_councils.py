@@ -17,15 +17,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, jobs: int, dry_run: bool, **options: object) -> None:
         states = council_migration_states()
-        outdated = [state.schema_name for state in states if not state.current]
+        # A council whose migrations could not even be counted (its node did not answer) is
+        # not tried: it fails with that reason, and the next run picks it up.
+        failures = {state.schema_name: state.unreadable for state in states if state.unreadable}
+        outdated = [s.schema_name for s in states if not s.current and not s.unreadable]
         self.stdout.write(
             f"{len(outdated)} of {len(states)} council schemas are behind this release"
         )
         for name in outdated:
             self.stdout.write(f"  {name}")
-        if dry_run or not outdated:
-            return
-        failed = [name for name, status in migrate_outdated(outdated, jobs=jobs).items() if status]
-        if failed:
-            raise CommandError(f"migrating failed for: {', '.join(failed)}")
-        self.stdout.write(f"{len(outdated)} migrated")
+        if not dry_run and outdated:
+            results = migrate_outdated(outdated, jobs=jobs)
+            failures.update((name, why) for name, why in results.items() if why)
+            self.stdout.write(f"{len(outdated) - len(failures.keys() & results.keys())} migrated")
+        if failures:
+            for name, why in sorted(failures.items()):
+                self.stderr.write(f"  {name}: not migrated: {why}")
+            raise CommandError(f"migrating failed for: {', '.join(sorted(failures))}")

@@ -9,8 +9,9 @@ ONLY ?=
 # The suite runs in random order (pytest-randomly) across processes (pytest-xdist), each with
 # its own test database, broker folder and Celery worker.
 PYTEST_ARGS ?= -n auto --maxprocesses=4
-# The Citus part of the suite (tests/citus_suite.py) on a local three-node cluster.
-CITUS_PYTEST_ARGS ?= -n 2
+# The Citus part of the suite (tests/citus_suite.py) on a local three-node cluster; loadgroup
+# keeps a module that starts a cluster of its own (xdist_group) in one process.
+CITUS_PYTEST_ARGS ?= -n 2 --dist loadgroup
 # `make demo CLUSTER=citus` runs the demo on a local Citus cluster.
 CLUSTER ?= single
 

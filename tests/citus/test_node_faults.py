@@ -34,6 +34,10 @@ from tenants.upgrades import council_migration_states
 from tests.citus.dedicated_cluster import dedicated_cluster  # noqa: F401
 from tests.conftest import host_client, make_member, sign_in
 
+# One process runs the whole module (`--dist loadgroup`, the Makefile's Citus arguments): the
+# module's cluster is started once, not once in each test process.
+pytestmark = pytest.mark.xdist_group("dedicated_cluster")
+
 LEFTOVER_SLOTS = (
     "SELECT slot_name FROM pg_replication_slots"
     " WHERE slot_name LIKE 'citus\\_shard\\_move\\_slot\\_%' AND NOT active"

@@ -144,7 +144,9 @@ def assert_accessible(page: Page) -> None:
     assert axe_violations(page) == [], page.url
 
 
-def test_a_council_admin_pays_attention_to_billing(page, billed, django_db_blocker):
+def test_a_council_admin_sees_the_overdue_invoice_and_keeps_the_billing_details(
+    page, billed, django_db_blocker
+):
     from tenants.models import CouncilRole
 
     admin = _member(django_db_blocker, billed.council, CouncilRole.ADMIN)

@@ -154,6 +154,8 @@ def test_a_council_admin_sees_the_overdue_invoice_and_keeps_the_billing_details(
     banner = page.locator("#billing-overdue")
     assert "An invoice to Browser Billing Council is overdue" in banner.inner_text()
     assert f"Invoice {billed.overdue_number} for £600.00, 10 days overdue" in banner.inner_text()
+    # Billing is in an admin's menu too, overdue or not.
+    assert page.locator(".govuk-service-navigation__link", has_text="Billing").count() == 1
     assert_accessible(page)
 
     page.click("text=See and pay your invoices")
@@ -270,6 +272,7 @@ def test_staff_who_are_not_admins_are_refused_the_billing_page(
         assert page.locator("text=See and pay your invoices").count() == 0
     else:
         assert banner.count() == 0
+    assert page.locator(".govuk-service-navigation__link", has_text="Billing").count() == 0
 
     answer = page.goto(f"{billed.base}/billing/")
     assert answer.status == 403

@@ -10,8 +10,9 @@ the shared machine is doing falls on both alike. Reported:
 - a no-op `migrate_councils`, per council (the issue's target: at most 10 ms, and linear);
 - the backend memory of one connection after it has served every council, with and without
   recycling after CONNECTION_COUNCILS_LIMIT councils (bounded);
-- webhook intake and receipt search on one council of SCALE_RECEIPTS receipts (default 500,000;
-  the issue's 5M loads in about ten minutes per side here) while 50 other councils take load;
+- webhook intake and receipt search on one council of SCALE_RECEIPTS receipts (default 500,000,
+  under a minute's load per side here; the issue's 5M, several minutes) while 50 other
+  councils take load;
 - the headline: a mixed load (webhooks, searches, receipts recorded) over every council, the
   cluster's throughput against the single server's (the issue's target: at least 0.5), with
   the time the coordinator adds to a query beside it.
@@ -245,13 +246,18 @@ def test_scale(databases: dict[str, str], tmp_path_factory: pytest.TempPathFacto
         f"at_{EDGE}={citus['migrate_small_ms']:.1f}ms "
         f"single_server={single['migrate_large_ms']:.1f}ms"
     )
-    at_limit, peak, unrecycled = citus["memory"]
+    # The single server's backend is where the catalogue visibly grows; the coordinator's is
+    # printed beside. Bounded on both: the peak with recycling no higher than at the limit.
+    at_limit, peak, unrecycled = single["memory"]
+    c_at_limit, c_peak, c_unrecycled = citus["memory"]
+    worst = max(peak / at_limit, c_peak / c_at_limit)
     print(
-        f"BENCH scale_connection_memory peak_recycled={peak / 2**20:.1f}MB "
-        f"at_{limit}_councils={at_limit / 2**20:.1f}MB ratio={peak / at_limit:.2f} "
-        f"target=<={MEMORY_TARGET:g} {'ok' if peak <= at_limit * MEMORY_TARGET else 'short'} "
-        f"unrecycled_after_{COUNCILS}={unrecycled / 2**20:.1f}MB single_server: "
-        f"{single['memory'][1] / 2**20:.1f}MB recycled, {single['memory'][2] / 2**20:.1f}MB not"
+        f"BENCH scale_connection_memory peak_recycled={peak / 2**20:.0f}MB "
+        f"at_{limit}_councils={at_limit / 2**20:.0f}MB ratio={worst:.2f} "
+        f"target=<={MEMORY_TARGET:g} {'ok' if worst <= MEMORY_TARGET else 'short'} "
+        f"unrecycled_after_{COUNCILS}={unrecycled / 2**20:.0f}MB coordinator: "
+        f"{c_peak / 2**20:.0f}MB recycled, {c_at_limit / 2**20:.0f}MB at {limit}, "
+        f"{c_unrecycled / 2**20:.0f}MB after {COUNCILS} unrecycled"
     )
     for index, name in ((0, "scale_big_council_webhook"), (1, "scale_big_council_search")):
         on_citus, on_single = big_results["citus"][index], big_results["single"][index]

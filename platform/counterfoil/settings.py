@@ -198,6 +198,10 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
     )
 }
+# A connection that has served this many distinct council schemas is closed at the end of its
+# request or task and reopened by the next (tenants.connection_recycling): it bounds the
+# catalogue cache each PostgreSQL backend keeps per table it has touched. 0 turns it off.
+CONNECTION_COUNCILS_LIMIT = env_int("COUNTERFOIL_CONNECTION_COUNCILS_LIMIT", 100)
 # In production the password comes from the database's own secret (rotated by RDS), injected
 # on its own, so that DATABASE_URL holds no secret.
 if env_str("DATABASE_PASSWORD"):

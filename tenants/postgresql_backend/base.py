@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from django.db import connection
 from django_tenants.postgresql_backend import base as tenants_base
 
+from tenants.connection_recycling import note_schema
 from tenants.postgresql_backend.schema import SchemaEditor
 
 
@@ -30,6 +31,7 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
         if self.schema_qualified_only:
             return
         super()._handle_search_path(cursor)
+        note_schema(self)
 
 
 @contextmanager

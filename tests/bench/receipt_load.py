@@ -92,14 +92,12 @@ def load_receipts(count: int, fund_account_ids: list[int], clearing_account_ids:
                 """,
                 params,
             )
-        cursor.execute(
-            "SELECT setval(pg_get_serial_sequence('income_journal', 'id'), "
-            "(SELECT max(id) FROM income_journal))"
-        )
-        cursor.execute(
-            "SELECT setval(pg_get_serial_sequence('income_receipt', 'id'), "
-            "(SELECT max(id) FROM income_receipt))"
-        )
+        # The maximum read first, on its own: in one statement with the table, Citus sends the
+        # whole of it to the worker, where the unqualified sequence name resolves to nothing.
+        for table in ("income_journal", "income_receipt"):
+            cursor.execute(f"SELECT max(id) FROM {table}")  # noqa: S608 - our own table names
+            (highest,) = cursor.fetchone()
+            cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, highest])
         for _, definition in secondary:
             cursor.execute(definition)
         # As autovacuum does within a minute of so many inserts (migration income/0035): with

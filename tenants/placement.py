@@ -19,12 +19,30 @@ from tenants.citus import is_citus
 from tenants.schema_names import validate_schema_name
 
 # Each distributed schema's node and size, from the shards' sizes on the workers (the
-# coordinator's shell tables are empty, so pg_total_relation_size there says nothing).
+# coordinator's shell tables are empty, so pg_total_relation_size there says nothing). From
+# Citus's catalogue and citus_shard_sizes() directly: the citus_shards and citus_schemas views
+# size every shard (and every schema) again on their way, and this runs as each council is
+# placed, over every council on the cluster.
 COUNCIL_PLACEMENTS = """
-SELECT s.schema_name::text, sh.nodename, sh.nodeport, coalesce(sum(sh.shard_size), 0)::bigint
-FROM citus_schemas s
-JOIN citus_shards sh ON sh.colocation_id = s.colocation_id
+SELECT ds.schemaid::regnamespace::text, n.nodename, n.nodeport, coalesce(sum(sz.size), 0)::bigint
+FROM pg_dist_schema ds
+JOIN pg_dist_partition p ON p.colocationid = ds.colocationid
+JOIN pg_dist_shard sh ON sh.logicalrelid = p.logicalrelid
+JOIN pg_dist_placement pl ON pl.shardid = sh.shardid AND pl.shardstate = 1
+JOIN pg_dist_node n ON n.groupid = pl.groupid
+LEFT JOIN (SELECT shard_id, max(size) AS size FROM citus_shard_sizes() GROUP BY shard_id) sz
+    ON sz.shard_id = sh.shardid
 GROUP BY 1, 2, 3
+"""
+# One schema's node, from the catalogue alone (no sizes).
+COUNCIL_NODE = """
+SELECT DISTINCT n.nodename, n.nodeport
+FROM pg_dist_schema ds
+JOIN pg_dist_partition p ON p.colocationid = ds.colocationid
+JOIN pg_dist_shard sh ON sh.logicalrelid = p.logicalrelid
+JOIN pg_dist_placement pl ON pl.shardid = sh.shardid AND pl.shardstate = 1
+JOIN pg_dist_node n ON n.groupid = pl.groupid
+WHERE ds.schemaid = to_regnamespace(%s)
 """
 ACTIVE_WORKERS = """
 SELECT nodename, nodeport FROM pg_dist_node
@@ -123,6 +141,17 @@ def council_placements() -> dict[str, CouncilPlacement]:
             name: CouncilPlacement(name, WorkerNode(host, port), size)
             for name, host, port, size in cursor.fetchall()
         }
+
+
+def council_node(schema_name: str) -> WorkerNode | None:
+    """The worker a distributed schema lives on; None for a schema that is not one (and on
+    plain PostgreSQL). Cheaper than council_placements(), which sizes every council."""
+    if not on_citus():
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(COUNCIL_NODE, [schema_name])
+        rows = cursor.fetchall()
+    return WorkerNode(*rows[0]) if len(rows) == 1 else None
 
 
 def least_loaded_worker(*, leaving_out: str | None = None) -> WorkerNode:

@@ -14,6 +14,7 @@ from tenants.placement import (
     PlacementRefused,
     WorkerNode,
     check_move,
+    council_node,
     council_placements,
     least_loaded_worker,
     move_schema,
@@ -54,15 +55,15 @@ def place_new_council(council: Council) -> WorkerNode | None:
     with schema_context(get_public_schema_name()):
         if not on_citus():
             return None
-        current = council_placements().get(council.schema_name)
+        current = council_node(council.schema_name)
         if current is None:
             return None
         best = least_loaded_worker(leaving_out=council.schema_name)
-        if best == current.node or connection.in_atomic_block:
-            return current.node
+        if best == current or connection.in_atomic_block:
+            return current
         try:
             move_schema(council.schema_name, best)
         except (DatabaseError, PlacementRefused):
             logger.exception("council %s stays on %s: placing it failed", council.slug, current)
-            return current.node
+            return current
         return best

@@ -9,7 +9,7 @@ from django_tenants.utils import schema_context
 
 from tenants.actions.councils import create_council
 from tenants.audit.models import AuditEvent
-from tenants.placement import council_placements, least_loaded_worker, worker_nodes
+from tenants.placement import council_node, council_placements, least_loaded_worker, worker_nodes
 
 FILLER_CHUNK = 1_000_000  # characters of incompressible text per audit row
 
@@ -45,6 +45,9 @@ def test_new_councils_go_to_the_least_loaded_worker(committed_councils, django_d
         heavy = create_council(name="Heavy Council", slug="heavy", acting_user=None)
         committed_councils.append(heavy)
         heavy_node = council_placements()[heavy.schema_name].node
+        # The catalogue alone says where it is (placing a council asks it, not every size).
+        assert council_node(heavy.schema_name) == heavy_node
+        assert council_node("public") is None
         (light_node,) = [node for node in worker_nodes() if node != heavy_node]
         # Whatever else the session has built, the heavy council's node ends well ahead.
         loads = _loads()

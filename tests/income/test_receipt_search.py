@@ -164,3 +164,14 @@ def test_the_search_page_shows_the_count_and_downloads_its_receipts_as_csv(
     ]  # fmt: skip
     assert rows[1][2] == "'+44" and rows[1][5] == "1.00"
     assert rows[2][5] == "40.00"
+
+
+def test_the_first_page_is_searched_without_parallel_workers(receipts, council_tax):
+    from income.receipt_search import first_page_and_count
+
+    page, _, count = first_page_and_count(ReceiptQuery(fund=council_tax))
+    assert page and count.count == len(page)
+    with connection.cursor() as cursor:
+        # Set for the transaction it ran in: here the test's own.
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] == "0"

@@ -23,25 +23,25 @@ from tenants.schema_names import validate_schema_name
 # Citus's catalogue and citus_shard_sizes() directly: the citus_shards and citus_schemas views
 # size every shard (and every schema) again on their way, and this runs as each council is
 # placed, over every council on the cluster.
-COUNCIL_PLACEMENTS = """
-SELECT ds.schemaid::regnamespace::text, n.nodename, n.nodeport, coalesce(sum(sz.size), 0)::bigint
+# Each council schema's shard placements and their nodes, from Citus's catalogue.
+_COUNCIL_SHARDS = """
 FROM pg_dist_schema ds
 JOIN pg_dist_partition p ON p.colocationid = ds.colocationid
 JOIN pg_dist_shard sh ON sh.logicalrelid = p.logicalrelid
 JOIN pg_dist_placement pl ON pl.shardid = sh.shardid AND pl.shardstate = 1
 JOIN pg_dist_node n ON n.groupid = pl.groupid
+"""
+COUNCIL_PLACEMENTS = f"""
+SELECT ds.schemaid::regnamespace::text, n.nodename, n.nodeport, coalesce(sum(sz.size), 0)::bigint
+{_COUNCIL_SHARDS}
 LEFT JOIN (SELECT shard_id, max(size) AS size FROM citus_shard_sizes() GROUP BY shard_id) sz
     ON sz.shard_id = sh.shardid
 GROUP BY 1, 2, 3
-"""
+"""  # noqa: S608 - constants only
 # One schema's node, from the catalogue alone (no sizes).
-COUNCIL_NODE = """
+COUNCIL_NODE = f"""
 SELECT DISTINCT n.nodename, n.nodeport
-FROM pg_dist_schema ds
-JOIN pg_dist_partition p ON p.colocationid = ds.colocationid
-JOIN pg_dist_shard sh ON sh.logicalrelid = p.logicalrelid
-JOIN pg_dist_placement pl ON pl.shardid = sh.shardid AND pl.shardstate = 1
-JOIN pg_dist_node n ON n.groupid = pl.groupid
+{_COUNCIL_SHARDS}
 WHERE ds.schemaid = to_regnamespace(%s)
 """
 ACTIVE_WORKERS = """

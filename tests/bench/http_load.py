@@ -111,9 +111,14 @@ def gunicorn(
 
 
 def timed_requests(
-    port: int, requests: Iterator[bytes], start_at: float, seconds: float
+    port: int,
+    requests: Iterator[bytes],
+    start_at: float,
+    seconds: float,
+    answers: tuple[str, ...] = ("200",),
 ) -> LoadResult:
-    """Send `requests` one after another from `start_at` for `seconds`, timing each."""
+    """Send `requests` one after another from `start_at` for `seconds`, timing each; a status
+    not in `answers` counts as a failure."""
     # Every client starts on the same tick of the shared monotonic clock, and a request that
     # ends after the window closes is not counted, so the window is exactly `seconds` long.
     time.sleep(max(0.0, start_at - time.monotonic()))
@@ -129,7 +134,7 @@ def timed_requests(
         if ended > end_at:
             break
         result.latencies.append(ended - began)
-        if status != "200":
+        if status not in answers:
             result.failures[status] += 1
     return result
 

@@ -5,10 +5,9 @@ up."""
 
 import itertools
 import json
-import time
 from collections.abc import Iterator
 
-from tests.bench.http_load import LoadResult, fetch_status
+from tests.bench.http_load import LoadResult, timed_requests
 from tests.bench.webhook_load import MESSAGE_ID_PLACEHOLDER, webhook_request
 
 WEBHOOK_PATH = "/govuk-pay/webhook/"
@@ -55,19 +54,5 @@ def scale_client(port: int, councils: list[dict], kinds: tuple[str, ...], templa
                  secret: str, prefix: str, today: str, start_at: float,
                  seconds: float) -> LoadResult:  # fmt: skip
     """Requests one after another from `start_at` for `seconds`; 200 and 201 are answers."""
-    time.sleep(max(0.0, start_at - time.monotonic()))
-    end_at = start_at + seconds
-    result = LoadResult(seconds=seconds)
-    for request in _requests(councils, kinds, template, secret, prefix, today):
-        began = time.monotonic()
-        try:
-            status = str(fetch_status(port, request))
-        except (OSError, ValueError, IndexError) as error:
-            status = type(error).__name__
-        ended = time.monotonic()
-        if ended > end_at:
-            break
-        result.latencies.append(ended - began)
-        if status not in ("200", "201"):
-            result.failures[status] += 1
-    return result
+    requests = _requests(councils, kinds, template, secret, prefix, today)
+    return timed_requests(port, requests, start_at, seconds, answers=("200", "201"))

@@ -60,6 +60,11 @@ class BillingAccount(models.Model):
     subscription_status = models.CharField(max_length=30, blank=True)
     # The Stripe event time of the subscription state we hold: an older event never wins.
     subscription_event_at = models.BigIntegerField(default=0)
+    # When the subscription last moved to new prices (Stripe's time of its new items) and the
+    # day those prices took effect: Stripe counts a new metered price's usage only from its
+    # item's creation, so that day's usage must be reported no earlier (billing.actions.metering).
+    prices_changed_at = models.BigIntegerField(default=0)
+    prices_effective_on = models.DateField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Billing account of {self.council_id}"

@@ -84,13 +84,18 @@ def send_usage(council: Council, today: date | None = None) -> int:
     for record in unsent.order_by("day", "meter"):
         kind = PriceKind.TRANSACTION if record.meter == Meter.TRANSACTIONS else PriceKind.STORAGE_GB
         midday = datetime.combine(record.day, time(12), tzinfo=UTC)
+        timestamp = min(int(midday.timestamp()), int(timezone.now().timestamp()))
+        if account.prices_effective_on and record.day >= account.prices_effective_on:
+            # On the day prices changed, a midday timestamp before the afternoon's change
+            # would fall between the old item's removal and the new one's start: unbilled.
+            timestamp = max(timestamp, account.prices_changed_at)
         try:
             stripe_gateway.send_meter_event(
                 event_name=METERS[kind][0],
                 identifier=meter_identifier(council, record.day, record.meter),
                 customer=account.stripe_customer_id,
                 value=stripe_value(record, _allowance_gb(record.day)),
-                timestamp=min(int(midday.timestamp()), int(timezone.now().timestamp())),
+                timestamp=timestamp,
             )
         except stripe_gateway.StripeError as refused:
             # Stripe already has this identifier: an earlier run sent it and lost the answer.

@@ -43,7 +43,7 @@ def move_to_current_prices(
     metering.meter_council(council, today - timedelta(days=1))
     if subscription.billing_mode.type != "flexible":
         stripe_gateway.move_to_flexible_billing(subscription=subscription.id)
-    stripe_gateway.change_subscription_prices(
+    changed = stripe_gateway.change_subscription_prices(
         # The same change asked again (a retried task) is the same request to Stripe.
         key=f"{council.schema_name}:{today.isoformat()}:{','.join(sorted(added + removed))}",
         subscription=subscription.id,
@@ -54,6 +54,10 @@ def move_to_current_prices(
             min((item.current_period_start for item in subscription["items"].data), default=0),
         ),
     )
+    created = [item.created for item in changed["items"].data if item.price.id in added]
+    account.prices_changed_at = max(created, default=int(timezone.now().timestamp()))
+    account.prices_effective_on = today
+    account.save(update_fields=["prices_changed_at", "prices_effective_on"])
     change = {"removed": removed, "added": added}
     record_audit(
         "billing.subscription_prices_changed",

@@ -163,3 +163,27 @@ def test_a_classic_subscription_is_moved_to_flexible_first_so_no_usage_is_lost(
     assert stripe_standin.objects[classic.id]["billing_mode"]["type"] == "flexible"
     [usage] = [i for i in stripe_standin.invoice_items(customer.id) if not i["proration"]]
     assert (usage["quantity"], usage["amount"]) == (2, 4)
+
+
+def test_a_change_made_in_the_afternoon_still_bills_that_days_usage_at_the_new_price(
+    billed_15_days_ago, stripe_standin, council_a
+):
+    """The day's usage is reported at midday; a change the beat's retries push past midday
+    must not leave it before the new price's start, where no price would bill it."""
+    stripe_standin.now = MIDNIGHT + 15 * 3600
+    add_price_book_row(kind=PriceKind.TRANSACTION, amount_pence=3, effective_from=TODAY,
+                       acting_user=None)  # fmt: skip
+    sync_price_book()
+    move_to_current_prices(council=council_a, acting_user=None, today=TODAY)
+
+    receipts(council_a, TODAY, 6, start=300)
+    meter_council(council_a, TODAY)
+
+    [subscription] = stripe_standin.of_type("subscription")
+    invoice = stripe_standin.renew(subscription["id"])
+    metered = [
+        (line["pricing"]["unit_amount_decimal"], line["quantity"])
+        for line in invoice["lines"]["data"]
+        if line["pricing"]["unit_amount_decimal"] == "3"
+    ]
+    assert metered == [("3", 6)]

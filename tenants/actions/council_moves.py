@@ -10,6 +10,8 @@ from tenants.audit.recording import record_audit
 from tenants.capabilities import Capability, require_platform_capability
 from tenants.models import Council, User
 from tenants.placement import (
+    NEW_COUNCIL_TRANSFER_MODE,
+    SHARD_TRANSFER_MODE,
     CouncilPlacement,
     PlacementRefused,
     WorkerNode,
@@ -47,11 +49,14 @@ def move_council(
     return after
 
 
-def place_new_council(council: Council) -> WorkerNode | None:
+def place_new_council(council: Council, *, in_use: bool = False) -> WorkerNode | None:
     """Move a newly built council to the least-loaded worker when Citus put it elsewhere; the
     worker it is on (None on plain PostgreSQL). Inside a transaction (tests that roll back)
     the council stays where Citus put it, since a move commits as it goes. A failed move leaves
-    the council whole where it was built, so provisioning carries on: it is logged instead."""
+    the council whole where it was built, so provisioning carries on: it is logged instead.
+
+    A council still being built is copied with its (absent) writes blocked, the quicker move;
+    one that may be `in_use` (provisioning run again after it was ready) by replication."""
     with schema_context(get_public_schema_name()):
         if not on_citus():
             return None
@@ -62,7 +67,8 @@ def place_new_council(council: Council) -> WorkerNode | None:
         if best == current or connection.in_atomic_block:
             return current
         try:
-            move_schema(council.schema_name, best)
+            mode = SHARD_TRANSFER_MODE if in_use else NEW_COUNCIL_TRANSFER_MODE
+            move_schema(council.schema_name, best, transfer_mode=mode)
         except (DatabaseError, PlacementRefused):
             logger.exception("council %s stays on %s: placing it failed", council.slug, current)
             return current

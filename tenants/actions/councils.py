@@ -56,6 +56,8 @@ def create_council(
                 "verification_method": DomainVerification.PLATFORM,
             },
         )
+    # Run again on a council that was ready, it may be taking payments already.
+    in_use = council.provisioning_state == ProvisioningState.READY
     # Each step is safe to repeat, and the council records how far it got, so a retry after a
     # crash finishes the job and the console shows where it stopped.
     if provision_schema(council):
@@ -67,7 +69,7 @@ def create_council(
         _record_progress(council, ProvisioningState.SEEDED)
         _record_progress(council, ProvisioningState.READY)
     # On a Citus cluster: onto the least-loaded worker, while the schema is still small.
-    place_new_council(council)
+    place_new_council(council, in_use=in_use)
     council_directory.forget()
     return council
 

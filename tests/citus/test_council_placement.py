@@ -1,4 +1,4 @@
-"""New councils go to the worker whose councils take the least space: Citus builds the schema
+"""New councils go to the worker whose database takes the least space: Citus builds the schema
 where it likes, and create_council moves it, still nearly empty, to the least-loaded worker."""
 
 import os
@@ -9,16 +9,15 @@ from django_tenants.utils import schema_context
 
 from tenants.actions.councils import create_council
 from tenants.audit.models import AuditEvent
-from tenants.placement import council_node, council_placements, least_loaded_worker, worker_nodes
+from tenants.placement import (
+    council_node,
+    council_placements,
+    least_loaded_worker,
+    worker_loads,
+    worker_nodes,
+)
 
 FILLER_CHUNK = 1_000_000  # characters of incompressible text per audit row
-
-
-def _loads() -> dict:
-    loads = {node: 0 for node in worker_nodes()}
-    for placement in council_placements().values():
-        loads[placement.node] += placement.size_bytes
-    return loads
 
 
 def _fill(schema_name: str, extra_bytes: int) -> None:
@@ -50,7 +49,7 @@ def test_new_councils_go_to_the_least_loaded_worker(committed_councils, django_d
         assert council_node("public") is None
         (light_node,) = [node for node in worker_nodes() if node != heavy_node]
         # Whatever else the session has built, the heavy council's node ends well ahead.
-        loads = _loads()
+        loads = worker_loads()
         _fill(heavy.schema_name, loads[light_node] - loads[heavy_node] + 4 * FILLER_CHUNK)
         assert least_loaded_worker() == light_node
 

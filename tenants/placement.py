@@ -13,6 +13,8 @@ where setting up replication takes 2.5 s on this machine. On plain PostgreSQL th
 server: nothing to place or move.
 """
 
+import threading
+import time
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -46,17 +48,19 @@ SELECT DISTINCT n.nodename, n.nodeport
 WHERE ds.schemaid = to_regnamespace(%s)
 """
 # Each worker's load: the space its database takes there, less its system catalogue (which
-# a new council's shards grow) and the council being placed. One answer per worker however
-# many councils the cluster holds: sizing every shard instead (citus_shard_sizes) made
-# placing a council take 30 ms at 10 councils and 450 ms at 50, growing with every council.
+# every council's tables grow on every node). One answer per worker: sizing every shard
+# instead (citus_shard_sizes) made placing a council take 30 ms at 10 councils and 450 ms at
+# 50. It still reads every file's size (130 ms at 80 councils), hence RecentWorkerLoads.
 WORKER_LOADS = """
-SELECT nodename, nodeport, success, result FROM run_command_on_workers(format($$
+SELECT nodename, nodeport, success, result FROM run_command_on_workers($$
 SELECT pg_database_size(current_database()) - coalesce((
     SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
-    WHERE c.relkind IN ('r', 'p', 'm')
-    AND c.relnamespace IN ('pg_catalog'::regnamespace, to_regnamespace(%%L))), 0)
-$$, %s::text))
+    WHERE c.relkind IN ('r', 'p', 'm') AND c.relnamespace = 'pg_catalog'::regnamespace), 0)
+$$)
 """
+# How long one reading of the workers' loads places new councils: a council grows far
+# slower than this, and a burst of new ones is kept even by Citus taking turns.
+WORKER_LOADS_MAX_AGE_SECONDS = 120
 ACTIVE_WORKERS = """
 SELECT nodename, nodeport FROM pg_dist_node
 WHERE noderole = 'primary' AND isactive AND shouldhaveshards AND groupid <> 0
@@ -169,16 +173,14 @@ def council_node(schema_name: str) -> WorkerNode | None:
     return WorkerNode(*rows[0]) if len(rows) == 1 else None
 
 
-def worker_loads(*, leaving_out: str | None = None) -> dict[WorkerNode, int]:
-    """The bytes each active worker's database takes, less the schema `leaving_out` (the
-    council being placed) wherever it is. PlacementRefused if a worker does not answer."""
+def worker_loads() -> dict[WorkerNode, int]:
+    """The bytes each active worker's database takes now. PlacementRefused if one does not
+    answer."""
     nodes = worker_nodes()
     if not nodes:
         raise PlacementRefused("the database is not a Citus cluster with active workers")
-    if leaving_out is not None:
-        validate_schema_name(leaving_out)
     with connection.cursor() as cursor:
-        cursor.execute(WORKER_LOADS, [leaving_out])
+        cursor.execute(WORKER_LOADS)
         answers = {WorkerNode(host, port): (ok, result) for host, port, ok, result in cursor}
     silent = [str(node) for node in nodes if not answers.get(node, (False, ""))[0]]
     if silent:
@@ -186,11 +188,42 @@ def worker_loads(*, leaving_out: str | None = None) -> dict[WorkerNode, int]:
     return {node: int(answers[node][1]) for node in nodes}
 
 
-def least_loaded_worker(*, leaving_out: str | None = None) -> WorkerNode:
-    """The worker whose database takes the least space (then the first by name), not counting
-    the schema `leaving_out` (the council being placed)."""
-    loads = worker_loads(leaving_out=leaving_out)
+def least_loaded_worker(loads: dict[WorkerNode, int] | None = None) -> WorkerNode:
+    """The worker whose database takes the least space (then the first by name), by
+    worker_loads() unless given them."""
+    loads = worker_loads() if loads is None else loads
     return min(loads, key=lambda node: (loads[node], node.host, node.port))
+
+
+class RecentWorkerLoads:
+    """worker_loads(), read at most once per WORKER_LOADS_MAX_AGE_SECONDS per process and
+    database, so that placing a council costs the same however many the cluster holds."""
+
+    def __init__(self) -> None:
+        self._readings: dict[tuple, tuple[float, dict[WorkerNode, int]]] = {}
+        self._lock = threading.Lock()
+
+    def read(self) -> dict[WorkerNode, int]:
+        """The recent loads; empty on plain PostgreSQL."""
+        if not on_citus():
+            return {}
+        database = tuple(connection.settings_dict[key] for key in ("HOST", "PORT", "NAME"))
+        with self._lock:
+            taken_at, loads = self._readings.get(database, (float("-inf"), {}))
+        if time.monotonic() - taken_at < WORKER_LOADS_MAX_AGE_SECONDS:
+            return loads
+        loads = worker_loads()
+        with self._lock:
+            self._readings[database] = (time.monotonic(), loads)
+        return loads
+
+    def forget(self) -> None:
+        """Read afresh next time (a council has just been moved)."""
+        with self._lock:
+            self._readings.clear()
+
+
+recent_worker_loads = RecentWorkerLoads()
 
 
 def unreachable_workers() -> list[WorkerNode]:

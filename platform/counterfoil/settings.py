@@ -202,6 +202,10 @@ DATABASES = {
 # request or task and reopened by the next (tenants.connection_recycling): it bounds the
 # catalogue cache each PostgreSQL backend keeps per table it has touched. 0 turns it off.
 CONNECTION_COUNCILS_LIMIT = env_int("COUNTERFOIL_CONNECTION_COUNCILS_LIMIT", 100)
+# On a Citus cluster a new council stays on the worker Citus built it on unless that worker
+# holds this much more than the least-loaded one (tenants.actions.council_moves): Citus's own
+# turn-taking keeps new councils even, and a move costs provisioning more than a second.
+COUNCIL_PLACEMENT_SLACK_BYTES = env_int("COUNTERFOIL_COUNCIL_PLACEMENT_SLACK_MB", 64) * 2**20
 # In production the password comes from the database's own secret (rotated by RDS), injected
 # on its own, so that DATABASE_URL holds no secret.
 if env_str("DATABASE_PASSWORD"):

@@ -3,6 +3,7 @@ a council to another worker while it keeps working (tenants.placement)."""
 
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -21,6 +22,7 @@ from tenants.placement import (
     least_loaded_worker,
     move_schema,
     on_citus,
+    recent_worker_loads,
 )
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ def move_council(
     with schema_context(get_public_schema_name()):
         before = check_move(council.schema_name, target)
         move_schema(council.schema_name, target)
+        recent_worker_loads.forget()
         after = council_placements()[council.schema_name]
         record_audit(
             "council.moved",
@@ -49,22 +52,30 @@ def move_council(
     return after
 
 
-def place_new_council(council: Council, *, in_use: bool = False) -> WorkerNode | None:
-    """Move a newly built council to the least-loaded worker when Citus put it elsewhere; the
-    worker it is on (None on plain PostgreSQL). Inside a transaction (tests that roll back)
-    the council stays where Citus put it, since a move commits as it goes. A failed move leaves
-    the council whole where it was built, so provisioning carries on: it is logged instead.
+def place_new_council(
+    council: Council, *, loads: dict[WorkerNode, int], in_use: bool = False
+) -> WorkerNode | None:
+    """Move a newly built council to the least-loaded worker when Citus put it on one that
+    holds more than settings.COUNCIL_PLACEMENT_SLACK_BYTES beyond it; the worker it is on
+    (None on plain PostgreSQL). `loads` are the workers' from before the council was built
+    (recent_worker_loads), so its own few megabytes do not count against where it is.
 
-    A council still being built is copied with its (absent) writes blocked, the quicker move;
-    one that may be `in_use` (provisioning run again after it was ready) by replication."""
+    Inside a transaction (tests that roll back) the council stays where Citus put it, since a
+    move commits as it goes. A failed move leaves the council whole where it was built, so
+    provisioning carries on: it is logged instead. A council still being built is copied with
+    its (absent) writes blocked, the quicker move; one that may be `in_use` (provisioning run
+    again after it was ready) by replication."""
     with schema_context(get_public_schema_name()):
         if not on_citus():
             return None
         current = council_node(council.schema_name)
         if current is None:
             return None
-        best = least_loaded_worker(leaving_out=council.schema_name)
-        if best == current or connection.in_atomic_block:
+        if current not in loads:
+            return current
+        best = least_loaded_worker(loads)
+        nearly_even = loads[current] - loads[best] <= settings.COUNCIL_PLACEMENT_SLACK_BYTES
+        if nearly_even or connection.in_atomic_block:
             return current
         try:
             mode = SHARD_TRANSFER_MODE if in_use else NEW_COUNCIL_TRANSFER_MODE
@@ -72,4 +83,5 @@ def place_new_council(council: Council, *, in_use: bool = False) -> WorkerNode |
         except (DatabaseError, PlacementRefused):
             logger.exception("council %s stays on %s: placing it failed", council.slug, current)
             return current
+        logger.info("council %s moved from %s to the least-loaded %s", council.slug, current, best)
         return best

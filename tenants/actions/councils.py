@@ -10,7 +10,7 @@ from tenants.actions.council_moves import place_new_council
 from tenants.council_directory import council_directory
 from tenants.models import Council, CouncilStatus, Domain, ProvisioningState, User
 from tenants.models.council import DomainVerification
-from tenants.placement import refuse_unless_every_worker_answers
+from tenants.placement import recent_worker_loads, refuse_unless_every_worker_answers
 from tenants.provisioning import provision_schema
 from tenants.schema_names import schema_name_for_slug
 
@@ -36,6 +36,8 @@ def create_council(
     schema_name = schema_name_for_slug(slug)
     # On a Citus cluster with a worker down: PlacementRefused, before anything is made.
     refuse_unless_every_worker_answers()
+    # On a Citus cluster, the workers' loads from before this council takes any space.
+    loads = recent_worker_loads.read()
     with schema_context(get_public_schema_name()), transaction.atomic():
         council, _ = Council.objects.get_or_create(
             slug=slug,
@@ -69,7 +71,7 @@ def create_council(
         _record_progress(council, ProvisioningState.SEEDED)
         _record_progress(council, ProvisioningState.READY)
     # On a Citus cluster: onto the least-loaded worker, while the schema is still small.
-    place_new_council(council, in_use=in_use)
+    place_new_council(council, loads=loads, in_use=in_use)
     council_directory.forget()
     return council
 

@@ -22,4 +22,4 @@ def test_an_unknown_council_is_refused():
 
 def test_one_server_has_no_workers_and_nothing_to_place(council_a):
     assert worker_nodes() == [] and council_placements() == {}
-    assert place_new_council(council_a) is None
+    assert place_new_council(council_a, loads={}) is None

@@ -6,11 +6,11 @@ placed whole on one worker. Citus picks that worker itself when the schema's fir
 created (in turn, by colocation id), and offers no way to name the node up front short of
 taking every other node out of placement (`shouldhaveshards`), which is cluster-wide and would
 race with other provisioning and with the rebalancer. So a new council is built where Citus
-puts it and then, while it is still nearly empty, moved to the least-loaded worker with
-`citus_schema_move`, the move an operator uses. Not by logical replication, though: nothing
-writes to a council still being built, and blocking writes for the copy takes about 1.5 s
-where setting up replication takes 2.5 s on this machine. On plain PostgreSQL there is one
-server: nothing to place or move.
+puts it and, only if that worker is fuller than the least-loaded one by more than a slack
+(tenants.actions.council_moves), moved while still nearly empty with `citus_schema_move`, the
+move an operator uses. Not by logical replication, though: nothing writes to a council still
+being built, and blocking writes for the copy takes about 1.5 s where setting up replication
+takes 2.5 s on this machine. On plain PostgreSQL there is one server: nothing to place or move.
 """
 
 import threading

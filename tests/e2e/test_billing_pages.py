@@ -18,7 +18,7 @@ from playwright.sync_api import Page
 
 from tenants.actions.councils import council_host, create_council
 from tests.e2e.conftest import axe_violations, committed
-from tests.factories import PASSWORD, totp_code_now
+from tests.e2e.signing_in import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -128,18 +128,6 @@ def _member(django_db_blocker, council, role):
     return committed(django_db_blocker, lambda: make_member(council, role))
 
 
-def _sign_in(page: Page, address: str, user) -> None:
-    """Password then TOTP, landing on `address`."""
-    page.goto(address)
-    page.fill("input[name=login]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/accounts/2fa/authenticate/")
-    page.fill("input[name=code]", totp_code_now(user.email))
-    page.click("button[type=submit]")
-    page.wait_for_url(address)
-
-
 def assert_accessible(page: Page) -> None:
     assert axe_violations(page) == [], page.url
 
@@ -150,7 +138,7 @@ def test_a_council_admin_sees_the_overdue_invoice_and_keeps_the_billing_details(
     from tenants.models import CouncilRole
 
     admin = _member(django_db_blocker, billed.council, CouncilRole.ADMIN)
-    _sign_in(page, f"{billed.base}/", admin)
+    sign_in(page, f"{billed.base}/", admin.email)
     banner = page.locator("#billing-overdue")
     assert "An invoice to Browser Billing Council is overdue" in banner.inner_text()
     assert f"Invoice {billed.overdue_number} for £600.00, 10 days overdue" in banner.inner_text()
@@ -232,7 +220,7 @@ def test_an_operator_reads_the_console_billing_pages(page, billed, django_db_blo
     operator = committed(
         django_db_blocker, lambda: UserFactory(platform_role=PlatformRole.OPERATOR)
     )
-    _sign_in(page, f"{billed.console}/console/billing/", operator)
+    sign_in(page, f"{billed.console}/console/billing/", operator.email)
     worklist = page.locator("#billing-overdue-worklist tbody tr", has_text="Browser Billing")
     assert f"{billed.overdue_number}\t£600.00\t10 days\tReminded" in worklist.inner_text()
     account = page.locator("#billing-accounts tbody tr", has_text="Browser Billing Council")
@@ -264,7 +252,7 @@ def test_staff_who_are_not_admins_are_refused_the_billing_page(
     page, billed, django_db_blocker, role
 ):
     user = _member(django_db_blocker, billed.council, role)
-    _sign_in(page, f"{billed.base}/", user)
+    sign_in(page, f"{billed.base}/", user.email)
     # The finance manager is told of the overdue invoice, and who can pay it; the auditor not.
     banner = page.locator("#billing-overdue")
     if role == "finance_manager":

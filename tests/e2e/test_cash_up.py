@@ -8,7 +8,7 @@ import pytest
 
 from tenants.actions.councils import council_host, create_council
 from tests.e2e.conftest import axe_violations, committed
-from tests.factories import PASSWORD, totp_code_now
+from tests.e2e.signing_in import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -47,14 +47,7 @@ def test_an_authoriser_returns_a_miscounted_cash_up(page, live_server_port, djan
 
     council, manager, cash_up_id = committed(django_db_blocker, setup)
     path = f"/cash-ups/{cash_up_id}/"
-    page.goto(f"http://{council_host(council.slug)}:{live_server_port}{path}")
-    page.fill("input[name=login]", manager.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/accounts/2fa/authenticate/")
-    page.fill("input[name=code]", totp_code_now(manager.email))
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**{path}")
+    sign_in(page, f"http://{council_host(council.slug)}:{live_server_port}{path}", manager.email)
     assert axe_violations(page) == []
 
     page.click("button:has-text('Return to the cashier')")

@@ -8,7 +8,7 @@ from django_tenants.utils import schema_context
 from tenants.actions.councils import council_host, create_council
 from tenants.models import CouncilRole
 from tests.e2e.conftest import axe_violations, committed
-from tests.factories import PASSWORD, totp_code_now
+from tests.e2e.signing_in import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -49,14 +49,7 @@ def test_the_dashboards_bars_show_their_labels_and_amounts(
     council, member = council_with_takings
     base = f"http://{council_host(council.slug)}:{live_server_port}"
     page.set_viewport_size({"width": 1100, "height": 1400})
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", member.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/accounts/2fa/authenticate/")
-    page.fill("input[name=code]", totp_code_now(member.email))
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    sign_in(page, f"{base}/accounts/login/", member.email, lands_on=f"{base}/")
 
     chart = page.locator("#today-by-fund .counterfoil-chart__bars")
     assert chart.get_attribute("aria-label") == (

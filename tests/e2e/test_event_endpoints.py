@@ -9,7 +9,7 @@ import pytest
 
 from tenants.actions.councils import council_host, create_council
 from tests.e2e.conftest import axe_violations, committed
-from tests.factories import PASSWORD, totp_code_now
+from tests.e2e.signing_in import sign_in
 from tests.standins.event_receiver import event_receiver
 
 pytestmark = pytest.mark.browser
@@ -52,14 +52,7 @@ def test_an_admin_reads_the_delivery_log_and_resends(
 
         council, admin, endpoint_id = committed(django_db_blocker, setup)
     base = f"http://{council_host(council.slug)}:{live_server_port}"
-    page.goto(f"{base}/events/endpoints/")
-    page.fill("input[name=login]", admin.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/accounts/2fa/authenticate/")
-    page.fill("input[name=code]", totp_code_now(admin.email))
-    page.click("button[type=submit]")
-    page.wait_for_url("**/events/endpoints/")
+    sign_in(page, f"{base}/events/endpoints/", admin.email)
     assert "Revenues system" in page.inner_text("#endpoints")
     assert axe_violations(page) == []
 

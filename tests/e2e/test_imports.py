@@ -9,7 +9,7 @@ import pytest
 
 from tenants.actions.councils import council_host, create_council
 from tests.e2e.conftest import axe_violations, committed
-from tests.factories import PASSWORD, totp_code_now
+from tests.e2e.signing_in import sign_in
 
 pytestmark = pytest.mark.worker
 DEMO_FILES = Path(__file__).resolve().parents[2] / "income" / "demo_files"
@@ -42,15 +42,7 @@ def test_an_officer_uploads_an_allpay_file_watches_it_import_and_reads_the_summa
 
     council, member = committed(django_db_blocker, setup)
     base = f"http://{council_host(council.slug)}:{live_server_port}"
-    page.goto(f"{base}/imports/new/")
-    page.fill("input[name=login]", member.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    # Staff have a second factor: the code from their authenticator comes next.
-    page.wait_for_url("**/accounts/2fa/authenticate/")
-    page.fill("input[name=code]", totp_code_now(member.email))
-    page.click("button[type=submit]")
-    page.wait_for_url("**/imports/new/")
+    sign_in(page, f"{base}/imports/new/", member.email)
     assert axe_violations(page) == []
 
     page.check("input[value=allpay]")

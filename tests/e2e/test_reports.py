@@ -8,7 +8,7 @@ import pytest
 
 from tenants.actions.councils import council_host, create_council
 from tests.e2e.conftest import axe_violations, committed
-from tests.factories import PASSWORD, totp_code_now
+from tests.e2e.signing_in import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -43,14 +43,7 @@ def test_an_auditor_reads_the_takings_by_fund_report(page, live_server_port, dja
 
     council, auditor = committed(django_db_blocker, setup)
     base = f"http://{council_host(council.slug)}:{live_server_port}"
-    page.goto(f"{base}/reports/")
-    page.fill("input[name=login]", auditor.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/accounts/2fa/authenticate/")
-    page.fill("input[name=code]", totp_code_now(auditor.email))
-    page.click("button[type=submit]")
-    page.wait_for_url("**/reports/")
+    sign_in(page, f"{base}/reports/", auditor.email)
     assert axe_violations(page) == []
 
     page.click("text=Daily takings by fund")

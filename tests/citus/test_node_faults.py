@@ -33,6 +33,7 @@ from tenants.placement import (
 from tenants.upgrades import council_migration_states
 from tests.citus.dedicated_cluster import dedicated_cluster  # noqa: F401
 from tests.conftest import host_client, make_member, sign_in
+from tests.factories import PASSWORD, totp_code_now
 
 # One process runs the whole module (`--dist loadgroup`, the Makefile's Citus arguments): the
 # module's cluster is started once, not once in each test process.
@@ -120,6 +121,36 @@ def test_a_stopped_worker_gives_its_councils_a_clear_page_and_the_others_carry_o
 
         # Back: the same process, without a restart, serves the council again.
         assert clients[down_council].get("/receipts/").status_code == 200
+
+
+def test_staff_of_a_council_on_a_live_worker_sign_in_while_another_worker_is_down(
+    dedicated_cluster,  # noqa: F811
+    councils,
+    django_db_blocker,
+    caplog,
+):
+    """Signing in records its time on the users table, a reference table on every worker:
+    the sign-in goes through without it (logged), and the next one records it again."""
+    with django_db_blocker.unblock():
+        (down, _), (_, up_council) = councils.items()
+        member = make_member(up_council, CouncilRole.INCOME_OFFICER)
+        client = host_client(up_council)
+
+        with _stopped(dedicated_cluster, down), caplog.at_level(logging.WARNING):
+            given = client.post("/accounts/login/", {"login": member.email, "password": PASSWORD})
+            assert given["Location"] == "/accounts/2fa/authenticate/"
+            done = client.post("/accounts/2fa/authenticate/", {"code": totp_code_now(member.email)})
+            assert done.status_code == 302 and done["Location"] == "/"
+            assert client.get("/receipts/").status_code == 200
+        member.refresh_from_db()
+        assert member.last_login is None
+        [logged] = [r.getMessage() for r in caplog.records if r.name == "tenants.last_login"]
+        assert f"database node {down} did not answer" in logged
+
+        # The worker back, the next sign-in records its time again.
+        sign_in(host_client(up_council), member)
+        member.refresh_from_db()
+        assert member.last_login is not None
 
 
 def test_no_council_is_set_up_while_a_worker_is_down_and_nothing_is_left_half_made(

@@ -1,5 +1,6 @@
 """New councils go to the worker whose database takes the least space: Citus builds the schema
-where it likes, and create_council moves it, still nearly empty, to the least-loaded worker."""
+where it likes, and create_council moves it, still nearly empty, to the least-loaded worker when
+the one it is on holds more than settings.COUNCIL_PLACEMENT_SLACK_BYTES beyond it."""
 
 import logging
 import os

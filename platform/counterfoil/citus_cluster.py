@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,8 +142,26 @@ def prepare_database(address: ClusterAddress, name: str) -> str:
             "SELECT citus_set_coordinator_host('127.0.0.1', %s)", [address.coordinator_port]
         )
         for port in address.worker_ports:
-            connection.execute("SELECT citus_add_node('127.0.0.1', %s)", [port])
+            _add_worker(connection, port)
     return address.url(name)
+
+
+# The coordinator's first connection to a worker can fail for a moment on a loaded machine
+# (CI once saw "failure on connection marked as essential" from citus_add_node, just after
+# this process had reached the same worker itself): try again before giving up.
+ADD_WORKER_ATTEMPTS = 5
+
+
+def _add_worker(connection: psycopg.Connection, port: int) -> None:
+    for attempt in range(1, ADD_WORKER_ATTEMPTS + 1):
+        try:
+            # Safe to repeat: a node added already is left as it is.
+            connection.execute("SELECT citus_add_node('127.0.0.1', %s)", [port])
+            return
+        except psycopg.Error:
+            if attempt == ADD_WORKER_ATTEMPTS:
+                raise
+            time.sleep(attempt)
 
 
 @dataclass

@@ -7,13 +7,25 @@ id), so page 1,000 costs what page 1 does.
 import datetime
 from dataclasses import dataclass
 
+from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.expressions import RawSQL
+from django.db.models import (
+    BooleanField,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Upper
 
 from income.fund_visibility import visible_receipts
-from income.models import Account, Channel, Fund, Posting, Receipt
+from income.models import Account, Channel, Fund, PayerName, Posting, Receipt
 from tenants.models import Membership
 
 PAGE_SIZE = 50
@@ -68,17 +80,7 @@ def matching_receipts(
     if query.reference:
         receipts = _with_reference(receipts, query.reference.strip().upper())
     if query.payer:
-        fragment = query.payer.strip()
-        receipts = receipts.filter(
-            RawSQL(
-                # The index holds named receipts only; an empty name holds no fragment.
-                "income_receipt.payer_name <> '' AND "
-                "income_trigrams(income_receipt.payer_name) @> income_fragment_trigrams(%s)",
-                [fragment],
-                output_field=BooleanField(),
-            ),
-            payer_name__icontains=fragment,
-        )
+        receipts = _with_payer_fragment(receipts, query.payer.strip())
     if query.amount_pence is not None:
         receipts = receipts.filter(amount_pence=query.amount_pence)
     if query.received_from:
@@ -99,24 +101,56 @@ def matching_receipts(
     return receipts
 
 
+TRIGRAMS = ArrayField(TextField())  # income_trigrams' text[] (migration 0005)
+
+
+class _IsAnyOf(Func):
+    """`expression = ANY(array)`."""
+
+    template = "(%(expressions)s))"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
+
+
+def _with_payer_fragment(receipts: QuerySet[Receipt], fragment: str) -> QuerySet[Receipt]:
+    """Receipts whose payer's name holds `fragment`: the names that hold it (income_payername's
+    trigram index, then the exact test), then their receipts from (payer_name, received_on,
+    id). As an array (`= ANY`) the planner reads each name's receipts from that index; as
+    `IN (subquery)` it guessed one name and walked every receipt newest first instead."""
+    names = (
+        PayerName.objects.alias(
+            trigrams=Func(F("name"), function="income_trigrams", output_field=TRIGRAMS)
+        )
+        .filter(
+            trigrams__contains=Func(
+                Value(fragment), function="income_fragment_trigrams", output_field=TRIGRAMS
+            ),
+            name__icontains=fragment,
+        )
+        .values("name")
+    )
+    # The index holds named receipts only; an empty name holds no fragment.
+    return receipts.exclude(payer_name="").filter(_IsAnyOf(F("payer_name"), ArraySubquery(names)))
+
+
 def _with_reference(receipts: QuerySet[Receipt], reference: str) -> QuerySet[Receipt]:
     """Receipts whose payer reference, or the reference of any of their lines (a split
     payment's second fund), is `reference` (a prefix when it ends with *). The lines are
-    looked up first, in their own partial index, so that the receipts are found by two index
-    scans (payer reference, ids) rather than a scan of every receipt."""
+    gathered first, from their own partial index, into an array (`= ANY`), so that the
+    receipts are found by two index scans (payer reference, ids) in the search's own statement,
+    not by a scan of every receipt or a query of their own."""
     lookup = "startswith" if reference.endswith("*") else "exact"
     value = reference.rstrip("*")
     line_receipts = (
         Posting.objects.filter(reference__isnull=False, receipt__isnull=False)
         .alias(reference_upper=Upper("reference"))
         .filter(**{f"reference_upper__{lookup}": value})
-        .values_list("receipt_id", flat=True)
+        .values("receipt_id")
         .distinct()
     )
     by_payer = Q(**{f"reference_upper__{lookup}": value})
-    ids = list(line_receipts)
-    receipts = receipts.alias(reference_upper=Upper("payer_reference"))
-    return receipts.filter(by_payer | Q(pk__in=ids)) if ids else receipts.filter(by_payer)
+    by_line = Q(_IsAnyOf(F("pk"), ArraySubquery(line_receipts)))
+    return receipts.alias(reference_upper=Upper("payer_reference")).filter(by_payer | by_line)
 
 
 def search_receipts(
@@ -173,37 +207,46 @@ def first_page_and_count(
     visible_to: Membership | None = None,
 ) -> tuple[list[Receipt], Cursor | None, ReceiptCount]:
     """The first page, the cursor for the next, and how many match (up to `cap`), from one
-    search: the newest cap + 1 matches are found once, then counted and paged. Run as a page
-    and a count, a name fragment's matches were read from the table twice."""
+    statement: the newest cap + 1 matches are found once, counted, and the first page's
+    receipts and channels read with them. Run as a page and a count, a name fragment's
+    matches were read from the table twice; the page as a query of its own cost a round trip."""
     newest = (
         matching_receipts(query, visible_to=visible_to)
         .order_by("-received_on", "-id")
         .values_list("id", "received_on")[: cap + 1]
     )
     sql, params = newest.query.sql_with_params()
+    receipt_fields = Receipt._meta.concrete_fields
+    channel_fields = Channel._meta.concrete_fields
+    columns = ", ".join(
+        [f'r."{field.column}"' for field in receipt_fields]
+        + [f'c."{field.column}"' for field in channel_fields]
+    )
     with connection.cursor() as cursor:
-        # `sql` is the ORM's own compiled query; every value in it is a parameter. The search
-        # runs without parallel workers, set for its own transaction in the same round trip:
-        # a fund's month at 5M receipts took 23 ms alone and 42 to 200 ms with a worker (its
-        # start-up, and the other sessions it competes with for the server's cores).
+        # `sql` is the ORM's own compiled query; every value in it is a parameter, and the
+        # columns are the models' own. The search runs without parallel workers, set for its
+        # own transaction in the same round trip: a fund's month at 5M receipts took 23 ms
+        # alone and 42 to 200 ms with a worker (its start-up, and the other sessions it
+        # competes with for the server's cores).
         cursor.execute(
             f"{NO_PARALLEL_WORKERS}; WITH matches AS MATERIALIZED ({sql}) "  # noqa: S608
-            "SELECT id, (SELECT count(*) FROM matches) FROM matches "
-            "ORDER BY received_on DESC, id DESC LIMIT %s",
+            f"SELECT {columns}, (SELECT count(*) FROM matches) FROM "
+            "(SELECT id, received_on FROM matches ORDER BY received_on DESC, id DESC LIMIT %s)"
+            " AS page JOIN income_receipt r ON r.id = page.id"
+            " JOIN income_channel c ON c.id = r.channel_id"
+            " ORDER BY page.received_on DESC, page.id DESC",
             [*params, page_size + 1],
         )
         cursor.nextset()  # past the SET's empty result
         rows = cursor.fetchall()
-    counted = rows[0][1] if rows else 0
-    ids = [row[0] for row in rows[:page_size]]
-    page = (
-        list(
-            Receipt.objects.select_related("channel")
-            .filter(pk__in=ids)
-            .order_by("-received_on", "-id")
-        )
-        if ids
-        else []
-    )
+    counted = rows[0][-1] if rows else 0
+    receipt_names = [field.attname for field in receipt_fields]
+    channel_names = [field.attname for field in channel_fields]
+    page = []
+    for row in rows[:page_size]:
+        receipt = Receipt.from_db(connection.alias, receipt_names, row[: len(receipt_names)])
+        channel = Channel.from_db(connection.alias, channel_names, row[len(receipt_names) : -1])
+        Receipt.channel.field.set_cached_value(receipt, channel)  # as select_related does
+        page.append(receipt)
     next_cursor = Cursor(page[-1].received_on, page[-1].pk) if len(rows) > page_size else None
     return page, next_cursor, ReceiptCount(min(counted, cap), counted > cap)

@@ -54,6 +54,7 @@ from income.models.ledger import (
     effective_reference,
     own_reference,
 )
+from income.models.payer_name import PayerName
 from income.models.possible_duplicate import PossibleDuplicate, PossibleDuplicateStatus
 from income.models.receipt import Receipt, ReceiptStatus
 from income.models.reconciliation import (
@@ -123,6 +124,7 @@ __all__ = [
     "MatchKind",
     "OutboxEvent",
     "OverpaymentHandling",
+    "PayerName",
     "PaymentOrigin",
     "PaymentStatus",
     "PossibleDuplicate",

@@ -31,7 +31,7 @@ def load_receipts(count: int, fund_account_ids: list[int], clearing_account_ids:
             """
             SELECT i.indexname, i.indexdef FROM pg_indexes i
             WHERE i.schemaname = current_schema()
-              AND i.indexname IN ('receipt_payer_name_trigrams', 'receipt_reference_prefix',
+              AND i.indexname IN ('receipt_payer_name_date', 'receipt_reference_prefix',
                                   'receipt_amount_date', 'receipt_date_id',
                                   'posting_receipt_account')
             """

@@ -6,7 +6,8 @@ import pytest
 from django.db import connection
 
 from income.actions.receipts import Allocation, record_receipt
-from income.receipt_search import Cursor, ReceiptQuery, search_receipts
+from income.models import PayerName, Receipt
+from income.receipt_search import Cursor, ReceiptQuery, matching_receipts, search_receipts
 from tests.conftest import host_client
 from tests.factories import PASSWORD
 
@@ -86,16 +87,49 @@ def test_receipts_and_postings_are_vacuumed_every_twenty_thousand_inserts(counci
     assert options == {"income_receipt": expected, "income_posting": expected}
 
 
-def test_the_name_fragment_search_uses_the_trigram_index(receipts):
+def test_the_name_fragment_search_finds_names_first_then_their_receipts_by_index(receipts):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(
-            "EXPLAIN SELECT id FROM income_receipt "
-            "WHERE payer_name <> '' AND "
-            "income_trigrams(payer_name) @> income_fragment_trigrams('smith')"
+        sql, params = (
+            matching_receipts(ReceiptQuery(payer="smith")).values("id").query.sql_with_params()
         )
+        cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "receipt_payer_name_trigrams" in plan
+    assert "payer_name_trigrams" in plan  # the names' own trigram index
+    assert "receipt_payer_name_date" in plan  # then each name's receipts
+
+
+def test_every_payer_name_is_kept_once_however_the_receipt_was_written(receipts, cash, parking):
+    """Written one by one (the counter) or many in one statement (as an import's INSERT ...
+    SELECT), a receipt's name joins the names; a name changed later too."""
+    assert set(PayerName.objects.values_list("name", flat=True)) == {
+        "Jo Smithson", "Ann O'Smith", "Ravi Patel", "100% Smith_Ltd"
+    }  # fmt: skip
+    record_receipt(
+        channel=cash, amount_pence=500, received_on=datetime.date(2026, 11, 5),
+        allocations=[Allocation(parking, 500)], idempotency_key="search:again",
+        acting_user=None, payer_name="Ravi Patel",
+    )  # fmt: skip
+    assert PayerName.objects.filter(name="Ravi Patel").count() == 1
+    # Many receipts in one statement, as imports write them (names repeat within it).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH journals AS (INSERT INTO income_journal (kind, description, created_at,"
+            " created_by_email) SELECT 'receipt', 'bulk', now(), '' FROM generate_series(1, 4)"
+            " RETURNING id)"
+            " INSERT INTO income_receipt (number, amount_pence, received_on, payer_reference,"
+            " payer_name, narrative, idempotency_key, status, created_at, channel_id, journal_id)"
+            " SELECT 'BULK-' || id, 100, '2026-11-06', '', CASE WHEN id %% 3 = 0 THEN ''"
+            " WHEN id %% 2 = 0 THEN 'Mei Chen' ELSE 'Ola Nowak' END, '', 'bulk:' || id,"
+            " 'active', now(), %s, id FROM journals",
+            [cash.pk],
+        )
+    written = set(Receipt.objects.values_list("payer_name", flat=True))
+    assert "" in written and len(written) > 5
+    assert set(PayerName.objects.values_list("name", flat=True)) == written - {""}
+    assert not PayerName.objects.filter(name="").exists()  # no name is not a name
+    Receipt.objects.filter(pk=receipts["c"].pk).update(payer_name="Ravi Patel-Shah")
+    assert numbers(ReceiptQuery(payer="patel-sh")) == [receipts["c"].number]
 
 
 def test_the_search_page_explains_bad_input_and_lists_results(council_a, receipts, officer):

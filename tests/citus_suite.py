@@ -19,6 +19,7 @@ CITUS_SUITE = (
     "tests/income/test_receipting_pages.py",
     "tests/income/test_ledger.py",
     "tests/income/test_receipt_concurrency.py",
+    "tests/income/test_receipt_search.py",
     # imports
     "tests/income/test_import_pipeline.py",
     "tests/income/test_import_duplicates.py",

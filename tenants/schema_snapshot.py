@@ -204,12 +204,10 @@ def _read_template(template: str) -> tuple[str, int]:
             statements += _functions(cursor, template)
             statements += _sequences(cursor, template)
             tables = _tables(cursor, template)
-            statements += [ddl for _, ddl in tables]
-            statements += _constraints(cursor, template, foreign=False)
-            statements += _constraints(cursor, template, foreign=True)
+            statements += _create_tables(tables, _constraints(cursor, template))
             statements += _indexes(cursor, template)
             statements += _triggers(cursor, template)
-            data, migration_count = _rows(cursor, template, [name for name, _ in tables])
+            data, migration_count = _rows(cursor, template, list(tables))
             # Rows go in table by table, not in foreign-key order: check references at the
             # end, even inside a caller's transaction that has made its constraints immediate.
             statements.append(ROWS_MARKER + "SET CONSTRAINTS ALL DEFERRED")
@@ -284,7 +282,8 @@ def _sequences(cursor, template: str) -> list[str]:
     ]
 
 
-def _tables(cursor, template: str) -> list[tuple[str, str]]:
+def _tables(cursor, template: str) -> dict[str, tuple[list[str], str]]:
+    """Each table's column definitions and storage parameters, by name."""
     cursor.execute(
         "SELECT c.oid, c.relname, c.reloptions FROM pg_class c"
         " JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -292,7 +291,7 @@ def _tables(cursor, template: str) -> list[tuple[str, str]]:
         [template],
     )
     tables = cursor.fetchall()
-    result = []
+    result = {}
     for oid, name, options in tables:
         cursor.execute(
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,"
@@ -329,25 +328,65 @@ def _tables(cursor, template: str) -> list[tuple[str, str]]:
                 parts.append("NOT NULL")
             columns.append(" ".join(parts))
         # Storage parameters (income's autovacuum thresholds), as `name=value` from pg_class.
-        storage = f" WITH ({', '.join(options)})" if options else ""
-        result.append(
-            (name, f"CREATE TABLE {PLACEHOLDER}.{_quote(name)} ({', '.join(columns)}){storage}")
-        )
+        result[name] = (columns, f" WITH ({', '.join(options)})" if options else "")
     return result
 
 
-def _constraints(cursor, template: str, *, foreign: bool) -> list[str]:
+def _constraints(cursor, template: str) -> list[tuple[str, str, str, str | None]]:
+    """(table, name, definition, the template's table a foreign key points at) for each
+    constraint, foreign keys last."""
     cursor.execute(
-        "SELECT c.relname, co.conname, pg_get_constraintdef(co.oid) FROM pg_constraint co"
+        "SELECT c.relname, co.conname, pg_get_constraintdef(co.oid),"
+        " CASE WHEN rn.nspname = n.nspname THEN r.relname END FROM pg_constraint co"
         " JOIN pg_class c ON c.oid = co.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = %s AND co.contype = ANY(%s)"
-        " ORDER BY c.relname, co.contype, co.conname",
-        [template, ["f"] if foreign else ["p", "u", "c", "x"]],
+        " LEFT JOIN pg_class r ON r.oid = co.confrelid"
+        " LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace"
+        " WHERE n.nspname = %s AND co.contype IN ('p', 'u', 'c', 'x', 'f')"
+        " ORDER BY c.relname, co.contype = 'f', co.contype, co.conname",
+        [template],
     )
-    return [
-        f"ALTER TABLE {PLACEHOLDER}.{_quote(table)} ADD CONSTRAINT {_quote(name)} {definition}"
-        for table, name, definition in cursor.fetchall()
-    ]
+    return cursor.fetchall()
+
+
+def _create_tables(
+    tables: dict[str, tuple[list[str], str]], constraints: list[tuple[str, str, str, str | None]]
+) -> list[str]:
+    """A CREATE TABLE for each table with its constraints in it, after the tables its foreign
+    keys point at; a key that would close a cycle (or is NOT VALID) is added after them all.
+
+    Keys inside CREATE TABLE rather than one ALTER TABLE each: on Citus each foreign key added
+    to a distributed table makes the coordinator rebuild its graph of every foreign key in the
+    database (every council's), while a new table's keys cost one rebuild for the table. That
+    is what kept a new council's time growing with the number of councils."""
+    own: dict[str, list[tuple[str, str, str | None]]] = {name: [] for name in tables}
+    for table, name, definition, referenced in constraints:
+        own[table].append((name, definition, referenced))
+    statements: list[str] = []
+    added_after: list[str] = []
+    created: set[str] = set()
+
+    def create(table: str, waiting: set[str]) -> None:
+        waiting.add(table)
+        for _, _, referenced in own[table]:
+            if referenced and referenced not in created and referenced not in waiting:
+                create(referenced, waiting)
+        inline = []
+        for name, definition, referenced in own[table]:
+            clause = f"CONSTRAINT {_quote(name)} {definition}"
+            if "NOT VALID" in definition or referenced not in (None, table, *created):
+                added_after.append(f"ALTER TABLE {PLACEHOLDER}.{_quote(table)} ADD {clause}")
+            else:
+                inline.append(clause)
+        columns, storage = tables[table]
+        statements.append(
+            f"CREATE TABLE {PLACEHOLDER}.{_quote(table)} ({', '.join(columns + inline)}){storage}"
+        )
+        created.add(table)
+
+    for table in tables:
+        if table not in created:
+            create(table, set())
+    return statements + added_after
 
 
 def _indexes(cursor, template: str) -> list[str]:

@@ -119,6 +119,21 @@ def test_the_snapshot_names_no_schema_but_the_placeholder(council_a):
         assert cursor.fetchone()[0] == 0  # the template is dropped once read
 
 
+def test_each_table_is_created_with_its_keys_after_the_tables_they_point_at():
+    """On Citus each foreign key added by ALTER TABLE makes the coordinator rebuild its graph
+    of every council's keys: a council's keys are declared in its tables' CREATE TABLE."""
+    statements = current_snapshot().statements_for_schema("council_any")
+    assert not [s for s in statements if s.startswith("ALTER TABLE")]
+    created: list[str] = []
+    for statement in statements:
+        table = re.match(r'CREATE TABLE council_any\."(\w+)"', statement)
+        if table:
+            created.append(table.group(1))
+            assert set(re.findall(r"REFERENCES (\w+)\(", statement)) <= set(created), statement
+    assert len(created) > 40
+    assert sum("FOREIGN KEY" in s for s in statements) > 20
+
+
 def _applied_migrations(schema_name: str) -> list[tuple[str, str]]:
     with schema_context(schema_name), connection.cursor() as cursor:
         cursor.execute("SELECT app, name FROM django_migrations ORDER BY id")

@@ -13,6 +13,9 @@ from django import forms
 from django.forms.renderers import Jinja2
 from django.utils import translation
 from django.utils.functional import cached_property
+from django.utils.safestring import SafeString
+
+from tenants.govuk_form_html import SELECT_TEMPLATE, form_html
 
 WIDGET_CLASSES: dict[type, str] = {
     forms.Textarea: "govuk-textarea",
@@ -71,7 +74,21 @@ class GovukFormRenderer(Jinja2):
 
 
 class GovukFormMixin:
-    """Give each widget its GOV.UK class, error modifier and aria-describedby."""
+    """Give each widget its GOV.UK class, error modifier and aria-describedby; `{{ form }}`
+    writes its inputs and selects in Python (tenants.govuk_form_html)."""
+
+    def render(
+        self, template_name: str | None = None, context: dict | None = None,
+        renderer: object = None,
+    ) -> SafeString:  # fmt: skip
+        default = template_name is None and context is None and renderer is None
+        if default and self.template_name == GovukFormRenderer.form_template_name:  # type: ignore[attr-defined]
+            return form_html(self)  # type: ignore[arg-type]
+        return super().render(template_name, context, renderer)  # type: ignore[misc]
+
+    # As Django's forms do: their __str__ and __html__ are bound to their own render.
+    __str__ = render
+    __html__ = render
 
     def full_clean(self) -> None:
         super().full_clean()  # type: ignore[misc]
@@ -93,7 +110,7 @@ class GovukFormMixin:
                 css = f"{css} {ERROR_CLASSES[css]}"
             widget.attrs["class"] = css
             if type(widget) in FAST_SELECTS:
-                widget.template_name = "govuk/select.html"
+                widget.template_name = SELECT_TEMPLATE
             # Worked out here rather than through self[name]: a cached bound field would keep
             # this field even if a subclass replaces it afterwards.
             html_name = self.add_prefix(name)  # type: ignore[attr-defined]

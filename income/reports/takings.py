@@ -122,11 +122,6 @@ def till_label_of(values: dict) -> str:
     return f"{values['cashier_email']} ({till})" if till else values["cashier_email"]
 
 
-def till_label(cash_up: CashUp) -> str:
-    return till_label_of({"cashier_email": cash_up.cashier_email,
-                          "till": getattr(cash_up, "till", "")})  # fmt: skip
-
-
 def takings_by_till(period: Period, *, limit: int | None = None) -> Report:
     """Each till's cash and cheques as its cash-up counted them, beside what its receipts took
     (cash-ups returned to the cashier are left out: they are counted again)."""
@@ -135,10 +130,10 @@ def takings_by_till(period: Period, *, limit: int | None = None) -> Report:
     )
     expected = F("expected_cash_pence") + F("expected_cheques_pence")
     counted = F("cash_counted_pence") + F("cheques_counted_pence")
-    totals = standing.aggregate(expected=Sum(expected, default=0), counted=Sum(counted, default=0))
-    per_till = (
+    # Each till's sums, and the period's totals added up from them (one statement for both).
+    per_till = list(
         standing.values("cashier_email", *TILL_FIELDS)
-        .annotate(pence=Sum(expected), count=Count("pk"))
+        .annotate(pence=Sum(expected), counted=Sum(counted), count=Count("pk"))
         .order_by()
     )
     statuses = dict(CashUpStatus.choices)
@@ -158,7 +153,8 @@ def takings_by_till(period: Period, *, limit: int | None = None) -> Report:
         [DAY, Column("Cashier and till"), Column("Status"),
          Column("Receipts took", Kind.PENCE), Column("Counted", Kind.PENCE)],
         rows,
-        ("Total", "", "", totals["expected"], totals["counted"]),
+        ("Total", "", "", sum(row["pence"] for row in per_till),
+         sum(row["counted"] for row in per_till)),
         cut_short=cut_short,
     )  # fmt: skip
     chart = Chart(

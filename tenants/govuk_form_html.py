@@ -3,19 +3,17 @@
 Through the templates (govuk/form.html, govuk/field.html and a widget template per field)
 the receipt search form took about 2.5 ms to render, a third of the search page's own time:
 each field is a template render with its own context, and each widget another. Here an
-input or select field is one string, with the markup the templates write (a test renders
-every such field both ways and compares them). Any other field (radios, checkboxes, text
-areas, file uploads, a field or widget with a template of its own) is still rendered by its
-template, so nothing looks different.
+input or select field is one string, the templates' markup character for character, escaped
+as Jinja2 escapes (a test renders every such field both ways and compares them). Any other
+field (radios, checkboxes, text areas, file uploads, a field or widget with a template of its
+own) is still rendered by its template, so nothing looks different.
 """
-
-from html import escape
 
 from django import forms
 from django.forms.boundfield import BoundField
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
+from markupsafe import escape
 
 # Exact types: a subclass may render differently.
 _INPUTS = {
@@ -30,7 +28,7 @@ SELECT_TEMPLATE = "govuk/select.html"
 def _attributes(attrs: dict) -> str:
     """As Django's attrs.html: `False` leaves the attribute out, `True` writes its name."""
     return "".join(
-        f" {name}" if value is True else f' {name}="{conditional_escape(value)}"'
+        f" {name}" if value is True else f' {name}="{escape(value)}"'
         for name, value in attrs.items()
         if value is not False
     )
@@ -55,24 +53,24 @@ def _widget(bound: BoundField) -> str:
     if bound.auto_id and "id" not in widget.attrs:
         attrs.setdefault("id", bound.auto_id)
     context = widget.get_context(bound.html_name, bound.value(), attrs)["widget"]
-    name = conditional_escape(context["name"])
+    name = escape(context["name"])
     if type(widget) in _SELECTS:
         options = []
         for group_name, group_choices, _ in context["optgroups"]:
             if group_name:
-                options.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+                options.append(f'\n  <optgroup label="{escape(group_name)}">')
             options.extend(
-                f'\n  <option value="{conditional_escape(option["value"])}"'
-                f"{_attributes(option['attrs'])}>{conditional_escape(option['label'])}</option>"
+                f'\n  <option value="{escape(option["value"])}"'
+                f"{_attributes(option['attrs'])}>{escape(option['label'])}</option>"
                 for option in group_choices
             )
             if group_name:
                 options.append("\n  </optgroup>")
         return f'<select name="{name}"{_attributes(context["attrs"])}>{"".join(options)}\n</select>'
     value = context["value"]
-    shown = "" if value is None else f' value="{conditional_escape(value)}"'
+    shown = "" if value is None else f' value="{escape(value)}"'
     return (
-        f'<input type="{conditional_escape(context["type"])}" name="{name}"{shown}'
+        f'<input type="{escape(context["type"])}" name="{name}"{shown}'
         f"{_attributes(context['attrs'])}>"
     )
 
@@ -80,38 +78,39 @@ def _widget(bound: BoundField) -> str:
 def _field_group(bound: BoundField) -> str:
     """govuk/field.html's text-input branch."""
     errors = bound.errors
-    auto_id = escape(str(bound.auto_id))
+    auto_id = escape(bound.auto_id)
     hint = (
-        f'<div id="{auto_id}-hint" class="govuk-hint">{conditional_escape(bound.help_text)}</div>'
+        f'<div id="{auto_id}-hint" class="govuk-hint">{escape(bound.help_text)}</div>'
         if bound.help_text
         else ""
     )
     error = ""
     if errors:
         prefix = f'<span class="govuk-visually-hidden">{escape(gettext("Error:"))}</span> '
-        messages = "<br>".join(prefix + conditional_escape(message) for message in errors)
+        messages = "<br>".join(f"{prefix}{escape(message)}" for message in errors)
         error = f'<p id="{auto_id}-error" class="govuk-error-message">{messages}</p>'
     widget = _widget(bound)
     money_prefix = getattr(bound.field, "prefix", None)
     if money_prefix:
         widget = (
             '<div class="govuk-input__wrapper"><div class="govuk-input__prefix" '
-            f'aria-hidden="true">{conditional_escape(money_prefix)}</div>{widget}</div>'
+            f'aria-hidden="true">{escape(money_prefix)}</div>{widget}</div>'
         )
-    label_for = conditional_escape(bound.id_for_label)
+    label_for = escape(bound.id_for_label)
     return (
         f'<div class="govuk-form-group{" govuk-form-group--error" if errors else ""}">\n'
         f'  <label class="govuk-label govuk-label--s" for="{label_for}">'
-        f"{conditional_escape(bound.label)}</label>\n"
+        f"{escape(bound.label)}</label>\n"
         f"  {hint}\n  {error}\n  {widget}\n</div>"
     )
 
 
 def form_html(form: forms.BaseForm) -> SafeString:
-    """govuk/form.html: each visible field's group, then the hidden fields."""
-    parts = [
+    """govuk/form.html: each visible field's group, a line break, then the hidden fields."""
+    visible = "".join(
         _field_group(bound) if _writes_in_python(bound) else str(bound.as_field_group())
         for bound in form.visible_fields()
-    ]
-    parts.extend(str(bound) for bound in form.hidden_fields())
-    return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
+    )
+    hidden = "".join(str(bound) for bound in form.hidden_fields())
+    # Stripped, as Django's renderers strip what a template writes.
+    return mark_safe(f"{visible}\n{hidden}".strip())  # noqa: S308 - every value above is escaped

@@ -4,7 +4,6 @@ templates write, field for field, in every state a field can be in."""
 import pytest
 from django import forms
 from django.utils import translation
-from pytest_django.asserts import assertHTMLEqual
 
 from income.forms.fields import PoundsField
 from income.forms.reports import ReportPeriodForm
@@ -16,7 +15,7 @@ from tests.factories import FundFactory
 
 class EveryKindOfField(GovukForm):
     reference = forms.CharField(
-        label="Reference <b>", max_length=20, help_text="As on the bill & the letter"
+        label="Reference <b>", max_length=20, help_text="As on the bill & the council's letter"
     )
     amount = PoundsField(label="Amount")
     received = forms.DateField(
@@ -42,7 +41,9 @@ class EveryKindOfField(GovukForm):
 def assert_same_as_templates(form: forms.BaseForm) -> None:
     written = str(form)
     assert written == form.__html__()
-    assertHTMLEqual(written, form.render(template_name="govuk/form.html"))
+    # Character for character: pages and tests look for exact text (e.g. an apostrophe
+    # escaped as &#39;, as Jinja2 escapes it).
+    assert written == form.render(template_name="govuk/form.html")
 
 
 def test_unbound_fields_are_written_as_their_templates_write_them():
@@ -51,9 +52,17 @@ def test_unbound_fields_are_written_as_their_templates_write_them():
 
 def test_bound_fields_with_values_and_errors_are_written_as_their_templates_write_them():
     form = EveryKindOfField(
-        {"reference": "x" * 30, "amount": "12.5p", "received": "31/02/2026", "copies": "0",
-         "email": "not an email", "password": "secret", "kind": "visa", "paid": "true",
-         "token": "t\"<>"}  # fmt: skip
+        {
+            "reference": "x" * 30,
+            "amount": "12.5p",
+            "received": "31/02/2026",
+            "copies": "0",
+            "email": "not an email",
+            "password": "secret",
+            "kind": "visa",
+            "paid": "true",
+            "token": 't"<>',
+        }
     )
     assert not form.is_valid()
     assert {"reference", "amount", "received", "copies", "email"} <= set(form.errors)
@@ -67,7 +76,7 @@ def test_error_prefix_is_welsh_on_a_welsh_page():
     form.is_valid()
     with translation.override("cy"):
         written = str(form)
-        assertHTMLEqual(written, form.render(template_name="govuk/form.html"))
+        assert written == form.render(template_name="govuk/form.html")
     assert "Gwall:" in written
 
 

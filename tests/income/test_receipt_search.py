@@ -46,6 +46,10 @@ def test_each_filter_finds_what_it_should(receipts, council_tax, card):
     assert numbers(ReceiptQuery(reference="5001234567")) == [r["a"]]
     assert numbers(ReceiptQuery(reference="5001*")) == [r["b"], r["a"]]
     assert numbers(ReceiptQuery(reference="PCN78")) == [r["d"]]  # case does not matter
+    assert numbers(ReceiptQuery(reference="pcn*")) == [r["d"], r["c"]]
+    # A typed % or _ matches only itself, not any text.
+    assert numbers(ReceiptQuery(reference="50_1*")) == []
+    assert numbers(ReceiptQuery(reference="5%*")) == []
     assert numbers(ReceiptQuery(payer="smith")) == [r["d"], r["b"], r["a"]]
     assert numbers(ReceiptQuery(payer="% Smith_")) == [r["d"]]  # wildcards are literal
     assert numbers(ReceiptQuery(payer="xyz")) == []

@@ -451,6 +451,27 @@ def test_postings_naming_existing_rows_around_a_gap_are_accepted(cash, council_t
     assert Posting.objects.filter(journal__in=journals).count() == 6
 
 
+def test_a_journal_can_only_reverse_a_journal_that_exists(cash, council_tax):
+    reversed_journal = take(cash, [Allocation(council_tax, 1_000)], key="reversed").receipt.journal
+    missing = 10**12
+    with (
+        pytest.raises(
+            REFUSED_BY_A_STATEMENT_TRIGGER, match=f"reverses journal {missing}, which does not"
+        ),
+        transaction.atomic(),
+    ):
+        Journal.objects.create(kind=JournalKind.TRANSFER, description="raw", reverses_id=missing)
+    # Among journals that reverse nothing (an import's), one that names an existing journal.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO income_journal (kind, description, created_at, created_by_email, "
+            "reverses_id) VALUES ('transfer', 'a', now(), '', NULL), "
+            "('transfer', 'b', now(), '', %s)",
+            [reversed_journal.pk],
+        )
+    assert Journal.objects.filter(reverses=reversed_journal).count() == 1
+
+
 def test_a_later_statement_cannot_add_to_a_journal_among_new_ones(cash, council_tax):
     """The range check ("no older posting names a journal between the lowest and highest")
     finds the old journal, and the per-journal check names it."""

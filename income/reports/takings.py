@@ -1,15 +1,14 @@
 """Daily takings by fund, channel, user and till."""
 
 from django.db import connection
-from django.db.models import Count, F, Sum
+from django.db.models import Sum
 
 from income.models import (
     AccountKind,
-    CashUp,
-    CashUpStatus,
     DailyAccountTotal,
     DailyChannelTakings,
 )
+from income.reports.cash_up_reads import cash_up_rows, till_sums
 from income.reports.report import (
     Chart,
     Column,
@@ -18,7 +17,6 @@ from income.reports.report import (
     Report,
     ReportTable,
     bars,
-    limited,
     total_by_label,
 )
 from tenants.models import User
@@ -112,54 +110,28 @@ def takings_by_user(period: Period) -> Report:
     return Report("Daily takings by user", period, [table], chart)
 
 
-# The cash-up's till, where the model names one (cash-ups counted till by till).
-TILL_FIELDS = tuple(field for field in ("till",) if hasattr(CashUp, field))
-
-
-def till_label_of(values: dict) -> str:
-    """The cashier, and the till counted where the cash-up names one."""
-    till = values.get("till", "")
-    return f"{values['cashier_email']} ({till})" if till else values["cashier_email"]
-
-
 def takings_by_till(period: Period, *, limit: int | None = None) -> Report:
     """Each till's cash and cheques as its cash-up counted them, beside what its receipts took
     (cash-ups returned to the cashier are left out: they are counted again)."""
-    standing = CashUp.objects.filter(business_date__range=(period.start, period.end)).exclude(
-        status="rejected"
-    )
-    expected = F("expected_cash_pence") + F("expected_cheques_pence")
-    counted = F("cash_counted_pence") + F("cheques_counted_pence")
-    # Each till's sums, and the period's totals added up from them (one statement for both).
-    per_till = list(
-        standing.values("cashier_email", *TILL_FIELDS)
-        .annotate(pence=Sum(expected), counted=Sum(counted), count=Count("pk"))
-        .order_by()
-    )
-    statuses = dict(CashUpStatus.choices)
-    found = (
-        standing.order_by("business_date", "cashier_email", "pk")
-        .annotate(expected=expected, counted=counted)
-        .values("business_date", "cashier_email", "status", "expected", "counted", *TILL_FIELDS)
-    )
-    found, cut_short = limited(list(found[: limit + 1] if limit else found), limit)
+    per_till = till_sums(period)
+    found, cut_short = cash_up_rows(period, standing_only=True, limit=limit)
     rows = [
-        (row["business_date"], till_label_of(row), statuses.get(row["status"], row["status"]),
-         row["expected"], row["counted"])
+        (row.business_date, row.label, row.status, row.expected_pence, row.counted_pence)
         for row in found
-    ]  # fmt: skip
+    ]
     table = ReportTable(
         "Takings by till (each cash-up), day by day",
         [DAY, Column("Cashier and till"), Column("Status"),
          Column("Receipts took", Kind.PENCE), Column("Counted", Kind.PENCE)],
         rows,
-        ("Total", "", "", sum(row["pence"] for row in per_till),
-         sum(row["counted"] for row in per_till)),
+        # The period's totals, added up from each till's sums.
+        ("Total", "", "", sum(till.expected_pence for till in per_till),
+         sum(till.counted_pence for till in per_till)),
         cut_short=cut_short,
     )  # fmt: skip
     chart = Chart(
         "Takings by till",
-        bars([(till_label_of(row), row["pence"], row["count"]) for row in per_till]),
+        bars([(till.label, till.expected_pence, till.cash_ups) for till in per_till]),
         "Cashier and till",
         "Cash-ups",
     )

@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 
+from django.db.models import Prefetch, Q
+
 from income.balances import receipt_allocation_lines
-from income.models import Fund, Journal, Receipt
+from income.models import Fund, Journal, Posting, Receipt
 from tenants.audit.models import AuditEvent
 
 
@@ -27,11 +29,19 @@ def held_amounts(receipt: Receipt) -> list[HeldAmount]:
 
 
 def receipt_journals(receipt: Receipt) -> list[Journal]:
+    """The journals that moved the receipt's money, each with its postings for this receipt
+    (and those naming no receipt): a journal may move many receipts' money (an import's
+    chunk of a hundred thousand lines, a cash-up, an import's reversal)."""
+    own_postings = (
+        Posting.objects.filter(Q(receipt=receipt) | Q(receipt__isnull=True))
+        .select_related("account", "receipt")
+        .order_by("id")
+    )
     return list(
         Journal.objects.filter(postings__receipt=receipt)
         .distinct()
         .order_by("created_at", "id")
-        .prefetch_related("postings__account", "postings__receipt")
+        .prefetch_related(Prefetch("postings", queryset=own_postings))
     )
 
 

@@ -283,12 +283,15 @@ def reverse_receipt(
         )
         reference = own_reference(line.reference, receipt.payer_reference)
         lines.append(PostingLine(account, held, receipt, reference))
+    # An imported receipt's journal is its chunk's, shared with other receipts: reversing one
+    # of them is not reversing that journal.
+    shared = Receipt.objects.filter(journal_id=receipt.journal_id).exclude(pk=receipt.pk)
     journal = post_journal(
         kind=JournalKind.REVERSAL,
         description=f"Reversal of receipt {receipt.number}: {reason}",
         lines=lines,
         acting_user=acting_user,
-        reverses=receipt.journal,
+        reverses=None if shared.exists() else receipt.journal,
     )
     receipt.status = ReceiptStatus.REVERSED
     receipt.save(update_fields=["status"])

@@ -117,7 +117,7 @@ def receipt_detail(receipt: Receipt) -> dict:
             "created_at": journal.created_at,
             "created_by": journal.created_by_email,
             "reverses": journal.reverses_id,
-            # This receipt's postings (a cash-up's journal also moves other receipts' money).
+            # This receipt's postings (income.receipt_history.receipt_journals).
             "postings": [
                 {
                     "account": posting.account.code,
@@ -125,8 +125,7 @@ def receipt_detail(receipt: Receipt) -> dict:
                     "reference": posting.effective_reference,
                     "booked_on": posting.booked_on,
                 }
-                for posting in sorted(journal.postings.all(), key=lambda p: p.pk)
-                if posting.receipt_id in (None, receipt.pk)
+                for posting in journal.postings.all()
             ],
         }
         for journal in receipt_journals(receipt)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from income.accounts import unexplained_debits_account
+from income.imports.ledger_writing import ImportContext, MoneyOutLine
 from income.models import (
     EFFECTIVE_REFERENCE_SQL,
     ImportAdjustment,
@@ -58,11 +59,6 @@ FROM (
     GROUP BY 1, 2, 3, 4, 5
 ) held
 """  # noqa: S608 - only a constant expression is formatted in
-MONEY_OUT_LINES = """
-SELECT line_number, -amount_pence, received_on, reference, narrative, channel_id,
-    clearing_account_id, line_key
-FROM import_taken_back ORDER BY line_number
-"""
 # One statement, as the ledger's balance trigger requires.
 INSERT_POSTINGS = """
 INSERT INTO income_posting (journal_id, account_id, amount_pence, receipt_id, reference)
@@ -181,12 +177,12 @@ def receipt_holdings(cursor: Any, receipt_ids: list[int]) -> dict[int, list[Hold
     return found
 
 
-def post_money_out(cursor: Any, batch: ImportBatch, params: dict) -> MoneyOut:
-    """Post every money-out line of the import (kept in import_taken_back) in one journal,
-    and record each line: an ImportAdjustment for all, an UnexplainedDebit for those no
-    receipt explains."""
-    cursor.execute(MONEY_OUT_LINES)
-    lines = cursor.fetchall()
+def post_money_out(
+    cursor: Any, batch: ImportBatch, context: ImportContext, lines: list[MoneyOutLine]
+) -> MoneyOut:
+    """Post every money-out line of the import (gathered chunk by chunk, in the file's
+    order) in one journal, and record each line: an ImportAdjustment for all, an
+    UnexplainedDebit for those no receipt explains."""
     if not lines:
         return MoneyOut(None, 0, 0)
     candidates = candidate_receipts(
@@ -240,8 +236,8 @@ def post_money_out(cursor: Any, batch: ImportBatch, params: dict) -> MoneyOut:
         "created_by_email) VALUES ('reversal', %s, now(), %s, %s) RETURNING id",
         [
             f"Money taken back by import {batch.pk} ({batch.file_name})"[:300],
-            params["user_id"],
-            params["user_email"],
+            context.user_id,
+            context.user_email,
         ],
     )
     journal_id = cursor.fetchone()[0]

@@ -1,7 +1,7 @@
 """What an import recognises as already imported.
 
 - A line: its receipt's key (income.imports.line_keys) is already some receipt's. Such a
-  line is taken out of the chunk before it is allocated and held as a possible duplicate
+  line is taken out of its chunk before it is posted and held as a possible duplicate
   (income.models.possible_duplicate) for a finance manager to release or discard.
 - A statement the bank sends again under a new creation time: the file says which statement
   it is (FileTotals.statement_id); an import of the same statement that stands refuses it,
@@ -17,6 +17,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from income.formats.records import FileRefused, FileTotals
+from income.imports.ledger_writing import ImportContext
+from income.imports.lines import ImportLine
 from income.models import (
     NOT_BLOCKING_STATUSES,
     ImportBatch,
@@ -43,15 +45,6 @@ JOIN income_importedday known
     ON known.channel_code = days.channel_code AND known.received_on = days.received_on
 WHERE known.first_batch_id <> %(batch_id)s
 """
-# The staged lines of those days (the temporary staging table is on the database server the
-# session is on, the coordinator on Citus, so it is read alone, never joined to a council table
-# in one statement: Citus cannot plan a statement that changes both).
-CANDIDATES = """
-SELECT s.ctid::text, s.line_key, s.amount_pence > 0
-FROM import_staging s
-JOIN unnest(%(codes)s::text[], %(days)s::date[]) AS day(channel_code, received_on)
-    ON day.channel_code = s.channel_code AND day.received_on = s.received_on
-"""
 # Then one probe per key, by the unique indexes: money in by the receipts' idempotency_key,
 # money out by the money-out lines' line_key (a debit of an overlapping file must not be
 # taken back twice).
@@ -62,83 +55,87 @@ EARLIER_MONEY_OUT = (
     "SELECT DISTINCT ON (line_key) line_key, receipt_id FROM income_importadjustment"
     " WHERE line_key = ANY (%s::text[]) ORDER BY line_key, id"
 )
-FOUND_TABLE = """
-CREATE TEMP TABLE IF NOT EXISTS import_found (row_id tid, earlier_receipt_id bigint)
-ON COMMIT DROP
-"""
-HOLD_FOUND = """
-INSERT INTO income_possibleduplicate (batch_id, line_number, amount_pence, received_on,
-    reference, narrative, payer_name, channel_id, line_key, earlier_receipt_id, status,
-    created_at, decided_by_email, reason)
-SELECT %(batch_id)s, s.line_number, s.amount_pence, s.received_on, left(s.reference, 50),
-    left(s.narrative, 300), left(s.payer_name, 200), s.channel_id, s.line_key,
-    found.earlier_receipt_id, 'held', now(), '', ''
-FROM import_staging s
-JOIN import_found found ON s.ctid = found.row_id
-"""
+HELD_COLUMNS = (
+    "batch_id, line_number, amount_pence, received_on, reference, narrative, payer_name, "
+    "channel_id, line_key, earlier_receipt_id, status, created_at, decided_by_email, reason"
+)
 
 
 def hold_already_imported(
-    cursor: Any, params: dict, days: Iterable[tuple[str, datetime.date]]
-) -> int:
-    """Move the staged lines an earlier import brought in to the possible duplicates;
-    returns how many. `days`: the chunk's channels and days."""
+    cursor: Any,
+    context: ImportContext,
+    lines: list[ImportLine],
+    days: Iterable[tuple[str, datetime.date]],
+) -> list[ImportLine]:
+    """Move the chunk's lines an earlier import brought in to the possible duplicates;
+    returns the others. `days`: the chunk's channels and days."""
     chunk_days = sorted(days)
     if not chunk_days:
-        return 0
+        return lines
     # Two imports of one council take turns from here to their commit: each sees the lines
     # the other brought in (two overlapping files uploaded together must not both post the
     # lines they share). Taken again for each chunk, which costs nothing once held.
     cursor.execute(
         "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:import-lines"]
     )
-    batch_id = params["batch_id"]
     cursor.execute(
         EARLIER_DAYS,
         {
             "codes": [code for code, _ in chunk_days],
             "days": [day for _, day in chunk_days],
-            "batch_id": batch_id,
+            "batch_id": context.batch_id,
         },
     )
-    earlier = cursor.fetchall()
+    earlier = set(cursor.fetchall())
     if not earlier:
-        return 0
-    found = _earlier_lines(cursor, earlier)
+        return lines
+    found = _earlier_lines(
+        cursor, [line for line in lines if (line.channel_code, line.received_on) in earlier]
+    )
     if not found:
-        return 0
-    cursor.execute(FOUND_TABLE)
-    cursor.execute("TRUNCATE import_found")
-    with cursor.cursor.copy("COPY import_found (row_id, earlier_receipt_id) FROM STDIN") as copy:
-        for row in found:
-            copy.write_row(row)
-    cursor.execute(HOLD_FOUND, {"batch_id": batch_id})
-    held = cursor.rowcount
-    cursor.execute(
-        "DELETE FROM import_staging s USING import_found found WHERE s.ctid = found.row_id"
-    )
-    return held
+        return lines
+    with cursor.cursor.copy(f"COPY income_possibleduplicate ({HELD_COLUMNS}) FROM STDIN") as copy:
+        for line in lines:
+            if line.line_number in found:
+                copy.write_row(
+                    (
+                        context.batch_id,
+                        line.line_number,
+                        line.amount_pence,
+                        line.received_on,
+                        line.reference[:50],
+                        line.narrative[:300],
+                        line.payer_name[:200],
+                        line.channel_id,
+                        line.line_key,
+                        found[line.line_number],
+                        PossibleDuplicateStatus.HELD.value,
+                        context.created_at,
+                        "",
+                        "",
+                    )
+                )
+    return [line for line in lines if line.line_number not in found]
 
 
-def _earlier_lines(cursor: Any, earlier: list[tuple[str, datetime.date]]) -> list[tuple[str, int]]:
-    """(staged row, the earlier receipt) for each staged line of `earlier` days already in."""
-    cursor.execute(
-        CANDIDATES,
-        {"codes": [code for code, _ in earlier], "days": [day for _, day in earlier]},
-    )
-    candidates = cursor.fetchall()
+def _earlier_lines(cursor: Any, candidates: list[ImportLine]) -> dict[int, int | None]:
+    """{line number: the earlier receipt} for each candidate line already in. A money-out
+    line's earlier receipt may be None: found is "the key is there", not its value."""
     if not candidates:
-        return []
-    cursor.execute(EARLIER_RECEIPTS, [[key for _, key, money_in in candidates if money_in]])
+        return {}
+    cursor.execute(
+        EARLIER_RECEIPTS, [[line.line_key for line in candidates if line.amount_pence > 0]]
+    )
     receipts = dict(cursor.fetchall())
-    cursor.execute(EARLIER_MONEY_OUT, [[key for _, key, money_in in candidates if not money_in]])
+    cursor.execute(
+        EARLIER_MONEY_OUT, [[line.line_key for line in candidates if line.amount_pence <= 0]]
+    )
     money_out = dict(cursor.fetchall())
-    found = []
-    for row_id, key, money_in in candidates:
-        # A money-out line's receipt may be NULL: found is "the key is there", not its value.
-        earlier_lines = receipts if money_in else money_out
-        if key in earlier_lines:
-            found.append((row_id, earlier_lines[key]))
+    found = {}
+    for line in candidates:
+        earlier_lines = receipts if line.amount_pence > 0 else money_out
+        if line.line_key in earlier_lines:
+            found[line.line_number] = earlier_lines[line.line_key]
     return found
 
 

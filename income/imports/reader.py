@@ -1,64 +1,50 @@
 """Reading an import's file a chunk ahead of its posting, in a thread of its own.
 
-Parsing, validating and matching each line to a fund is Python's share of an import (some
-five microseconds a line); allocating and posting it is PostgreSQL's (several times that).
-Done one after the other, the first waits for nothing but adds its whole time to the
-import's. So the file is read in chunks by a thread while the import's own thread posts the
-chunk before: the two overlap, and all but the first chunk's reading is hidden behind the
-posting. The first chunk is small, so posting starts soon; each after it is twice the size,
-up to a limit that bounds the memory held (two chunks: one being posted, one read).
+Parsing, validating and allocating each line (income.imports.allocation) and formatting its
+rows is Python's share of an import (about fourteen microseconds a line); writing them to the
+ledger is PostgreSQL's (about twice that). Done one after the other, the first waits for
+nothing but adds its whole time to the import's. So the file is read in chunks by a thread
+while the import's own thread posts the chunk before: the two overlap, and all but the first
+chunk's reading is hidden behind the posting. The first chunk is small, so posting starts
+soon; each after it is twice the size, up to a limit that bounds the memory held (two
+chunks: one being posted, one read).
 
 The two threads share one interpreter lock, so the reading thread starts a chunk only when
 the import's thread says it may (`read_ahead`: the pipeline says so as it starts writing the
-chunk before's receipts, its longest statement). While the import's thread copies a chunk
-into staging (many small writes) or runs its short statements, each return to Python would
-otherwise wait for the lock behind a busy reader; during one long wait on the server, the
-reader has the lock to itself.
+chunk before's receipts, its longest part); while it runs, the lock changes hands often
+(SWITCH_INTERVAL), or the import's thread would wait behind it each time the server takes
+more COPY data.
 
-The thread never touches the database: it reads the stored file and hands over staging rows
-already in COPY's text format, and writes rejected lines to a spool (memory, then disk: a
-file of nothing but bad lines must not fill the worker's memory). An error in it (a refused
-file, a bug) is raised in the import's thread at the chunk it happened at.
+The thread reads the stored file and hands over allocated lines (income.imports.lines), each
+chunk prepared as COPY text where it can be (`prepare`: income.imports.ledger_writing, which
+draws the chunk's ids on a connection of its own), and writes rejected lines to a spool
+(memory, then disk: a file of nothing but bad lines must not fill the worker's memory). An
+error in it (a refused file, a bug) is raised in the import's thread at the chunk it
+happened at.
 """
 
 import contextlib
 import datetime
 import queue
+import sys
 import tempfile
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from income.formats.records import FileTotals, PaymentRecord, ReadOptions, RejectedLine
 from income.formats.registry import read_file
+from income.imports.allocation import LineAllocator
+from income.imports.copy_format import copy_text
 from income.imports.line_keys import LineKeys
-from income.imports.reference_matching import FundMatcher
+from income.imports.lines import ImportLine, LineChunk
 
 FIRST_CHUNK_LINES = 10_000
 MAX_CHUNK_LINES = 100_000
-# Staging rows are joined into blocks of this many before they are handed over, so the
-# import's thread writes a few large strings to COPY rather than many small ones.
-BLOCK_ROWS = 2_000
-NULL = "\\N"
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def copy_text(value: str) -> str:
-    """A value for COPY's text format: backslash, tab and line breaks escaped."""
-    return value.translate(_COPY_ESCAPES)
-
-
-@dataclass(frozen=True)
-class StagingChunk:
-    """Staging rows in COPY's text format, with how far into the file they reach."""
-
-    blocks: list[str]
-    rows: int
-    lines_read: int
-    bytes_read: int
-    # The channels and days of its lines (income.imports.duplicates asks of these).
-    days: frozenset[tuple[str, datetime.date]] = frozenset()
+# While the reader runs, the interpreter lock changes hands every 0.2 ms rather than 5: the
+# import's thread sends COPY data a slice at a time, and takes the lock back after each
+# slice the server has taken (measured: 3 s of a million-line import spent waiting for it).
+SWITCH_INTERVAL = 0.0002
 
 
 class _Stopped(Exception):
@@ -69,7 +55,7 @@ _END = object()
 
 
 class ChunkReader:
-    """The file's good lines as staging chunks, read in a thread a chunk ahead of the caller.
+    """The file's good lines, allocated, in chunks read in a thread a chunk ahead of the caller.
     Use as a context manager (the thread starts on entry and is stopped and joined on
     exit); after `chunks()` is exhausted, `lines_read`, `rejected_count` and `rejected`
     (the rejected lines as COPY rows for income_importrejectedline) are complete."""
@@ -82,14 +68,16 @@ class ChunkReader:
         options: ReadOptions,
         batch_id: int,
         channel_ids: dict[str, int],
-        matcher: FundMatcher,
+        allocator: LineAllocator,
+        prepare: Callable[[list[ImportLine]], Any] = lambda lines: None,
     ) -> None:
         self.path = path
         self.format_name = format_name
         self.options = options
         self.batch_id = batch_id
         self.channel_ids = channel_ids
-        self.matcher = matcher
+        self.allocator = allocator
+        self.prepare = prepare
         self.lines_read = 0
         self.rejected_count = 0
         # What the file says of itself, if its format says anything (after its last line).
@@ -109,6 +97,8 @@ class ChunkReader:
         )
 
     def __enter__(self) -> "ChunkReader":
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self._thread.start()
         return self
 
@@ -117,9 +107,10 @@ class ChunkReader:
         with self._turns:
             self._turns.notify()
         self._thread.join()
+        sys.setswitchinterval(self._switch_interval)
         self.rejected.close()
 
-    def chunks(self) -> Iterator[StagingChunk]:
+    def chunks(self) -> Iterator[LineChunk]:
         while True:
             self.read_ahead()  # the chunk waited for, if the caller has not let it go yet
             item = self._queue.get()
@@ -167,14 +158,11 @@ class ChunkReader:
     def _read_chunks(self) -> None:
         batch_id = self.batch_id
         channel_ids = self.channel_ids
-        match = self.matcher.match
-        escapes = _COPY_ESCAPES
+        allocate = self.allocator.allocate
         rejected = self.rejected
         lines_read = 0
         rejected_count = 0
-        rows = 0
-        blocks: list[str] = []
-        pending: list[str] = []
+        lines: list[ImportLine] = []
         days: set[tuple[str, datetime.date]] = set()
         size = FIRST_CHUNK_LINES
         handed_over = 0
@@ -201,41 +189,40 @@ class ChunkReader:
                             f"{copy_text(f'there is no channel {item.channel_code!r}')}\n"
                         )
                         continue
-                    fund_id, reason = match(item.reference)
                     days.add((item.channel_code, item.received_on))
-                    # COPY's text format, written directly: several times faster than
-                    # adapting each value through write_row, for a million lines (and
-                    # copy_text's translate inlined, a call saved per value).
-                    pending.append(
-                        f"{item.line_number}\t{item.amount_pence}\t"
-                        f"{item.received_on.isoformat()}\t{item.reference.translate(escapes)}\t"
-                        f"{item.narrative.translate(escapes)}\t"
-                        f"{item.payer_name.translate(escapes)}\t"
-                        f"{item.channel_code.translate(escapes)}\t{channel_id}\t"
-                        f"{NULL if fund_id is None else fund_id}\t"
-                        f"{NULL if reason is None else reason.translate(escapes)}\t"
-                        f"{line_key(item).translate(escapes)}\n"
+                    line = ImportLine(
+                        item.line_number,
+                        item.amount_pence,
+                        item.received_on,
+                        item.reference,
+                        item.narrative,
+                        item.payer_name,
+                        item.channel_code,
+                        channel_id,
+                        line_key(item),
                     )
-                    rows += 1
-                    if len(pending) >= BLOCK_ROWS:
-                        blocks.append("".join(pending))
-                        pending.clear()
-                        if rows >= size:
-                            self._hand_over(
-                                StagingChunk(
-                                    blocks, rows, lines_read, stream.tell(), frozenset(days)
-                                )
+                    allocate(line)
+                    lines.append(line)
+                    if len(lines) >= size:
+                        self._hand_over(
+                            LineChunk(
+                                lines,
+                                lines_read,
+                                stream.tell(),
+                                frozenset(days),
+                                self.prepare(lines),
                             )
-                            blocks, rows = [], 0
-                            days = set()
-                            size = min(size * 2, MAX_CHUNK_LINES)
-                            handed_over += 1
-                            self._wait_for_turn(handed_over)
-            if pending:
-                blocks.append("".join(pending))
-            if rows:
+                        )
+                        lines = []
+                        days = set()
+                        size = min(size * 2, MAX_CHUNK_LINES)
+                        handed_over += 1
+                        self._wait_for_turn(handed_over)
+            if lines:
                 self._hand_over(
-                    StagingChunk(blocks, rows, lines_read, stream.tell(), frozenset(days))
+                    LineChunk(
+                        lines, lines_read, stream.tell(), frozenset(days), self.prepare(lines)
+                    )
                 )
         self.lines_read = lines_read
         self.rejected_count = rejected_count

@@ -1,5 +1,5 @@
-"""Import rules as SQL: each rule an UPDATE of the staging table, in the rules' order, so the
-first rule a line matches is the one applied."""
+"""Import rules' conditions and what each means, as SQL (income.imports.rule_matching decides
+in Python only where the answer is the same)."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -61,11 +61,12 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def condition_sql(condition: Condition) -> tuple[str, list[Any]]:
+def condition_sql(condition: Condition, *, column: str | None = None) -> tuple[str, list[Any]]:
+    """The condition as SQL over `column` (by default the line's own field)."""
     if condition.field == "amount":
         op = {"equals": "=", "greater_than": ">", "less_than": "<"}[condition.operator]
-        return f"amount_pence {op} %s", [int(condition.value)]
-    column = TEXT_FIELDS[condition.field]
+        return f"{column or 'amount_pence'} {op} %s", [int(condition.value)]
+    column = column or TEXT_FIELDS[condition.field]
     if condition.operator == "equals":
         return f"upper({column}) = upper(%s)", [condition.value]
     if condition.operator == "starts_with":
@@ -73,22 +74,3 @@ def condition_sql(condition: Condition) -> tuple[str, list[Any]]:
     if condition.operator == "contains":
         return f"strpos(upper({column}), upper(%s)) > 0", [condition.value]
     return f"{column} ~* %s", [condition.value]
-
-
-def rule_update_sql(rule: ImportRule, channel_code: str | None) -> tuple[str, list[Any]]:
-    """The UPDATE that applies `rule` to the staging lines no earlier rule matched."""
-    where = ["rule_id IS NULL"]
-    params: list[Any] = [rule.pk, rule.set_fund_id, rule.set_reference or None]
-    params += [rule.set_channel_id, channel_code, bool(rule.set_reference)]
-    for condition in rule_conditions(rule):
-        sql, values = condition_sql(condition)
-        where.append(sql)
-        params += values
-    # Each condition's SQL is ours, with its values as parameters.
-    return (
-        "UPDATE import_staging SET rule_id = %s, rule_fund_id = %s, "  # noqa: S608
-        "reference = coalesce(%s, reference), channel_id = coalesce(%s, channel_id), "
-        "channel_code = coalesce(%s, channel_code), reference_changed = %s "
-        f"WHERE {' AND '.join(where)}",
-        params,
-    )

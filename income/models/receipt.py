@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models.functions import Now
 
 from income.models.channel import Channel
 from income.money import format_pounds
@@ -32,10 +33,14 @@ class Receipt(models.Model):
     status = models.CharField(
         max_length=20, choices=ReceiptStatus.choices, default=ReceiptStatus.ACTIVE
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # The database's clock (the transaction's start), so that an import's COPY leaves it out
+    # rather than sending and parsing one timestamp per receipt.
+    created_at = models.DateTimeField(db_default=Now())
     created_by_id = models.BigIntegerField(null=True, blank=True)
-    journal = models.OneToOneField(
-        "income.Journal", on_delete=models.PROTECT, related_name="receipt_recorded",
+    # The journal that recorded it: its own, or for an imported line the journal of its chunk
+    # of the file (income.imports.ledger_writing), shared with the chunk's other receipts.
+    journal = models.ForeignKey(
+        "income.Journal", on_delete=models.PROTECT, related_name="receipts_recorded",
         db_constraint=False,
     )  # fmt: skip
     # The payment file it came from, if any. No foreign-key constraint or btree index: a

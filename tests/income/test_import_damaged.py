@@ -254,7 +254,7 @@ def test_a_batched_camt_entry_posts_each_payer_to_their_own_place(council_a, par
     batch = run(council_a, CAMT.format(closing="60.00").encode(), fmt="camt053")
 
     assert batch.status == ImportStatus.COMPLETED, batch.message
-    receipts = Receipt.objects.filter(import_batch=batch).order_by("id")
+    receipts = Receipt.objects.filter(import_batch=batch).order_by("import_line_number")
     assert [(r.payer_reference, r.payer_name, r.amount_pence) for r in receipts] == [
         ("PCN000001", "J Smith", 2_500),
         ("NOFUND99", "A Patel", 3_500),

@@ -2,6 +2,8 @@
 what lands where, every line accounted for, all or nothing, never twice, reversible."""
 
 import datetime
+from collections import defaultdict
+from itertools import pairwise
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -118,8 +120,14 @@ def test_an_allpay_file_lands_in_its_funds_suspense_and_rejected_lines(council_a
     po = Channel.objects.get(code="ALLPAY-PO")
     assert account_balance(clearing_account(po)) == 12_345
     assert account_balance(clearing_account(Channel.objects.get(code="ALLPAY-RQ"))) == -500
-    receipts = Receipt.objects.filter(import_batch=batch).order_by("id")
+    receipts = list(Receipt.objects.filter(import_batch=batch).order_by("import_line_number"))
     assert [r.import_line_number for r in receipts] == [1, 2, 3, 4, 5]
+    # Written and numbered in the order of their keys (income.imports.ledger_writing), all
+    # in the one journal of their chunk, which balances.
+    by_key = sorted(receipts, key=lambda r: r.idempotency_key)
+    assert [r.id for r in by_key] == sorted(r.id for r in receipts)
+    assert [int(r.number[1:]) for r in by_key] == sorted(int(r.number[1:]) for r in receipts)
+    assert len({r.journal_id for r in receipts}) == 1
     assert [r.idempotency_key.split(":")[:3] for r in receipts] == [
         ["file", code, "2026-11-20"]
         for code in ("ALLPAY-PO", "ALLPAY-PP", "ALLPAY-PZ", "ALLPAY-IVR", "ALLPAY-BO")
@@ -351,11 +359,28 @@ def test_a_file_of_several_chunks_is_posted_as_one_in_the_files_order(council_a,
     assert (batch.lines_read, batch.rejected_count, batch.adjustments_count) == (25_000, 20, 5)
     assert batch.lines_accounted == 25_000
     receipts = list(
-        Receipt.objects.filter(import_batch=batch).values_list("number", "import_line_number")
+        Receipt.objects.filter(import_batch=batch).values_list(
+            "journal_id", "import_line_number", "number", "idempotency_key"
+        )
     )
     assert len(receipts) == batch.receipts_created == 25_000 - 25
-    by_line = sorted(receipts, key=lambda r: r[1])
-    assert by_line == sorted(receipts, key=lambda r: int(r[0][1:]))
+    # One journal a chunk; the chunks' lines and numbers follow the file's order, and within
+    # a chunk the receipts are numbered without a gap, in the order of their keys.
+    chunks: dict[int, list[tuple]] = defaultdict(list)
+    for journal_id, line_number, number, key in receipts:
+        chunks[journal_id].append((int(number[1:]), line_number, key))
+    assert len(chunks) == 2  # 10,000 lines, then the rest
+    ranges = []
+    for journal_id in sorted(chunks):
+        chunk = sorted(chunks[journal_id])
+        numbers = [number for number, _, _ in chunk]
+        assert numbers == list(range(numbers[0], numbers[0] + len(chunk)))
+        assert [key for _, _, key in chunk] == sorted(key for _, _, key in chunk)
+        lines = [line_number for _, line_number, _ in chunk]
+        ranges.append((min(lines), max(lines), numbers[0], numbers[-1]))
+    assert ranges == sorted(ranges)
+    assert all(earlier[1] < later[0] for earlier, later in pairwise(ranges))
+    assert all(earlier[3] < later[2] for earlier, later in pairwise(ranges))
     assert batch.adjustment_journal.postings.aggregate(t=Sum("amount_pence"))["t"] == 0
     taken_back = [a.line_number for a in batch.adjustments.order_by("line_number")]
     assert taken_back == [5_000, 10_000, 15_000, 20_000, 25_000]

@@ -8,8 +8,10 @@ import pytest
 
 from income.formats import allpay
 from income.formats.records import FileRefused, ReadOptions
+from income.imports.allocation import LineAllocator
 from income.imports.reader import FIRST_CHUNK_LINES, ChunkReader
 from income.imports.reference_matching import FundMatcher
+from income.imports.rule_matching import RuleMatcher
 
 DAY = datetime.date(2026, 11, 20)
 CHANNEL_IDS = {spec.code: number for number, spec in enumerate(allpay.CHANNELS, start=1)}
@@ -35,7 +37,15 @@ def reader(path: str) -> ChunkReader:
         options=ReadOptions(default_date=DAY),
         batch_id=1,
         channel_ids=CHANNEL_IDS,
-        matcher=FundMatcher([]),
+        # No funds and no rules: every line to suspense, without a database.
+        allocator=LineAllocator(
+            funds=[],
+            rules=RuleMatcher([]),
+            matcher=FundMatcher([]),
+            clearing_accounts={channel_id: channel_id for channel_id in CHANNEL_IDS.values()},
+            channel_names={channel_id: code for code, channel_id in CHANNEL_IDS.items()},
+            suspense_account_id=0,
+        ),
     )
 
 
@@ -48,8 +58,12 @@ def test_chunks_double_from_the_first_and_every_line_is_counted(tmp_path):
     assert [chunk.lines_read for chunk in chunks][-1] <= lines.lines_read == 35_035
     assert lines.rejected_count == len(rejected) == 35
     assert rejected[0].startswith("1\t1001\ttoo short\t")
-    rows = "".join(chunks[1].blocks).splitlines()
-    assert rows[0].split("\t")[:4] == ["10011", "100", "2026-11-20", "R10001"]
+    first = chunks[1].lines[0]
+    assert (first.line_number, first.amount_pence, first.received_on, first.reference) == (
+        10011, 100, DAY, "R10001",
+    )  # fmt: skip
+    assert first.fund_id is None
+    assert first.suspense_reason == "the reference R10001 fits no fund's reference rule"
 
 
 def test_a_refused_file_is_refused_to_the_import(tmp_path):

@@ -116,8 +116,8 @@ def test_takings_by_fund_tie_to_the_funds_postings(books, council_tax, parking):
 
 def test_takings_by_channel_and_user_tie_to_the_receipts_own_postings(books, officer):
     own_clearing = {
-        "journal__receipt_recorded__received_on__range": (PERIOD.start, PERIOD.end),
-        "journal__receipt_recorded__status": "active",
+        "journal__receipts_recorded__received_on__range": (PERIOD.start, PERIOD.end),
+        "journal__receipts_recorded__status": "active",
         "account__kind": AccountKind.CLEARING,
     }
     by_channel = total_of(takings_by_channel(PERIOD), 1, 3)
@@ -127,7 +127,7 @@ def test_takings_by_channel_and_user_tie_to_the_receipts_own_postings(books, off
     by_user = total_of(takings_by_user(PERIOD), 1, 3)
     assert by_user == {officer.email: 11_900, NOT_STAFF: 5_600}
     assert by_user[officer.email] == ledger_sum(
-        **own_clearing, journal__receipt_recorded__created_by_id=officer.pk
+        **own_clearing, journal__receipts_recorded__created_by_id=officer.pk
     )
 
 

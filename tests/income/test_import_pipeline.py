@@ -13,6 +13,7 @@ from django.db.models import Sum
 
 from income.accounts import clearing_account, fund_account, suspense_account
 from income.actions.imports import reverse_import, save_import_rule, upload_import
+from income.actions.receipts import reverse_receipt
 from income.balances import account_balance
 from income.formats import allpay
 from income.imports.pipeline import run_import
@@ -27,6 +28,7 @@ from income.models import (
     Receipt,
     ReferenceRule,
 )
+from income.receipt_history import receipt_journals
 from income.reference_rules import expected_check_character
 from income.reference_rules.check_digits import CheckDigitScheme, Method
 from tests.factories import FundFactory
@@ -335,6 +337,33 @@ def test_a_whole_import_is_reversed_by_one_journal(council_a, funds, officer):
     # Reversed, the file may be imported again (a council that fixed a rule, say).
     again = run_import(upload(council_a, content, user=officer).pk)
     assert (again.status, again.receipts_created, again.duplicates_count) == ("completed", 2, 0)
+
+
+def test_receipts_sharing_their_chunks_journal_are_reversed_one_by_one(council_a, funds, manager):
+    content = allpay_file(
+        [line(luhn("5000000"), 1_000), line("PCN000002", 2_000), line("NOMATCH", 400)],
+        total=3_400,
+        count=3,
+    )
+    batch = imported(council_a, content, user=manager)
+    first, second, third = Receipt.objects.filter(import_batch=batch).order_by("import_line_number")
+    assert first.journal_id == second.journal_id == third.journal_id
+
+    for receipt in (first, second):
+        journal = reverse_receipt(
+            council=council_a, receipt=receipt, reason="cheque bounced", acting_user=manager
+        )
+        # The shared journal is not reversed by either: each reversal is its receipt's own.
+        assert journal.reverses_id is None
+        assert {p.receipt_id for p in journal.postings.all()} == {receipt.pk}
+    assert account_balance(fund_account(funds["CTAX"])) == 0
+    assert account_balance(fund_account(funds["PARK"])) == 0
+    assert account_balance(suspense_account()) == -400
+    with pytest.raises(ValidationError, match="already been reversed"):
+        reverse_receipt(council=council_a, receipt=first, reason="again", acting_user=manager)
+    # Each receipt's page lists its own postings of the shared journal, not its chunk's.
+    journals = {journal.pk: journal for journal in receipt_journals(third)}
+    assert [p.receipt_id for p in journals[third.journal_id].postings.all()] == [third.pk] * 2
 
 
 def test_a_file_of_several_chunks_is_posted_as_one_in_the_files_order(council_a, funds, officer):

@@ -1,6 +1,7 @@
 """import_*: an allpay file end to end (upload, hash, parse, validate, import rules, reference
-rules and check digits, allocation, the per-line duplicate check, journals, suspense) against a raw COPY of the same rows
-into a scratch table indexed exactly as the receipt table, measured in the same run.
+rules and check digits, allocation, the per-line duplicate check, journals, suspense) against
+a raw COPY of the same rows into a scratch table indexed exactly as the receipt table,
+measured in the same run.
 
 Target (issue 13): at least 0.9 times the rows per second of the ledger's floor (below),
 with the per-line duplicate check included; peak memory under 500 MB. (Issue 5 compared

@@ -1,6 +1,7 @@
 """May this fund take this money? Every way in (counter, file, portal, phone) asks here."""
 
 import datetime
+from typing import Protocol
 
 from income.models import Channel, Fund, OverpaymentHandling, ReferenceRule
 from income.money import format_pounds as pounds
@@ -60,7 +61,17 @@ def checked_rule(fund: Fund | None) -> ReferenceRule | None:
     return rule if rule is not None and rule.is_active else None
 
 
-def excess_over_maximum(fund: Fund, amount_pence: int) -> int:
+class HasMaximum(Protocol):
+    """A fund, or what an import reads of one (income.imports.allocation.FundTerms)."""
+
+    @property
+    def max_amount_pence(self) -> int | None: ...
+
+    @property
+    def overpayment_handling(self) -> str: ...
+
+
+def excess_over_maximum(fund: HasMaximum, amount_pence: int) -> int:
     """Pence above the fund's maximum that go to suspense rather than the fund."""
     if (
         fund.max_amount_pence is not None

@@ -15,10 +15,12 @@ import datetime
 from dataclasses import dataclass
 
 from income.accounts import clearing_account, fund_account, suspense_account
+from income.fund_checks import excess_over_maximum
 from income.imports.lines import ImportLine
 from income.imports.reference_matching import FundMatcher
 from income.imports.rule_matching import RuleMatcher
 from income.models import Channel, Fund, ImportRule, OverpaymentHandling
+from income.money import format_pounds
 
 MONTHS = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -28,11 +30,6 @@ MONTHS = (
 
 def _day(day: datetime.date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-def _pounds(pence: int) -> str:
-    sign = "-" if pence < 0 else ""
-    return f"{sign}{abs(pence) // 100:,}.{abs(pence) % 100:02d}"
 
 
 @dataclass(frozen=True)
@@ -80,24 +77,18 @@ class FundTerms:
         if self.channel_ids and line.posted_channel_id not in self.channel_ids:
             return f"{code} does not take payments by {channel_name}"
         if line.amount_pence < self.min_amount_pence:
-            return f"{code} takes at least £{_pounds(self.min_amount_pence)}"
+            return f"{code} takes at least {format_pounds(self.min_amount_pence)}"
         if (
             self.max_amount_pence is not None
             and line.amount_pence > self.max_amount_pence
             and self.overpayment_handling == OverpaymentHandling.REFUSE
         ):
-            return f"{code} takes at most £{_pounds(self.max_amount_pence)}"
+            return f"{code} takes at most {format_pounds(self.max_amount_pence)}"
         return None
 
     def excess(self, amount_pence: int) -> int:
         """The part of a payment above the maximum that goes to suspense (the fund says so)."""
-        if (
-            self.max_amount_pence is not None
-            and amount_pence > self.max_amount_pence
-            and self.overpayment_handling == OverpaymentHandling.SUSPENSE
-        ):
-            return amount_pence - self.max_amount_pence
-        return 0
+        return excess_over_maximum(self, amount_pence)
 
 
 class LineAllocator:

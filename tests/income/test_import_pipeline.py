@@ -286,6 +286,41 @@ def test_import_rules_run_first_and_can_set_fund_reference_or_channel(council_a,
     assert batch.suspense_count == 1
 
 
+def test_each_funds_own_checks_send_a_line_to_suspense_with_its_reason(council_a, ledger, officer):
+    def fund(code: str, **terms):
+        rule = ReferenceRule.objects.create(name=code, pattern=rf"{code}\d{{3}}")
+        return FundFactory(code=code, name=f"Fund {code}", reference_rule=rule, **terms)
+
+    fund("OFF", is_active=False)
+    fund("LATER", active_from=datetime.date(2026, 12, 1))
+    fund("ENDED", active_to=datetime.date(2026, 3, 5))
+    fund("CASH").channels.set(Channel.objects.exclude(code__startswith="ALLPAY")[:1])
+    fund("MIN", min_amount_pence=123_456)
+    fund("MAX", max_amount_pence=1_000, overpayment_handling="refuse")
+    fund("OVER", max_amount_pence=1_000, overpayment_handling="suspense")
+    fund("OK")
+    codes = ["OFF", "LATER", "ENDED", "CASH", "MIN", "MAX", "OVER", "OK"]
+    content = allpay_file([line(f"{code}001", 1_500) for code in codes], total=12_000, count=8)
+
+    batch = imported(council_a, content, user=officer)
+
+    assert {s.line_number: (s.amount_pence, s.reason) for s in batch.suspended.all()} == {
+        1: (1_500, "OFF Fund OFF is disabled"),
+        2: (1_500, "LATER takes payments from 1 December 2026"),
+        3: (1_500, "ENDED stopped taking payments on 5 March 2026"),
+        4: (1_500, "CASH does not take payments by allpay Post Office"),
+        5: (1_500, "MIN takes at least £1,234.56"),
+        6: (1_500, "MAX takes at most £10.00"),
+        7: (500, "more than the fund's maximum: the excess went to suspense"),
+    }
+    assert batch.fund_totals == [
+        {"code": "OK", "name": "Fund OK", "count": 1, "pence": 1_500},
+        {"code": "OVER", "name": "Fund OVER", "count": 1, "pence": 1_000},
+    ]
+    assert (batch.suspense_count, batch.suspense_pence) == (7, 6 * 1_500 + 500)
+    assert account_balance(suspense_account()) == -(6 * 1_500 + 500)
+
+
 def test_import_rules_are_checked_and_need_the_right_role(council_a, funds, officer, manager):
     with pytest.raises(PermissionDenied):
         save_import_rule(

@@ -1,24 +1,38 @@
-"""Building a council's schema: the release's DDL snapshot replayed (tenants.schema_snapshot),
-or, when there is no usable snapshot, the migrations."""
+"""Building a council's schema: a spare built ahead from the release's snapshot, renamed
+(tenants.spare_schemas); else the snapshot replayed (tenants.schema_snapshot); or, when there is
+no usable snapshot, the migrations."""
+
+import logging
 
 from django.core.management import call_command
-from django.db import IntegrityError, ProgrammingError, connection
+from django.db import DatabaseError, IntegrityError, ProgrammingError, connection
 
 from tenants.models import Council
+from tenants.placement import WorkerNode
 from tenants.schema_names import validate_schema_name
 from tenants.schema_snapshot import current_snapshot, replay
+from tenants.spare_schemas import take_spare
+
+logger = logging.getLogger(__name__)
 
 
-def provision_schema(council: Council) -> bool:
+def provision_schema(council: Council, *, loads: dict[WorkerNode, int] | None = None) -> bool:
     """Create the council's schema and bring it to the current release. Safe to repeat.
 
-    True when it was built from the snapshot, which brings the seeded defaults with it.
+    True when it was built from the snapshot (a spare of it, or a replay), which brings the
+    seeded defaults with it. `loads` (a Citus cluster's workers') choose between spares.
     """
     schema_name = council.schema_name
     validate_schema_name(schema_name)
     snapshot = current_snapshot()
     if not _schema_exists(schema_name):
         if snapshot is not None:
+            try:
+                if take_spare(schema_name, snapshot, loads=loads):
+                    return True
+            except DatabaseError:
+                # Rolled back whole: the spare stays a spare, and the schema is built here.
+                logger.exception("council %s: taking a spare schema failed", council.slug)
             # One transaction: after a crash the schema is either complete or absent.
             try:
                 replay(snapshot, schema_name)

@@ -1,10 +1,12 @@
 from celery import shared_task
 from django.db import connection
 from django_tenants.utils import get_public_schema_name, schema_context
+from tenant_schemas_celery.task import TenantTask
 
 from tenants.actions.lifecycle import record_archive_done
 from tenants.archiving import archive_schema
 from tenants.models import ArchiveStatus, CouncilArchive
+from tenants.spare_schemas import replenish
 
 
 @shared_task(name="tenants.archive_council_data")
@@ -25,3 +27,10 @@ def archive_council_data(archive_id: int) -> None:
             )
         raise
     record_archive_done(archive, made)
+
+
+@shared_task(name="tenants.replenish_spare_schemas", base=TenantTask, acks_late=True)
+def replenish_spare_schemas(target: int) -> list[str]:
+    """A platform task (public schema): top the pool of spare council schemas up to `target`,
+    dropping those of earlier releases. The spares it built."""
+    return replenish(target).built

@@ -11,6 +11,7 @@ CITUS_SUITE = (
     # onboarding
     "tests/tenants/test_onboarding.py",
     "tests/tenants/test_schema_snapshot.py",
+    "tests/tenants/test_spare_schemas.py",
     "tests/tenants/test_citus_compatible_sql.py",
     # sign-in
     "tests/tenants/test_sign_in_policy.py",

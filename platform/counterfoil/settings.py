@@ -206,6 +206,9 @@ CONNECTION_COUNCILS_LIMIT = env_int("COUNTERFOIL_CONNECTION_COUNCILS_LIMIT", 100
 # holds this much more than the least-loaded one (tenants.actions.council_moves): Citus's own
 # turn-taking keeps new councils even, and a move costs provisioning more than a second.
 COUNCIL_PLACEMENT_SLACK_BYTES = env_int("COUNTERFOIL_COUNCIL_PLACEMENT_SLACK_MB", 64) * 2**20
+# Council schemas built ahead of need (tenants.spare_schemas): a new council renames one
+# instead of building its own, and a worker builds the next. 0 turns the pool off.
+SPARE_COUNCIL_SCHEMAS = env_int("COUNTERFOIL_SPARE_COUNCIL_SCHEMAS", 2)
 # In production the password comes from the database's own secret (rotated by RDS), injected
 # on its own, so that DATABASE_URL holds no secret.
 if env_str("DATABASE_PASSWORD"):

@@ -1,5 +1,6 @@
 """Creating councils. The onboarding journey (tenants.actions.applications) builds on this."""
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -62,7 +63,7 @@ def create_council(
     in_use = council.provisioning_state == ProvisioningState.READY
     # Each step is safe to repeat, and the council records how far it got, so a retry after a
     # crash finishes the job and the console shows where it stopped.
-    if provision_schema(council):
+    if provision_schema(council, loads=loads):
         # Built from the release's snapshot, defaults and all, in one transaction.
         _record_progress(council, ProvisioningState.READY)
     else:
@@ -73,7 +74,18 @@ def create_council(
     # On a Citus cluster: onto the least-loaded worker, while the schema is still small.
     place_new_council(council, loads=loads, in_use=in_use)
     council_directory.forget()
+    top_up_spare_schemas_on_commit()
     return council
+
+
+def top_up_spare_schemas_on_commit() -> None:
+    """Ask a worker to build the spare schemas the next councils will take (tenants.
+    spare_schemas), once this transaction commits; nothing when the pool is turned off."""
+    target = settings.SPARE_COUNCIL_SCHEMAS
+    if target > 0:
+        transaction.on_commit(
+            lambda: current_app.send_task("tenants.replenish_spare_schemas", [target])
+        )
 
 
 _PROGRESS_ORDER = list(ProvisioningState.values)

@@ -9,7 +9,7 @@ from tenants.models.council import (
 from tenants.models.identity_provider import CouncilIdentityProvider, IdentityProviderKind
 from tenants.models.membership import CouncilRole, Membership
 from tenants.models.onboarding import ApplicationStatus, CouncilApplication, Invitation
-from tenants.models.snapshot import SchemaSnapshot
+from tenants.models.snapshot import SchemaSnapshot, SpareSchema
 from tenants.models.user import PlatformRole, User
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "PlatformRole",
     "ProvisioningState",
     "SchemaSnapshot",
+    "SpareSchema",
     "TenancyGeneration",
     "User",
 ]

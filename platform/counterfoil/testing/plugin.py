@@ -49,6 +49,9 @@ _start_cluster_if_asked()
 ensure_database_url()
 os.environ.setdefault("TEST_DATABASE_NAME", f"test_counterfoil_{os.getpid()}")
 os.environ.setdefault("COUNTERFOIL_BROKER_DIR", tempfile.mkdtemp(prefix="counterfoil-broker-"))
+# No pool of spare council schemas (tenants.spare_schemas) unless a test turns it on: councils
+# are made by the hundred here, and the session's worker would build a spare after each.
+os.environ.setdefault("COUNTERFOIL_SPARE_COUNCIL_SCHEMAS", "0")
 # Under pytest-xdist each worker process has its own test database (pytest-django adds the
 # worker's name to it) and must have its own broker folder too: a Celery worker started by one
 # process would otherwise take the other's tasks and run them against the wrong database.

@@ -1,5 +1,6 @@
 """The one-shot step of a release, run once before the new web and worker processes start:
-the public schema's migrations, then every council schema behind the release.
+the public schema's migrations, then every council schema behind the release, then the spare
+council schemas of this release (tenants.spare_schemas) in place of the last release's.
 
 counterfoil release [--jobs 4]
 
@@ -7,8 +8,11 @@ Exits non-zero naming each council whose migration failed. The other councils ar
 and keep working, and running it again migrates only what is still behind.
 """
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from tenants.spare_schemas import replenish
 
 
 class Command(BaseCommand):
@@ -24,4 +28,11 @@ class Command(BaseCommand):
         except Exception as error:
             raise CommandError(f"The public schema's migration failed: {error}") from error
         call_command("migrate_councils", jobs=jobs, stdout=self.stdout)
+        # Spares of the last release are never taken: replace them now, so that the first
+        # council of this release does not wait for its schema to be built.
+        spares = replenish(settings.SPARE_COUNCIL_SCHEMAS)
+        self.stdout.write(
+            f"Spare council schemas: {len(spares.built)} built, {len(spares.dropped)} of an"
+            " earlier release dropped"
+        )
         self.stdout.write("Release migrations done")

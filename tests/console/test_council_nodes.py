@@ -46,3 +46,20 @@ def test_support_staff_see_the_nodes_but_cannot_move_a_council(council_a):
 def test_council_staff_never_see_the_nodes(council_a):
     admin = sign_in(host_client(None), make_member(council_a, CouncilRole.ADMIN))
     assert admin.get("/console/nodes/").status_code in (302, 403, 404)
+
+
+def test_the_page_says_how_many_spare_schemas_are_ready(council_a, operator):
+    from tenants.schema_snapshot import current_snapshot
+    from tenants.spare_schemas import build_spare
+
+    client = sign_in(host_client(None), operator)
+    assert (
+        "None ready: the next council"
+        in client.get("/console/nodes/").content.decode()
+    )
+
+    spare = build_spare(current_snapshot())
+
+    page = client.get("/console/nodes/").content.decode()
+    assert "1 ready." in page
+    assert spare not in page  # an internal name, not a council

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from tenants.actions.council_moves import move_council
 from tenants.capabilities import Capability, platform_capabilities
 from tenants.govuk_forms import GovukForm
-from tenants.models import Council
+from tenants.models import Council, SpareSchema
 from tenants.placement import (
     PlacementRefused,
     WorkerNode,
@@ -19,6 +19,7 @@ from tenants.placement import (
     on_citus,
     worker_nodes,
 )
+from tenants.schema_snapshot import current_snapshot
 from tenants.view_permissions import platform_capability_required
 
 
@@ -62,8 +63,16 @@ def _page(request: HttpRequest, error: str = "", status: int = 200) -> HttpRespo
                 "targets": [str(node) for node in workers if placement and node != placement.node],
             }
         )
+    snapshot = current_snapshot()
+    spares = [
+        {"name": spare.schema_name, "node": str(placements[spare.schema_name].node)}
+        if spare.schema_name in placements
+        else {"name": spare.schema_name, "node": ""}
+        for spare in SpareSchema.objects.filter(state=snapshot.state if snapshot else "")
+    ]
     context = {
         "rows": rows,
+        "spares": spares,
         "citus": citus,
         "workers": workers,
         "error": error,

@@ -107,3 +107,26 @@ def test_new_councils_stay_where_citus_builds_them_while_the_workers_are_nearly_
         after = worker_loads()
         grown = [after[node] - before[node] for node in worker_nodes()]
         assert abs(grown[0] - grown[1]) < FILLER_CHUNK
+
+
+@pytest.mark.django_db
+def test_a_new_council_takes_the_spare_schema_on_the_least_loaded_worker():
+    from tenants.schema_snapshot import current_snapshot
+    from tenants.spare_schemas import build_spare, take_spare
+
+    snapshot = current_snapshot()
+    workers = worker_nodes()
+    spares_on: dict = {}
+    # Citus places each new schema in turn: a few spares cover both workers.
+    for _ in range(6):
+        spare = build_spare(snapshot)
+        spares_on.setdefault(council_node(spare), []).append(spare)
+        if len(spares_on) == len(workers):
+            break
+    assert set(spares_on) == set(workers)
+
+    for index, emptiest in enumerate(workers):
+        loads = {node: 0 if node == emptiest else 10**9 for node in workers}
+        taken = take_spare(f"council_spare_placed_{index}", snapshot, loads=loads)
+        assert taken in spares_on[emptiest]
+        assert council_node(f"council_spare_placed_{index}") == emptiest

@@ -4,8 +4,10 @@ up again by a real worker; a spare of another release is never taken."""
 
 import dataclasses
 import datetime
+import io
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import schema_context
 
@@ -154,3 +156,15 @@ def test_the_worker_tops_the_pool_up_after_each_new_council(
         first.schema_name,
         second.schema_name,
     }
+
+
+def test_a_release_replaces_the_last_release_spares(committed, settings):
+    settings.SPARE_COUNCIL_SCHEMAS = 1
+    old = build_spare(dataclasses.replace(current_snapshot(), state="3" * 64))
+
+    out = io.StringIO()
+    call_command("release", stdout=out)
+
+    assert "Spare council schemas: 1 built, 1 of an earlier release dropped" in out.getvalue()
+    assert old not in schemas_named(SPARE_PREFIX)
+    assert list(SpareSchema.objects.values_list("state", flat=True)) == [current_snapshot().state]

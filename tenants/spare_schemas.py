@@ -6,7 +6,7 @@ cluster it takes a second or more, and grows with the councils already there: ea
 with foreign keys makes Citus rebuild its graph of every foreign key in the database and drop
 its cached entry of every distributed table, on the coordinator and on each worker. That is
 Citus's own work, in a fixed number of statements per council, and nothing on our side of the
-DDL avoids it (ARCHITECTURE.md, README "Provisioning").
+DDL avoids it (README, "Growing beyond one server": "Provisioning is flat").
 
 So a few schemas are built before anyone needs them, each under a name of its own
 (`spare_<hex>`) and recorded with the snapshot state it was built from. A new council takes one
@@ -16,10 +16,10 @@ the pool is topped up in the background (the `tenants.replenish_spare_schemas` t
 of an older release is never taken and is dropped when the pool is next topped up; with none
 left of the current state, provisioning builds the schema itself as before.
 
-A spare is not a council: no council row, no host name, nothing routes to it. The catalogue
-check after the rename (no trace of the spare's name left) makes a taken spare the same schema
-a replay under the council's name would have built, which tests/tenants/test_spare_schemas.py
-compares object by object.
+A spare is not a council: no council row, no host name, nothing routes to it. After the
+rename, no function of the schema may still name the spare (else the take is rolled back and
+the council builds its own); tests/tenants/test_spare_schemas.py compares a taken spare with a
+schema replayed under the council's name, object by object.
 """
 
 import logging

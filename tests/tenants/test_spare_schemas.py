@@ -72,6 +72,26 @@ def test_a_new_council_takes_a_spare_and_gets_the_schema_a_replay_builds(council
         assert account_balance(fund_account(fund)) == -1_234
 
 
+@pytest.mark.django_db
+def test_a_spare_still_naming_itself_after_the_rename_is_left_and_the_council_builds_its_own(
+    council_a, caplog
+):
+    spare = build_spare(current_snapshot())
+    with connection.cursor() as cursor:  # a function whose body names its schema as text
+        cursor.execute(
+            f"CREATE FUNCTION {spare}.names_itself() RETURNS text LANGUAGE sql"
+            f" AS $$ SELECT '{spare}.income_receipt' $$"
+        )
+
+    council = create_council(name="Own Build", slug="own-build", acting_user=None)
+
+    assert f"spare schema {spare} still names itself in function names_itself" in caplog.text
+    assert SpareSchema.objects.filter(schema_name=spare).exists()  # still a spare, whole
+    assert spare in schemas_named(SPARE_PREFIX)
+    assert council.provisioning_state == "ready"
+    assert_same_schema(council.schema_name, council_a.schema_name)
+
+
 # Production builds each spare in a transaction of its own; here, a spare built and dropped in
 # one test transaction leaves its seeded rows' deferred checks pending on the Citus worker,
 # which then refuses the drop. The worker test below drops an old spare on the cluster too.

@@ -6,7 +6,8 @@ cluster it takes a second or more, and grows with the councils already there: ea
 with foreign keys makes Citus rebuild its graph of every foreign key in the database and drop
 its cached entry of every distributed table, on the coordinator and on each worker. That is
 Citus's own work, in a fixed number of statements per council, and nothing on our side of the
-DDL avoids it (README, "Growing beyond one server": "Provisioning is flat").
+DDL avoids it (README, "Growing beyond one server": "A new council takes a schema built
+ahead of it").
 
 So a few schemas are built before anyone needs them, each under a name of its own
 (`spare_<hex>`) and recorded with the snapshot state it was built from. A new council takes one

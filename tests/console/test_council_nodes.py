@@ -53,10 +53,7 @@ def test_the_page_says_how_many_spare_schemas_are_ready(council_a, operator):
     from tenants.spare_schemas import build_spare
 
     client = sign_in(host_client(None), operator)
-    assert (
-        "None ready: the next council"
-        in client.get("/console/nodes/").content.decode()
-    )
+    assert "None ready: the next council" in client.get("/console/nodes/").content.decode()
 
     spare = build_spare(current_snapshot())
 

@@ -64,15 +64,16 @@ def _page(request: HttpRequest, error: str = "", status: int = 200) -> HttpRespo
             }
         )
     snapshot = current_snapshot()
-    spares = [
-        {"name": spare.schema_name, "node": str(placements[spare.schema_name].node)}
-        if spare.schema_name in placements
-        else {"name": spare.schema_name, "node": ""}
-        for spare in SpareSchema.objects.filter(state=snapshot.state if snapshot else "")
+    # The worker of each spare of this release ("" where Citus does not place it).
+    spare_nodes = [
+        str(placements[name].node) if name in placements else ""
+        for name in SpareSchema.objects.filter(
+            state=snapshot.state if snapshot else ""
+        ).values_list("schema_name", flat=True)
     ]
     context = {
         "rows": rows,
-        "spares": spares,
+        "spare_nodes": spare_nodes,
         "citus": citus,
         "workers": workers,
         "error": error,
